@@ -1,0 +1,262 @@
+#pragma once
+// Weights load and save in the JSON format of docs/weights-format.md, validated against the
+// model type: every mismatch is an rnnx::weights_error naming the layer and the field, and a
+// failed load leaves the model unchanged.
+
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include <nlohmann/json.hpp>
+
+#include "rnnx/layers/layer.hpp"
+
+namespace rnnx {
+
+struct weights_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::string_view weights_format_name = "rnnx.weights";
+inline constexpr int weights_format_version = 1;
+
+namespace detail {
+
+template <class T>
+constexpr std::string_view dtype_name() {
+  return std::is_same_v<T, float> ? "float32" : "float64";
+}
+
+inline std::string json_kind(const nlohmann::json& j) {
+  return j.is_string() ? "a string" : j.is_null() ? "null" : j.is_boolean() ? "a boolean"
+       : j.is_array()  ? "an array"  : j.is_object() ? "an object" : "a number";
+}
+
+/// Reads one validated layer into `layer`; `where` names the layer in messages.
+template <class L>
+void read_layer(L& layer, const nlohmann::json& j, const std::string& where, bool file_is_float32) {
+  using T = typename L::scalar;
+  if (!j.is_object()) throw weights_error(where + ": must be an object, found " + json_kind(j));
+  const auto type = j.find("type");
+  if (type == j.end() || !type->is_string())
+    throw weights_error(where + ": missing field 'type' (a string)");
+  if (type->get<std::string>() != L::type_name)
+    throw weights_error(where + ": type is '" + type->get<std::string>() + "', the model has " +
+                        layer_name<L>());
+
+  std::set<std::string> known{"type", "parameters", "name"};
+  L::visit_attributes([&](std::string_view key, auto expected) {
+    known.emplace(key);
+    const auto field = j.find(std::string(key));
+    const std::string what = where + ": field '" + std::string(key) + "'";
+    if (field == j.end()) throw weights_error(what + " is missing");
+    if constexpr (std::is_convertible_v<decltype(expected), std::string_view>) {
+      if (!field->is_string() || field->get<std::string>() != std::string_view(expected))
+        throw weights_error(what + " is " + field->dump() + ", the model has " +
+                            layer_name<L>() + " (" + std::string(expected) + ")");
+    } else {
+      if (!field->is_number_unsigned() || field->get<std::size_t>() != expected)
+        throw weights_error(what + " is " + field->dump() + ", the model has " +
+                            layer_name<L>() + " (" + std::to_string(expected) + ")");
+    }
+  });
+  for (const auto& item : j.items())
+    if (!known.count(item.key()))
+      throw weights_error(where + ": unknown field '" + item.key() + "'");
+
+  static const nlohmann::json no_parameters = nlohmann::json::object();
+  const auto params_it = j.find("parameters");
+  const nlohmann::json& params = params_it == j.end() ? no_parameters : *params_it;
+  if (!params.is_object())
+    throw weights_error(where + ": 'parameters' must be an object, found " + json_kind(params));
+
+  std::set<std::string> expected_names;
+  auto read_value = [&](const nlohmann::json& v, const std::string& what) -> T {
+    if (!v.is_number()) throw weights_error(what + " is " + json_kind(v) + ", not a number");
+    const double d = v.get<double>();
+    const T value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
+    if (!std::isfinite(d) || !std::isfinite(value))
+      throw weights_error(what + " = " + v.dump() + " is not a finite " +
+                          std::string(dtype_name<T>()) + " value");
+    return value;
+  };
+  layer.visit_parameters([&](std::string_view name_view, auto& p) {
+    const std::string name(name_view);
+    expected_names.insert(name);
+    const std::string what = where + ": parameter '" + name + "'";
+    const auto it = params.find(name);
+    if (it == params.end()) throw weights_error(what + " is missing");
+    const nlohmann::json& v = *it;
+    const std::string shape = p.rank == 1 ? "[" + std::to_string(p.rows) + "]"
+                                          : "[" + std::to_string(p.rows) + " x " +
+                                                std::to_string(p.cols) + "]";
+    if (!v.is_array() || v.size() != p.rows)
+      throw weights_error(what + " must be " + (p.rank == 1 ? "a list of " : "a list of ") +
+                          std::to_string(p.rows) + (p.rank == 1 ? " numbers" : " rows") +
+                          " (shape " + shape + "), found " +
+                          (v.is_array() ? std::to_string(v.size()) + " entries" : json_kind(v)));
+    for (std::size_t r = 0; r < p.rows; ++r) {
+      if constexpr (std::remove_cvref_t<decltype(p)>::rank == 1) {
+        p.at(r) = read_value(v[r], what + "[" + std::to_string(r) + "]");
+      } else {
+        const nlohmann::json& row = v[r];
+        if (!row.is_array() || row.size() != p.cols)
+          throw weights_error(what + " row " + std::to_string(r) + " must hold " +
+                              std::to_string(p.cols) + " numbers (shape " + shape + "), found " +
+                              (row.is_array() ? std::to_string(row.size()) + " entries"
+                                              : json_kind(row)));
+        for (std::size_t c = 0; c < p.cols; ++c)
+          p.at(r, c) = read_value(row[c], what + "[" + std::to_string(r) + "][" +
+                                              std::to_string(c) + "]");
+      }
+    }
+  });
+  for (const auto& item : params.items())
+    if (!expected_names.count(item.key()))
+      throw weights_error(where + ": unknown parameter '" + item.key() + "' for " +
+                          layer_name<L>());
+}
+
+template <class T>
+void append_number(std::string& out, T value) {
+  char buf[64];
+  const auto result = std::to_chars(buf, buf + sizeof buf, value);  // shortest exact form
+  out.append(buf, result.ptr);
+}
+
+}  // namespace detail
+
+/// Replaces the model's parameters with those in `document` (already parsed JSON).
+/// Throws weights_error; on error the model is unchanged.
+template <class Net>
+void load_weights(Net& model, const nlohmann::json& document, const std::string& source = "JSON") {
+  using T = typename Net::scalar;
+  const std::string where = "rnnx::load_weights(" + source + ")";
+  if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
+  const auto format = document.find("format");
+  if (format == document.end() || *format != weights_format_name)
+    throw weights_error(where + ": field 'format' must be \"" + std::string(weights_format_name) +
+                        "\"");
+  const auto version = document.find("version");
+  if (version == document.end() || *version != weights_format_version)
+    throw weights_error(where + ": field 'version' must be " +
+                        std::to_string(weights_format_version) + ", found " +
+                        (version == document.end() ? std::string("none") : version->dump()));
+  const auto dtype = document.find("dtype");
+  if (dtype == document.end() || (*dtype != "float32" && *dtype != "float64"))
+    throw weights_error(where + ": field 'dtype' must be \"float32\" or \"float64\"");
+  const bool file_is_float32 = *dtype == "float32";
+  if (!file_is_float32 && std::is_same_v<T, float>)
+    throw weights_error(where +
+                        ": the file holds float64 values and the model is float32; they would be "
+                        "rounded. Export as float32 or use a double model");
+  const auto layers = document.find("layers");
+  if (layers == document.end() || !layers->is_array())
+    throw weights_error(where + ": field 'layers' (a list) is missing");
+  if (layers->size() != Net::layer_count)
+    throw weights_error(where + ": the file has " + std::to_string(layers->size()) +
+                        " layers, the model " + Net::description() + " has " +
+                        std::to_string(Net::layer_count));
+
+  auto staged = std::make_unique<Net>(model);
+  staged->for_each_layer([&](auto index, auto& layer) {
+    using L = std::remove_cvref_t<decltype(layer)>;
+    detail::read_layer(layer, (*layers)[index],
+                       where + ": layer " + std::to_string(index) + " (" + layer_name<L>() + ")",
+                       file_is_float32);
+  });
+  model = *staged;
+}
+
+/// Reads weights from a file in the format of docs/weights-format.md.
+template <class Net>
+void load_weights(Net& model, const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw weights_error("rnnx::load_weights: cannot open '" + path.string() + "'");
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw weights_error("rnnx::load_weights(" + path.string() + "): not valid JSON: " + e.what());
+  }
+  load_weights(model, document, path.string());
+}
+
+/// Reads weights from JSON text.
+template <class Net>
+void load_weights_from_string(Net& model, std::string_view text) {
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw weights_error(std::string("rnnx::load_weights: not valid JSON: ") + e.what());
+  }
+  load_weights(model, document);
+}
+
+/// The model's weights as JSON text; every value reads back bit-identically.
+template <class Net>
+std::string weights_to_string(const Net& model) {
+  using T = typename Net::scalar;
+  std::string out = "{\n  \"format\": \"" + std::string(weights_format_name) +
+                    "\",\n  \"version\": " + std::to_string(weights_format_version) +
+                    ",\n  \"dtype\": \"" + std::string(detail::dtype_name<T>()) +
+                    "\",\n  \"layers\": [";
+  model.for_each_layer([&](auto index, const auto& layer) {
+    using L = std::remove_cvref_t<decltype(layer)>;
+    out += index == 0 ? "\n    {" : ",\n    {";
+    out += "\"type\": \"" + std::string(L::type_name) + "\"";
+    L::visit_attributes([&](std::string_view key, auto value) {
+      out += ", \"" + std::string(key) + "\": ";
+      if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+        out += "\"" + std::string(std::string_view(value)) + "\"";
+      } else {
+        out += std::to_string(value);
+      }
+    });
+    out += ",\n     \"parameters\": {";
+    bool first_param = true;
+    layer.visit_parameters([&](std::string_view name, const auto& p) {
+      out += first_param ? "\n      \"" : ",\n      \"";
+      first_param = false;
+      out += std::string(name) + "\": [";
+      for (std::size_t r = 0; r < p.rows; ++r) {
+        if (r > 0) out += ", ";
+        if constexpr (std::remove_cvref_t<decltype(p)>::rank == 1) {
+          detail::append_number(out, p.at(r));
+        } else {
+          out += "[";
+          for (std::size_t c = 0; c < p.cols; ++c) {
+            if (c > 0) out += ", ";
+            detail::append_number(out, p.at(r, c));
+          }
+          out += "]";
+        }
+      }
+      out += "]";
+    });
+    out += first_param ? "}}" : "\n     }}";
+  });
+  out += "\n  ]\n}\n";
+  return out;
+}
+
+/// Writes the model's weights to a file; throws weights_error if the file cannot be written.
+template <class Net>
+void save_weights(const Net& model, const std::filesystem::path& path) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw weights_error("rnnx::save_weights: cannot open '" + path.string() + "'");
+  out << weights_to_string(model);
+  if (!out.flush()) throw weights_error("rnnx::save_weights: writing '" + path.string() + "' failed");
+}
+
+}  // namespace rnnx

@@ -1,0 +1,117 @@
+#pragma once
+// Fixed-size matrix-vector kernels. Every size is a template argument, so each model gets
+// loops with constant trip counts that the compiler unrolls and keeps in registers.
+//
+// Two layouts, chosen per layer shape by `prefer_row_major`:
+//  - column-major (y += W[:, j] * x[j]): vectorised over output rows; the sums for a block of
+//    rows live in registers for the whole pass over the columns. Used by every recurrent cell.
+//  - row-major (y[r] = <W[r, :], x>): vectorised over the inputs; wins when there are fewer
+//    outputs than lanes (a Dense(H -> 1) head).
+
+#include <array>
+#include <cstddef>
+
+#include "rnnx/kernels/unroll.hpp"
+#include "rnnx/simd/batch.hpp"
+
+namespace rnnx::kernels {
+
+using simd::batch;
+using simd::width;
+
+/// Independent accumulation chains needed to hide FMA latency: about 8 FMAs in flight.
+constexpr std::size_t accumulation_chains(std::size_t registers, std::size_t columns) noexcept {
+  const std::size_t wanted = registers >= 8 ? 1 : (8 + registers - 1) / registers;
+  return wanted < columns ? wanted : (columns == 0 ? 1 : columns);
+}
+
+/// acc[k] += sum_{j < Cols} W[j * Stride + k * width] * x[j]  for k < Regs.
+/// W is column-major with column stride Stride (a multiple of the SIMD width).
+template <class T, std::size_t Regs, std::size_t Cols, std::size_t Stride>
+inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs>& acc) noexcept {
+  constexpr std::size_t V = width<T>;
+  constexpr std::size_t chains = accumulation_chains(Regs, Cols);
+  if constexpr (chains == 1) {
+    for (std::size_t j = 0; j < Cols; ++j) {
+      const batch<T> xj = simd::broadcast(x[j]);
+      const T* col = w + j * Stride;
+      unroll<Regs>([&](auto k) { acc[k] = xsimd::fma(simd::load(col + k * V), xj, acc[k]); });
+    }
+  } else {
+    // Columns dealt round-robin to `chains` partial sums, added up at the end.
+    std::array<std::array<batch<T>, Regs>, chains> part;
+    part[0] = acc;
+    unroll<chains - 1>([&](auto c) { part[c + 1].fill(batch<T>(T(0))); });
+    constexpr std::size_t full = Cols / chains * chains;
+    for (std::size_t j = 0; j < full; j += chains) {
+      unroll<chains>([&](auto c) {
+        const batch<T> xj = simd::broadcast(x[j + c]);
+        const T* col = w + (j + c) * Stride;
+        unroll<Regs>(
+            [&](auto k) { part[c][k] = xsimd::fma(simd::load(col + k * V), xj, part[c][k]); });
+      });
+    }
+    unroll<Cols - full>([&](auto c) {
+      const batch<T> xj = simd::broadcast(x[full + c]);
+      const T* col = w + (full + c) * Stride;
+      unroll<Regs>(
+          [&](auto k) { part[c][k] = xsimd::fma(simd::load(col + k * V), xj, part[c][k]); });
+    });
+    unroll<Regs>([&](auto k) {
+      batch<T> sum = part[0][k];
+      unroll<chains - 1>([&](auto c) { sum += part[c + 1][k]; });
+      acc[k] = sum;
+    });
+  }
+}
+
+/// Registers of rows handled per pass over the columns: as many as leave room for the
+/// broadcast operands and the weights in flight.
+inline constexpr std::size_t max_block_registers = 16;
+
+/// y = W x + b for a column-major W of Rows (padded) x Cols. Rows is a multiple of the width.
+template <class T, std::size_t Rows, std::size_t Cols>
+inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept {
+  constexpr std::size_t V = width<T>;
+  static_assert(Rows % V == 0);
+  constexpr std::size_t regs = Rows / V;
+  constexpr std::size_t block = regs < max_block_registers ? regs : max_block_registers;
+  constexpr std::size_t blocks = regs / block;
+  constexpr std::size_t rest = regs - blocks * block;
+  auto run = [&]<std::size_t Regs>(std::size_t first_reg) {
+    std::array<batch<T>, Regs> acc;
+    unroll<Regs>([&](auto k) { acc[k] = simd::load(b + (first_reg + k) * V); });
+    accumulate_columns<T, Regs, Cols, Rows>(w + first_reg * V, x, acc);
+    unroll<Regs>([&](auto k) { simd::store(y + (first_reg + k) * V, acc[k]); });
+  };
+  for (std::size_t blk = 0; blk < blocks; ++blk) run.template operator()<block>(blk * block);
+  if constexpr (rest > 0) run.template operator()<rest>(blocks * block);
+}
+
+/// y[r] = <W[r, :], x> + b[r] for a row-major W of Rows x padded(Cols); x padded with zeros.
+template <class T, std::size_t Rows, std::size_t Cols>
+inline void matvec_row_major(const T* w, const T* x, const T* b, T* y) noexcept {
+  constexpr std::size_t V = width<T>;
+  constexpr std::size_t regs = simd::registers<T>(Cols);
+  constexpr std::size_t stride = regs * V;
+  constexpr std::size_t chains = regs < 4 ? regs : 4;
+  for (std::size_t r = 0; r < Rows; ++r) {
+    const T* row = w + r * stride;
+    std::array<batch<T>, chains> acc;
+    acc.fill(batch<T>(T(0)));
+    unroll<regs>([&](auto k) {
+      acc[k % chains] = xsimd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[k % chains]);
+    });
+    unroll<chains - 1>([&](auto c) { acc[0] += acc[c + 1]; });
+    y[r] = simd::reduce_add(acc[0]) + b[r];
+  }
+}
+
+/// Whether a Rows x Cols product is faster as row dot products: when the output would fill
+/// less than half a register, the column-major kernel wastes most of its lanes.
+template <class T>
+constexpr bool prefer_row_major(std::size_t rows, std::size_t /*cols*/) noexcept {
+  return rows * 2 <= width<T>;
+}
+
+}  // namespace rnnx::kernels

@@ -1,0 +1,89 @@
+#pragma once
+// The activation functions a layer can name as a template argument. Each is a tag type with
+// its file-format name and its elementwise form on SIMD registers; softmax is the one
+// function of the whole vector, so layers apply it through `apply_activation`.
+
+#include <cstddef>
+#include <limits>
+#include <string_view>
+#include <type_traits>
+
+#include "rnnx/simd/math.hpp"
+#include "rnnx/simd/padded_array.hpp"
+
+namespace rnnx {
+
+struct identity {
+  static constexpr std::string_view name = "identity";
+  template <class T>
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return x; }
+};
+
+struct sigmoid {
+  static constexpr std::string_view name = "sigmoid";
+  template <class T>
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return simd::sigmoid(x); }
+};
+
+struct tanh {
+  static constexpr std::string_view name = "tanh";
+  template <class T>
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return simd::tanh(x); }
+};
+
+struct relu {
+  static constexpr std::string_view name = "relu";
+  template <class T>
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return simd::relu(x); }
+};
+
+/// exp(x_i - max x) / sum_j exp(x_j - max x) over the layer's output vector.
+struct softmax {
+  static constexpr std::string_view name = "softmax";
+};
+
+template <class A>
+inline constexpr bool is_activation_v =
+    std::is_same_v<A, identity> || std::is_same_v<A, sigmoid> || std::is_same_v<A, tanh> ||
+    std::is_same_v<A, relu> || std::is_same_v<A, softmax>;
+
+/// y = A(y) in place over N values stored padded to whole registers; padding lanes end as 0.
+template <class A, class T, std::size_t N>
+inline void apply_activation(T* y) noexcept {
+  constexpr std::size_t V = simd::width<T>;
+  constexpr std::size_t regs = simd::registers<T>(N);
+  constexpr std::size_t tail = N - (regs - 1) * V;  // valid lanes in the last register
+  using B = simd::batch<T>;
+  auto valid_lanes = [] {
+    alignas(simd::alignment) T mask[V];
+    for (std::size_t i = 0; i < V; ++i) mask[i] = i < tail ? T(1) : T(0);
+    return simd::load(mask) != B(T(0));
+  };
+  if constexpr (std::is_same_v<A, softmax>) {
+    B m(-std::numeric_limits<T>::infinity());
+    for (std::size_t k = 0; k + 1 < regs; ++k) m = xsimd::max(m, simd::load(y + k * V));
+    m = xsimd::max(m, xsimd::select(valid_lanes(), simd::load(y + (regs - 1) * V), m));
+    alignas(simd::alignment) T lanes[V];
+    simd::store(lanes, m);
+    T max_value = lanes[0];
+    for (std::size_t i = 1; i < V; ++i) max_value = lanes[i] > max_value ? lanes[i] : max_value;
+    const B max_all(max_value);
+    B sum(T(0));
+    for (std::size_t k = 0; k < regs; ++k) {
+      B e = simd::exp(simd::load(y + k * V) - max_all);
+      if (k + 1 == regs) e = xsimd::select(valid_lanes(), e, B(T(0)));
+      simd::store(y + k * V, e);
+      sum += e;
+    }
+    const B inv = B(T(1)) / B(simd::reduce_add(sum));
+    for (std::size_t k = 0; k < regs; ++k) simd::store(y + k * V, simd::load(y + k * V) * inv);
+  } else if constexpr (!std::is_same_v<A, identity>) {
+    for (std::size_t k = 0; k < regs; ++k) simd::store(y + k * V, A::apply(simd::load(y + k * V)));
+    if constexpr (tail != V) {
+      T* last = y + (regs - 1) * V;
+      simd::store(last, xsimd::select(valid_lanes(), simd::load(last), B(T(0))));
+    }
+  }
+}
+
+}  // namespace rnnx

@@ -1,0 +1,115 @@
+#pragma once
+// Fully connected layer, torch.nn.Linear followed by an activation:  y = act(W x + b).
+
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "rnnx/kernels/matvec.hpp"
+#include "rnnx/layers/activation_functions.hpp"
+#include "rnnx/layers/layer.hpp"
+#include "rnnx/layers/parameter.hpp"
+
+namespace rnnx {
+
+template <std::size_t In, std::size_t Out, class Act = identity, class T = float>
+class dense {
+  static_assert(In > 0 && Out > 0, "rnnx::dense<In, Out>: sizes must be positive");
+  static_assert(is_activation_v<Act>,
+                "rnnx::dense<In, Out, Act>: Act must be one of rnnx::identity, rnnx::sigmoid, "
+                "rnnx::tanh, rnnx::relu, rnnx::softmax");
+  static_assert(is_supported_scalar_v<T>, "rnnx::dense: the scalar type must be float or double");
+  static constexpr bool row_major = kernels::prefer_row_major<T>(Out, In);
+  using weight_type =
+      std::conditional_t<row_major, row_major_matrix<T, Out, In>, column_major_matrix<T, Out, In>>;
+
+ public:
+  using scalar = T;
+  template <class U>
+  using rebind = dense<In, Out, Act, U>;
+  using activation_function = Act;
+  static constexpr std::size_t in_size = In;
+  static constexpr std::size_t out_size = Out;
+  static constexpr std::string_view type_name = "dense";
+  using state = no_state;
+
+  void step(const T* x, state&, T* y) const noexcept {
+    if constexpr (row_major) {
+      kernels::matvec_row_major<T, Out, In>(weight_.raw(), x, bias_.raw(), y);
+      for (std::size_t r = Out; r < simd::padded<T>(Out); ++r) y[r] = T(0);
+    } else {
+      kernels::matvec_col_major<T, simd::padded<T>(Out), In>(weight_.raw(), x, bias_.raw(), y);
+    }
+    apply_activation<Act, T, Out>(y);
+  }
+
+  void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
+    for (std::size_t t = 0; t < steps; ++t)
+      step(xs + t * simd::padded<T>(In), s, ys + t * simd::padded<T>(Out));
+  }
+
+  template <class F>
+  static void visit_attributes(F&& f) {
+    f("in_features", In);
+    f("out_features", Out);
+    f("activation", Act::name);
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    f("weight", weight_);
+    f("bias", bias_);
+  }
+  template <class F>
+  void visit_parameters(F&& f) const {
+    f("weight", weight_);
+    f("bias", bias_);
+  }
+
+  friend constexpr bool operator==(const dense&, const dense&) = default;
+
+ private:
+  weight_type weight_;
+  vector_parameter<T, Out> bias_;
+};
+
+/// A parameter-free activation between layers, e.g. tanh after an LSTM.
+template <std::size_t N, class Act, class T = float>
+class activation {
+  static_assert(N > 0, "rnnx::activation<N, Act>: the size must be positive");
+  static_assert(is_activation_v<Act>,
+                "rnnx::activation<N, Act>: Act must be one of rnnx::identity, rnnx::sigmoid, "
+                "rnnx::tanh, rnnx::relu, rnnx::softmax");
+  static_assert(is_supported_scalar_v<T>,
+                "rnnx::activation: the scalar type must be float or double");
+
+ public:
+  using scalar = T;
+  template <class U>
+  using rebind = activation<N, Act, U>;
+  static constexpr std::size_t in_size = N;
+  static constexpr std::size_t out_size = N;
+  static constexpr std::string_view type_name = "activation";
+  using state = no_state;
+
+  void step(const T* x, state&, T* y) const noexcept {
+    for (std::size_t i = 0; i < simd::padded<T>(N); ++i) y[i] = x[i];
+    apply_activation<Act, T, N>(y);
+  }
+
+  void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
+    for (std::size_t t = 0; t < steps; ++t)
+      step(xs + t * simd::padded<T>(N), s, ys + t * simd::padded<T>(N));
+  }
+
+  template <class F>
+  static void visit_attributes(F&& f) {
+    f("size", N);
+    f("function", Act::name);
+  }
+  template <class F>
+  void visit_parameters(F&&) const {}
+
+  friend constexpr bool operator==(const activation&, const activation&) = default;
+};
+
+}  // namespace rnnx

@@ -1,0 +1,80 @@
+#pragma once
+// The layer concept: the only interface through which network<> composes layers, and through
+// which I/O, code generation and optimisers see a layer.
+//
+// A layer L<..., T> provides
+//   scalar, in_size, out_size, type_name      what it is
+//   rebind<U>                                 the same layer with scalar type U
+//   state                                     its recurrent state (no_state when stateless)
+//   step(x, state, y) const noexcept          one time step; x and y are padded, aligned
+//   forward_sequence(xs, steps, state, ys)    a whole sequence, rows padded like step's x, y
+//   visit_attributes(f)                       f(name, size or option): the format's fields
+//   visit_parameters(f)                       f(name, parameter&) in file order
+
+#include <concepts>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace rnnx {
+
+/// The state of a layer that has none.
+struct no_state {
+  constexpr void reset() noexcept {}
+  friend constexpr bool operator==(const no_state&, const no_state&) = default;
+};
+
+namespace detail {
+struct attribute_probe {
+  void operator()(std::string_view, std::size_t) const {}
+  void operator()(std::string_view, std::string_view) const {}
+};
+struct parameter_probe {
+  template <class P>
+  void operator()(std::string_view, P&) const {}
+};
+}  // namespace detail
+
+template <class L>
+concept layer = requires(const L& cl, L& l, typename L::state& s, const typename L::scalar* x,
+                         typename L::scalar* y) {
+  typename L::scalar;
+  { L::in_size } -> std::convertible_to<std::size_t>;
+  { L::out_size } -> std::convertible_to<std::size_t>;
+  { L::type_name } -> std::convertible_to<std::string_view>;
+  { cl.step(x, s, y) } noexcept;
+  cl.forward_sequence(x, std::size_t{}, s, y);
+  s.reset();
+  L::visit_attributes(detail::attribute_probe{});
+  l.visit_parameters(detail::parameter_probe{});
+};
+
+/// "lstm<1, 32>", "dense<32, 1, tanh>": how messages name a layer.
+template <class L>
+std::string layer_name() {
+  std::string name(L::type_name);
+  name += '<';
+  bool first = true;
+  L::visit_attributes([&](std::string_view, auto value) {
+    if (!first) name += ", ";
+    first = false;
+    if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+      name += std::string_view(value);
+    } else {
+      name += std::to_string(value);
+    }
+  });
+  name += '>';
+  return name;
+}
+
+}  // namespace rnnx
+
+namespace rnnx {
+
+/// The scalar types layers are built for.
+template <class T>
+inline constexpr bool is_supported_scalar_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
+
+}  // namespace rnnx

@@ -1,0 +1,89 @@
+#pragma once
+// A layer parameter as the file format and optimisers see it: a PyTorch name and shape, with
+// element access that hides the packed layout the kernels read.
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "rnnx/simd/batch.hpp"
+
+namespace rnnx {
+
+namespace layout {
+
+/// Rows of G gates of H units each (PyTorch: gate-major, row = gate * H + unit), stored so that
+/// one register-wide slice of units holds all G gates next to each other: a kernel pass over a
+/// slice yields every gate of those units while they are still in registers. Column-major.
+template <class T, std::size_t G, std::size_t H>
+struct gate_interleaved {
+  static constexpr std::size_t stride = G * simd::padded<T>(H);
+  static constexpr std::size_t row(std::size_t r) noexcept {
+    constexpr std::size_t V = simd::width<T>;
+    const std::size_t gate = r / H, unit = r % H;
+    return unit / V * G * V + gate * V + unit % V;
+  }
+  static constexpr std::size_t index(std::size_t r, std::size_t c) noexcept {
+    return c * stride + row(r);
+  }
+};
+
+/// Plain column-major with rows padded to whole registers.
+template <class T, std::size_t Rows>
+struct column_major {
+  static constexpr std::size_t stride = simd::padded<T>(Rows);
+  static constexpr std::size_t index(std::size_t r, std::size_t c) noexcept {
+    return c * stride + r;
+  }
+};
+
+/// Row-major with each row padded to whole registers.
+template <class T, std::size_t Cols>
+struct row_major {
+  static constexpr std::size_t stride = simd::padded<T>(Cols);
+  static constexpr std::size_t index(std::size_t r, std::size_t c) noexcept {
+    return r * stride + c;
+  }
+};
+
+}  // namespace layout
+
+/// Rows x Cols values (Cols == 0: a vector of Rows) in a padded, aligned, zero-initialised
+/// block. The padding stays zero, so kernels may read it.
+template <class T, std::size_t Rows, std::size_t Cols, class Layout, std::size_t Size>
+struct parameter {
+  using scalar = T;
+  static constexpr std::size_t rows = Rows;
+  static constexpr std::size_t cols = Cols;
+  static constexpr std::size_t rank = Cols == 0 ? 1 : 2;
+  static constexpr std::size_t count = Cols == 0 ? Rows : Rows * Cols;
+
+  alignas(simd::alignment) std::array<T, Size> data{};
+
+  constexpr T& at(std::size_t r, std::size_t c = 0) noexcept { return data[Layout::index(r, c)]; }
+  constexpr const T& at(std::size_t r, std::size_t c = 0) const noexcept {
+    return data[Layout::index(r, c)];
+  }
+  constexpr const T* raw() const noexcept { return data.data(); }
+
+  friend constexpr bool operator==(const parameter&, const parameter&) = default;
+};
+
+/// The weights (G*H x Cols) or biases (Cols == 0) of a gated recurrent cell.
+template <class T, std::size_t G, std::size_t H, std::size_t Cols>
+using gate_parameter =
+    parameter<T, G * H, Cols, layout::gate_interleaved<T, G, H>,
+              layout::gate_interleaved<T, G, H>::stride * (Cols == 0 ? 1 : Cols)>;
+
+template <class T, std::size_t Rows, std::size_t Cols>
+using column_major_matrix =
+    parameter<T, Rows, Cols, layout::column_major<T, Rows>, simd::padded<T>(Rows) * Cols>;
+
+template <class T, std::size_t Rows, std::size_t Cols>
+using row_major_matrix =
+    parameter<T, Rows, Cols, layout::row_major<T, Cols>, Rows * simd::padded<T>(Cols)>;
+
+template <class T, std::size_t N>
+using vector_parameter = parameter<T, N, 0, layout::column_major<T, N>, simd::padded<T>(N)>;
+
+}  // namespace rnnx

@@ -1,0 +1,80 @@
+#pragma once
+// Elman recurrent layer, exactly torch.nn.RNN:
+//   h' = act(W_ih x + b_ih + W_hh h + b_hh),  act = tanh or relu
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "rnnx/layers/activation_functions.hpp"
+#include "rnnx/layers/layer.hpp"
+#include "rnnx/layers/recurrent_weights.hpp"
+#include "rnnx/simd/padded_array.hpp"
+
+namespace rnnx {
+
+template <std::size_t In, std::size_t H, class Act = tanh, class T = float>
+class rnn {
+  static_assert(In > 0 && H > 0, "rnnx::rnn<In, H>: input and hidden sizes must be positive");
+  static_assert(std::is_same_v<Act, tanh> || std::is_same_v<Act, relu>,
+                "rnnx::rnn<In, H, Act>: the nonlinearity must be rnnx::tanh or rnnx::relu "
+                "(as torch.nn.RNN)");
+  static_assert(is_supported_scalar_v<T>, "rnnx::rnn: the scalar type must be float or double");
+  using weights = recurrent_weights<T, 1, In, H>;
+  using batch = simd::batch<T>;
+  static constexpr std::size_t V = simd::width<T>;
+
+ public:
+  using scalar = T;
+  template <class U>
+  using rebind = rnn<In, H, Act, U>;
+  static constexpr std::size_t in_size = In;
+  static constexpr std::size_t out_size = H;
+  static constexpr std::string_view type_name = "rnn";
+
+  struct state {
+    simd::padded_array<T, H> h;
+    constexpr void reset() noexcept { h.fill_zero(); }
+    friend constexpr bool operator==(const state&, const state&) = default;
+  };
+
+  void step(const T* x, state& s, T* y) const noexcept {
+    alignas(simd::alignment) T xg[weights::gate_stride];
+    w_.project_input(x, xg);
+    advance(xg, s, y);
+  }
+
+  void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
+    w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
+  }
+
+  template <class F>
+  static void visit_attributes(F&& f) {
+    f("input_size", In);
+    f("hidden_size", H);
+    f("nonlinearity", Act::name);
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    weights::visit(w_, f);
+  }
+  template <class F>
+  void visit_parameters(F&& f) const {
+    weights::visit(w_, f);
+  }
+
+  friend constexpr bool operator==(const rnn&, const rnn&) = default;
+
+ private:
+  void advance(const T* xg, state& s, T* y) const noexcept {
+    w_.recur(xg, s.h.data(), [&](std::size_t slice, const T* x, const batch* hg) {
+      simd::store(y + slice * V, Act::apply(simd::load(x) + hg[0]));
+    });
+    std::copy_n(y, s.h.padded_size, s.h.data());
+  }
+
+  weights w_;
+};
+
+}  // namespace rnnx

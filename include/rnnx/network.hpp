@@ -1,0 +1,234 @@
+#pragma once
+// network<Layers...>: a model whose topology is its type. Layers are composed only through the
+// layer concept (layers/layer.hpp); sizes are checked here, once, with one readable message.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include "rnnx/layers/layer.hpp"
+#include "rnnx/simd/padded_array.hpp"
+
+namespace rnnx {
+
+namespace detail {
+
+/// Instantiated for each pair of adjacent layers; its arguments name both layers and sizes in
+/// the compiler's message when they disagree.
+template <class Previous, class Next, std::size_t previous_gives, std::size_t next_expects>
+struct adjacent_layers {
+  static_assert(previous_gives == next_expects,
+                "rnnx::network: a layer's input size must equal the previous layer's output size "
+                "(see adjacent_layers<previous layer, next layer, outputs given, inputs expected>)");
+  static constexpr bool ok = previous_gives == next_expects;
+};
+
+template <class... Ls>
+constexpr bool chain_is_valid() {
+  if constexpr (sizeof...(Ls) < 2) {
+    return true;
+  } else {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      using list = std::tuple<Ls...>;
+      return (adjacent_layers<std::tuple_element_t<I, list>, std::tuple_element_t<I + 1, list>,
+                              std::tuple_element_t<I, list>::out_size,
+                              std::tuple_element_t<I + 1, list>::in_size>::ok &&
+              ...);
+    }(std::make_index_sequence<sizeof...(Ls) - 1>{});
+  }
+}
+
+template <class T, class... Ls>
+constexpr std::size_t widest_padded() {
+  return std::max({simd::padded<T>(Ls::in_size)..., simd::padded<T>(Ls::out_size)...});
+}
+
+template <class... Ls>
+struct first_and_last;
+template <class F, class... Rest>
+struct first_and_last<F, Rest...> {
+  using first = F;
+  using last = typename decltype((std::type_identity<F>{}, ..., std::type_identity<Rest>{}))::type;
+};
+
+}  // namespace detail
+
+template <class T, class... Specs>
+class basic_network {
+  static_assert(sizeof...(Specs) > 0, "rnnx::network: a network needs at least one layer");
+  static_assert(is_supported_scalar_v<T>, "rnnx::network: the scalar type must be float or double");
+  static_assert((layer<typename Specs::template rebind<T>> && ...),
+                "rnnx::network: every argument must be a layer (rnnx::dense, rnn, lstm, gru, "
+                "activation)");
+  static_assert(detail::chain_is_valid<Specs...>());
+
+ public:
+  using scalar = T;
+  using layer_types = boost::hana::tuple<typename Specs::template rebind<T>...>;
+  static constexpr std::size_t layer_count = sizeof...(Specs);
+  static constexpr std::size_t in_size = detail::first_and_last<Specs...>::first::in_size;
+  static constexpr std::size_t out_size = detail::first_and_last<Specs...>::last::out_size;
+
+  /// Everything that changes while a model runs: one per stream; the model itself stays const.
+  struct state {
+    boost::hana::tuple<typename Specs::template rebind<T>::state...> layers;
+    simd::padded_array<T, out_size> output;
+
+    void reset() noexcept {
+      boost::hana::for_each(layers, [](auto& s) { s.reset(); });
+      output.fill_zero();
+    }
+    friend bool operator==(const state& a, const state& b) noexcept {
+      bool equal = a.output == b.output;
+      for_each_index([&](auto i) {
+        equal = equal && boost::hana::at_c<i>(a.layers) == boost::hana::at_c<i>(b.layers);
+      });
+      return equal;
+    }
+  };
+
+  /// All-zero state, as PyTorch starts a sequence.
+  state initial_state() const noexcept { return state{}; }
+
+  /// One time step: reads x, advances s, returns the output (valid until s changes).
+  std::span<const T, out_size> step(std::span<const T, in_size> x, state& s) const noexcept {
+    alignas(simd::alignment) T ping[widest];
+    alignas(simd::alignment) T pong[widest];
+    std::copy(x.begin(), x.end(), ping);
+    std::fill(ping + in_size, ping + simd::padded<T>(in_size), T(0));
+    for_each_index([&](auto i) {
+      const T* in = i % 2 == 0 ? ping : pong;
+      T* out = i + 1 == layer_count ? s.output.data() : (i % 2 == 0 ? pong : ping);
+      boost::hana::at_c<i>(layers_).step(in, boost::hana::at_c<i>(s.layers), out);
+    });
+    return s.output.values();
+  }
+
+  /// Streaming a single-input model: model.step(sample, state)[0].
+  std::span<const T, out_size> step(T x, state& s) const noexcept
+    requires(in_size == 1)
+  {
+    return step(std::span<const T, 1>(&x, 1), s);
+  }
+
+  /// Many-to-many over a whole sequence (steps x in_size -> steps x out_size), continuing s.
+  xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs, state& s) const {
+    const std::size_t steps = check_sequence(xs);
+    constexpr std::size_t in_stride = simd::padded<T>(in_size);
+    simd::aligned_vector<T> a(steps * widest, T(0));
+    simd::aligned_vector<T> b(steps * widest, T(0));
+    for (std::size_t t = 0; t < steps; ++t)
+      for (std::size_t j = 0; j < in_size; ++j) a[t * in_stride + j] = xs(t, j);
+    for_each_index([&](auto i) {
+      const T* in = i % 2 == 0 ? a.data() : b.data();
+      T* out = i % 2 == 0 ? b.data() : a.data();
+      boost::hana::at_c<i>(layers_).forward_sequence(in, steps, boost::hana::at_c<i>(s.layers), out);
+    });
+    const T* last = layer_count % 2 == 1 ? b.data() : a.data();
+    constexpr std::size_t out_stride = simd::padded<T>(out_size);
+    xt::xtensor<T, 2> ys = xt::xtensor<T, 2>::from_shape({steps, out_size});
+    for (std::size_t t = 0; t < steps; ++t)
+      for (std::size_t j = 0; j < out_size; ++j) ys(t, j) = last[t * out_stride + j];
+    std::copy_n(last + (steps - 1) * out_stride, out_stride, s.output.data());
+    return ys;
+  }
+
+  /// Many-to-many from the zero state.
+  xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs) const {
+    state s = initial_state();
+    return forward(xs, s);
+  }
+
+  /// Many-to-one: the output after the last step.
+  xt::xtensor<T, 1> forward_last(const xt::xtensor<T, 2>& xs, state& s) const {
+    const xt::xtensor<T, 2> ys = forward(xs, s);
+    xt::xtensor<T, 1> y = xt::xtensor<T, 1>::from_shape({out_size});
+    for (std::size_t j = 0; j < out_size; ++j) y(j) = ys(ys.shape(0) - 1, j);
+    return y;
+  }
+  xt::xtensor<T, 1> forward_last(const xt::xtensor<T, 2>& xs) const {
+    state s = initial_state();
+    return forward_last(xs, s);
+  }
+
+  /// f(index, layer) for each layer in order (index as std::integral_constant).
+  template <class F>
+  void for_each_layer(F&& f) {
+    for_each_index([&](auto i) { f(i, boost::hana::at_c<i>(layers_)); });
+  }
+  template <class F>
+  void for_each_layer(F&& f) const {
+    for_each_index([&](auto i) { f(i, boost::hana::at_c<i>(layers_)); });
+  }
+
+  template <std::size_t I>
+  auto& layer() noexcept {
+    return boost::hana::at_c<I>(layers_);
+  }
+  template <std::size_t I>
+  const auto& layer() const noexcept {
+    return boost::hana::at_c<I>(layers_);
+  }
+
+  friend bool operator==(const basic_network& a, const basic_network& b) noexcept {
+    bool equal = true;
+    for_each_index([&](auto i) {
+      equal = equal && boost::hana::at_c<i>(a.layers_) == boost::hana::at_c<i>(b.layers_);
+    });
+    return equal;
+  }
+
+  /// "lstm<1, 32> -> dense<32, 1, identity>"
+  static std::string description() {
+    std::string text;
+    ((text += (text.empty() ? "" : " -> ") + layer_name<typename Specs::template rebind<T>>()),
+     ...);
+    return text;
+  }
+
+ private:
+  static constexpr std::size_t widest = detail::widest_padded<T, Specs...>();
+
+  /// f(std::integral_constant<std::size_t, i>) for i = 0 .. layer_count - 1.
+  template <class F>
+  static void for_each_index(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (f(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<layer_count>{});
+  }
+
+  static std::size_t check_sequence(const xt::xtensor<T, 2>& xs) {
+    const std::string where = "rnnx::network<" + description() + ">::forward: ";
+    if (xs.shape(1) != in_size)
+      throw std::invalid_argument(where + "input has " + std::to_string(xs.shape(1)) +
+                                  " features per step, the first layer expects " +
+                                  std::to_string(in_size));
+    if (xs.shape(0) == 0) throw std::invalid_argument(where + "empty sequence (0 time steps)");
+    for (std::size_t t = 0; t < xs.shape(0); ++t)
+      for (std::size_t j = 0; j < in_size; ++j)
+        if (!std::isfinite(xs(t, j)))
+          throw std::invalid_argument(where + "input is not finite (" + std::to_string(xs(t, j)) +
+                                      ") at step " + std::to_string(t) + ", feature " +
+                                      std::to_string(j));
+    return xs.shape(0);
+  }
+
+  layer_types layers_;
+};
+
+/// The float model, the common case: network<lstm<1, 32>, dense<32, 1>>.
+template <class... Specs>
+using network = basic_network<float, Specs...>;
+
+}  // namespace rnnx

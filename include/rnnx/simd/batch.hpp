@@ -1,0 +1,60 @@
+#pragma once
+// The only place that names xsimd's batch type: everything else speaks rnnx::simd.
+
+#include <cstddef>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+namespace rnnx::simd {
+
+/// One SIMD register of T for the architecture this translation unit is compiled for.
+template <class T>
+using batch = xsimd::batch<T>;
+
+/// Heap storage for sequences, aligned like every fixed-size buffer.
+template <class T>
+using aligned_vector = std::vector<T, xsimd::aligned_allocator<T, 64>>;
+
+/// Lanes per register (16 floats with AVX-512, 4 with SSE2).
+template <class T>
+inline constexpr std::size_t width = batch<T>::size;
+
+/// Every buffer is aligned to a cache line, which is at least a register's alignment.
+inline constexpr std::size_t alignment = 64;
+static_assert(alignment % alignof(batch<float>) == 0 && alignment % alignof(batch<double>) == 0);
+
+/// N rounded up to whole registers: kernels never need a scalar tail.
+template <class T>
+constexpr std::size_t padded(std::size_t n) noexcept {
+  return (n + width<T> - 1) / width<T> * width<T>;
+}
+
+/// Whole registers needed for n values.
+template <class T>
+constexpr std::size_t registers(std::size_t n) noexcept {
+  return padded<T>(n) / width<T>;
+}
+
+template <class T>
+inline batch<T> load(const T* p) noexcept {
+  return batch<T>::load_aligned(p);
+}
+
+template <class T>
+inline void store(T* p, const batch<T>& v) noexcept {
+  v.store_aligned(p);
+}
+
+template <class T>
+inline batch<T> broadcast(T v) noexcept {
+  return batch<T>(v);
+}
+
+/// Sum of all lanes.
+template <class T>
+inline T reduce_add(const batch<T>& v) noexcept {
+  return xsimd::hadd(v);
+}
+
+}  // namespace rnnx::simd

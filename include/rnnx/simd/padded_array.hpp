@@ -1,0 +1,38 @@
+#pragma once
+// Fixed-size, cache-line aligned storage whose length is padded to whole SIMD registers.
+// The padding lanes are kept at zero: kernels read them, and zero is the one value that
+// cannot turn a valid result into NaN.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <span>
+
+#include "rnnx/simd/batch.hpp"
+
+namespace rnnx::simd {
+
+template <class T, std::size_t N>
+struct alignas(alignment) padded_array {
+  static constexpr std::size_t size = N;
+  static constexpr std::size_t padded_size = padded<T>(N);
+
+  std::array<T, padded_size> storage{};
+
+  constexpr T& operator[](std::size_t i) noexcept { return storage[i]; }
+  constexpr const T& operator[](std::size_t i) const noexcept { return storage[i]; }
+  constexpr T* data() noexcept { return storage.data(); }
+  constexpr const T* data() const noexcept { return storage.data(); }
+
+  /// The N meaningful values, without the padding.
+  constexpr std::span<T, N> values() noexcept { return std::span<T, N>(storage.data(), N); }
+  constexpr std::span<const T, N> values() const noexcept {
+    return std::span<const T, N>(storage.data(), N);
+  }
+
+  constexpr void fill_zero() noexcept { storage.fill(T(0)); }
+
+  friend constexpr bool operator==(const padded_array&, const padded_array&) = default;
+};
+
+}  // namespace rnnx::simd
