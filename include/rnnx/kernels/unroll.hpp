@@ -9,7 +9,7 @@
 namespace rnnx::kernels {
 
 template <std::size_t N, class F>
-inline void unroll(F&& body) noexcept {
+inline void unroll(F&& body) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (body(std::integral_constant<std::size_t, I>{}), ...);
   }(std::make_index_sequence<N>{});

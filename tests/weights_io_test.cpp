@@ -1,0 +1,220 @@
+// Weight files: exact round trips, and every malformed input rejected with a message naming
+// the layer and the field, leaving the model unchanged.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <rnnx/rnnx.hpp>
+
+namespace {
+
+using Model = rnnx::network<rnnx::lstm<2, 3>, rnnx::dense<3, 2, rnnx::sigmoid>>;
+using json = nlohmann::json;
+
+template <class Net>
+std::unique_ptr<Net> random_model(unsigned seed) {
+  auto model = std::make_unique<Net>();
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(-1, 1);
+  model->for_each_layer([&](auto, auto& layer) {
+    layer.visit_parameters([&](std::string_view, auto& p) {
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+          p.at(r, c) = static_cast<typename Net::scalar>(dist(gen) / 3.0);
+    });
+  });
+  return model;
+}
+
+std::filesystem::path temp_file(const std::string& name) {
+  return std::filesystem::temp_directory_path() / ("rnnx_io_test_" + name);
+}
+
+TEST(WeightsIo, FloatRoundTripIsBitExact) {
+  auto model = random_model<Model>(1);
+  const auto path = temp_file("float.json");
+  rnnx::save_weights(*model, path);
+  auto loaded = std::make_unique<Model>();
+  rnnx::load_weights(*loaded, path);
+  EXPECT_TRUE(*loaded == *model);
+  std::filesystem::remove(path);
+}
+
+TEST(WeightsIo, DoubleRoundTripIsBitExact) {
+  using Net = rnnx::basic_network<double, rnnx::gru<3, 4>, rnnx::rnn<4, 5, rnnx::relu>,
+                                  rnnx::activation<5, rnnx::softmax>>;
+  auto model = random_model<Net>(2);
+  auto loaded = std::make_unique<Net>();
+  rnnx::load_weights_from_string(*loaded, rnnx::weights_to_string(*model));
+  EXPECT_TRUE(*loaded == *model);
+}
+
+TEST(WeightsIo, SavedTextIsDeterministicAndDocumentsTheModel) {
+  auto model = random_model<Model>(3);
+  const std::string text = rnnx::weights_to_string(*model);
+  EXPECT_EQ(text, rnnx::weights_to_string(*model));
+  const json doc = json::parse(text);
+  EXPECT_EQ(doc["format"], "rnnx.weights");
+  EXPECT_EQ(doc["dtype"], "float32");
+  EXPECT_EQ(doc["layers"][0]["type"], "lstm");
+  EXPECT_EQ(doc["layers"][0]["parameters"]["weight_ih"].size(), 12u);  // 4H x In
+  EXPECT_EQ(doc["layers"][0]["parameters"]["weight_ih"][0].size(), 2u);
+  EXPECT_EQ(doc["layers"][1]["activation"], "sigmoid");
+}
+
+TEST(WeightsIo, Float32FileLoadsExactlyIntoDoubleModel) {
+  auto model = random_model<Model>(4);
+  using Net64 = rnnx::basic_network<double, rnnx::lstm<2, 3>, rnnx::dense<3, 2, rnnx::sigmoid>>;
+  auto wide = std::make_unique<Net64>();
+  rnnx::load_weights_from_string(*wide, rnnx::weights_to_string(*model));
+  double max_diff = 0;
+  model->for_each_layer([&](auto i, const auto& layer) {
+    std::vector<double> narrow_values, wide_values;
+    layer.visit_parameters([&](std::string_view, const auto& p) {
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) narrow_values.push_back(p.at(r, c));
+    });
+    wide->template layer<decltype(i)::value>().visit_parameters([&](std::string_view, const auto& p) {
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) wide_values.push_back(p.at(r, c));
+    });
+    ASSERT_EQ(narrow_values.size(), wide_values.size());
+    for (std::size_t k = 0; k < wide_values.size(); ++k)
+      max_diff = std::max(max_diff, std::abs(narrow_values[k] - wide_values[k]));
+  });
+  EXPECT_EQ(max_diff, 0.0);
+}
+
+class WeightsErrors : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model = random_model<Model>(5);
+    original = std::make_unique<Model>(*model);
+    doc = json::parse(rnnx::weights_to_string(*random_model<Model>(6)));
+  }
+  /// Loading `bad` must throw weights_error containing every part, and change nothing.
+  void expect_rejected(const json& bad, std::initializer_list<std::string> parts) {
+    try {
+      rnnx::load_weights(*model, bad, "bad.json");
+      ADD_FAILURE() << "accepted a bad document";
+    } catch (const rnnx::weights_error& e) {
+      const std::string message = e.what();
+      for (const auto& part : parts)
+        EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
+    }
+    EXPECT_TRUE(*model == *original) << "a failed load changed the model";
+  }
+  std::unique_ptr<Model> model, original;
+  json doc;
+};
+
+TEST_F(WeightsErrors, ValidDocumentLoads) {
+  EXPECT_NO_THROW(rnnx::load_weights(*model, doc));
+  EXPECT_FALSE(*model == *original);
+}
+
+TEST_F(WeightsErrors, HeaderFields) {
+  json bad = doc;
+  bad["format"] = "keras";
+  expect_rejected(bad, {"bad.json", "format"});
+  bad = doc;
+  bad["version"] = 2;
+  expect_rejected(bad, {"version", "must be 1", "found 2"});
+  bad = doc;
+  bad["dtype"] = "float16";
+  expect_rejected(bad, {"dtype"});
+  bad = doc;
+  bad["dtype"] = "float64";
+  expect_rejected(bad, {"float64", "model is float32"});
+  bad = doc;
+  bad.erase("layers");
+  expect_rejected(bad, {"'layers'"});
+  expect_rejected(json::array(), {"must be a JSON object"});
+}
+
+TEST_F(WeightsErrors, LayerCountTypeAndSizes) {
+  json bad = doc;
+  bad["layers"].erase(1);
+  expect_rejected(bad, {"the file has 1 layers", "has 2", "lstm<2, 3> -> dense<3, 2, sigmoid>"});
+  bad = doc;
+  bad["layers"][0]["type"] = "gru";
+  expect_rejected(bad, {"layer 0", "type is 'gru'", "lstm<2, 3>"});
+  bad = doc;
+  bad["layers"][0]["hidden_size"] = 4;
+  expect_rejected(bad, {"layer 0", "'hidden_size' is 4", "(3)"});
+  bad = doc;
+  bad["layers"][1]["activation"] = "tanh";
+  expect_rejected(bad, {"layer 1 (dense<3, 2, sigmoid>)", "'activation'", "\"tanh\""});
+  bad = doc;
+  bad["layers"][1].erase("in_features");
+  expect_rejected(bad, {"layer 1", "'in_features' is missing"});
+  bad = doc;
+  bad["layers"][1]["dropout"] = 0.5;
+  expect_rejected(bad, {"layer 1", "unknown field 'dropout'"});
+}
+
+TEST_F(WeightsErrors, ParameterPresenceAndShapes) {
+  json bad = doc;
+  bad["layers"][0]["parameters"].erase("bias_hh");
+  expect_rejected(bad, {"layer 0 (lstm<2, 3>)", "parameter 'bias_hh' is missing"});
+  bad = doc;
+  bad["layers"][0]["parameters"]["weight_hr"] = json::array();
+  expect_rejected(bad, {"layer 0", "unknown parameter 'weight_hr'"});
+  bad = doc;
+  bad["layers"][0]["parameters"]["weight_ih"].erase(11);
+  expect_rejected(bad, {"layer 0", "'weight_ih'", "12 rows", "[12 x 2]", "found 11 entries"});
+  bad = doc;
+  bad["layers"][0]["parameters"]["weight_hh"][5].push_back(0.5);
+  expect_rejected(bad, {"'weight_hh' row 5", "3 numbers", "found 4 entries"});
+  bad = doc;
+  bad["layers"][1]["parameters"]["bias"] = 0.5;
+  expect_rejected(bad, {"layer 1", "'bias'", "list of 2 numbers", "found a number"});
+}
+
+TEST_F(WeightsErrors, Values) {
+  json bad = doc;
+  bad["layers"][1]["parameters"]["weight"][1][2] = "0.5";
+  expect_rejected(bad, {"layer 1", "'weight'[1][2]", "a string, not a number"});
+  bad = doc;
+  bad["layers"][0]["parameters"]["bias_ih"][3] = nullptr;
+  expect_rejected(bad, {"layer 0", "'bias_ih'[3]", "null"});
+  bad = doc;
+  bad["layers"][0]["parameters"]["bias_ih"][3] = 1e39;  // finite in JSON, not as a float
+  expect_rejected(bad, {"'bias_ih'[3]", "not a finite float32"});
+}
+
+TEST_F(WeightsErrors, TextAndFiles) {
+  EXPECT_THROW(rnnx::load_weights_from_string(*model, "{\"format\": "), rnnx::weights_error);
+  EXPECT_TRUE(*model == *original);
+  try {
+    rnnx::load_weights_from_string(*model, "[1, 2, NaN]");
+    ADD_FAILURE();
+  } catch (const rnnx::weights_error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+  try {
+    rnnx::load_weights(*model, std::filesystem::path("/nonexistent/model.json"));
+    ADD_FAILURE();
+  } catch (const rnnx::weights_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open '/nonexistent/model.json'"), std::string::npos);
+  }
+  const auto path = temp_file("truncated.json");
+  const std::string text = rnnx::weights_to_string(*model);
+  std::ofstream(path) << text.substr(0, text.size() / 2);
+  try {
+    rnnx::load_weights(*model, path);
+    ADD_FAILURE();
+  } catch (const rnnx::weights_error& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+  EXPECT_THROW(rnnx::save_weights(*model, std::filesystem::path("/nonexistent/dir/m.json")),
+               rnnx::weights_error);
+}
+
+}  // namespace
