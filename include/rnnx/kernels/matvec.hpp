@@ -19,10 +19,14 @@ namespace rnnx::kernels {
 using simd::batch;
 using simd::width;
 
-/// Independent accumulation chains needed to hide FMA latency: about 8 FMAs in flight.
+/// Independent accumulation chains per output register. A streaming step waits for the
+/// whole sum before the next step can start, so latency matters as much as throughput:
+/// splitting the columns over chains shortens each chain, up to about 24 live accumulators
+/// (of 32 AVX-512 registers) and chains of no fewer than 4 columns.
 constexpr std::size_t accumulation_chains(std::size_t registers, std::size_t columns) noexcept {
-  const std::size_t wanted = registers >= 8 ? 1 : (8 + registers - 1) / registers;
-  return wanted < columns ? wanted : (columns == 0 ? 1 : columns);
+  std::size_t chains = registers >= 24 ? 1 : 24 / registers;
+  while (chains > 1 && columns / chains < 4) --chains;
+  return chains;
 }
 
 /// acc[k] += sum_{j < Cols} W[j * Stride + k * width] * x[j]  for k < Regs.

@@ -55,8 +55,8 @@ inline void apply_activation(T* y) noexcept {
   constexpr std::size_t tail = N - (regs - 1) * V;  // valid lanes in the last register
   using B = simd::batch<T>;
   auto valid_lanes = [] {
-    alignas(simd::alignment) T mask[V];
-    for (std::size_t i = 0; i < V; ++i) mask[i] = i < tail ? T(1) : T(0);
+    alignas(simd::alignment) T mask[simd::width<T>];
+    for (std::size_t i = 0; i < simd::width<T>; ++i) mask[i] = i < tail ? T(1) : T(0);
     return simd::load(mask) != B(T(0));
   };
   if constexpr (std::is_same_v<A, softmax>) {
