@@ -35,7 +35,7 @@ void check_fixture(const std::string& name) {
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-10;
   const nlohmann::json fixture = read_fixture(name);
   auto model = std::make_unique<Net>();
-  rnnx::load_weights(*model, fixture.at("model"), name);
+  rnnx::load_weights_from_json(*model, fixture.at("model"), name);
   const xt::xtensor<T, 2> xs = to_matrix<T>(fixture.at("input"));
   const xt::xtensor<T, 2> expected = to_matrix<T>(fixture.at("output"));
   ASSERT_EQ(expected.shape(1), Net::out_size);

@@ -96,9 +96,10 @@ void read_layer(L& layer, const nlohmann::json& j, const std::string& where, boo
     const auto it = params.find(name);
     if (it == params.end()) throw weights_error(what + " is missing");
     const nlohmann::json& v = *it;
-    const std::string shape = p.rank == 1 ? "[" + std::to_string(p.rows) + "]"
-                                          : "[" + std::to_string(p.rows) + " x " +
-                                                std::to_string(p.cols) + "]";
+    std::string shape(1, '[');
+    shape += std::to_string(p.rows);
+    if (p.rank == 2) shape += " x " + std::to_string(p.cols);
+    shape += ']';
     if (!v.is_array() || v.size() != p.rows)
       throw weights_error(what + " must be " + (p.rank == 1 ? "a list of " : "a list of ") +
                           std::to_string(p.rows) + (p.rank == 1 ? " numbers" : " rows") +
@@ -138,7 +139,8 @@ void append_number(std::string& out, T value) {
 /// Replaces the model's parameters with those in `document` (already parsed JSON).
 /// Throws weights_error; on error the model is unchanged.
 template <class Net>
-void load_weights(Net& model, const nlohmann::json& document, const std::string& source = "JSON") {
+void load_weights_from_json(Net& model, const nlohmann::json& document,
+                            const std::string& source = "JSON") {
   using T = typename Net::scalar;
   const std::string where = "rnnx::load_weights(" + source + ")";
   if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
@@ -188,7 +190,7 @@ void load_weights(Net& model, const std::filesystem::path& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw weights_error("rnnx::load_weights(" + path.string() + "): not valid JSON: " + e.what());
   }
-  load_weights(model, document, path.string());
+  load_weights_from_json(model, document, path.string());
 }
 
 /// Reads weights from JSON text.
@@ -200,7 +202,7 @@ void load_weights_from_string(Net& model, std::string_view text) {
   } catch (const nlohmann::json::parse_error& e) {
     throw weights_error(std::string("rnnx::load_weights: not valid JSON: ") + e.what());
   }
-  load_weights(model, document);
+  load_weights_from_json(model, document);
 }
 
 /// The model's weights as JSON text; every value reads back bit-identically.
