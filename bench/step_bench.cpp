@@ -22,13 +22,11 @@
 #include <memory>
 #include <numbers>
 #include <random>
+#include <rnnx/rnnx.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
-
 #include <xsimd/xsimd.hpp>
-
-#include <rnnx/rnnx.hpp>
 
 namespace {
 
@@ -87,14 +85,14 @@ const std::array<float, table_size>& sine_table() {
 }
 
 void set_counters(benchmark::State& state, double flops, std::size_t steps_per_iteration) {
-  const auto steps = static_cast<double>(state.iterations()) *
-                     static_cast<double>(steps_per_iteration);
+  const auto steps =
+      static_cast<double>(state.iterations()) * static_cast<double>(steps_per_iteration);
   state.SetItemsProcessed(static_cast<std::int64_t>(steps));
   state.counters["flops_per_step"] = flops;
   state.counters["GFLOP/s"] = benchmark::Counter(flops * steps * 1e-9, benchmark::Counter::kIsRate);
   // kIsRate divides by seconds, kInvert takes the reciprocal: seconds / (steps * 1e-9).
-  state.counters["ns/step"] = benchmark::Counter(
-      steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns/step"] =
+      benchmark::Counter(steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
 template <class Model>
@@ -145,11 +143,11 @@ void peak_fma(benchmark::State& state) {
     for (std::size_t i = 0; i < inner; ++i) {
       [&]<std::size_t... K>(std::index_sequence<K...>) {
         ((acc[K] = xsimd::fma(acc[K], a, b)), ...);
-      }(std::make_index_sequence<chains>{});
+      }
+      (std::make_index_sequence<chains>{});
     }
-    [&]<std::size_t... K>(std::index_sequence<K...>) {
-      (benchmark::DoNotOptimize(acc[K]), ...);
-    }(std::make_index_sequence<chains>{});
+    [&]<std::size_t... K>(std::index_sequence<K...>) { (benchmark::DoNotOptimize(acc[K]), ...); }
+    (std::make_index_sequence<chains>{});
   }
   const double flops = 2.0 * batch::size * chains * inner;
   state.counters["GFLOP/s"] = benchmark::Counter(

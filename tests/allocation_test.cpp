@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
-
 #include <rnnx/rnnx.hpp>
 
 // The replacement operators below pair malloc with free by design; g++ cannot see that.
@@ -69,14 +68,16 @@ TEST(Allocation, CounterSeesAllocations) {
 }
 
 TEST(Allocation, StepAllocatesNothing) {
-  EXPECT_EQ((allocations_during_steps<rnnx::network<rnnx::lstm<1, 32>, rnnx::dense<32, 1>>>(1000)), 0);
+  EXPECT_EQ((allocations_during_steps<rnnx::network<rnnx::lstm<1, 32>, rnnx::dense<32, 1>>>(1000)),
+            0);
   EXPECT_EQ((allocations_during_steps<rnnx::network<rnnx::gru<3, 17>, rnnx::rnn<17, 9, rnnx::relu>,
                                                     rnnx::dense<9, 4, rnnx::softmax>>>(1000)),
             0);
-  EXPECT_EQ((allocations_during_steps<rnnx::basic_network<double, rnnx::lstm<2, 128>,
-                                                          rnnx::activation<128, rnnx::tanh>,
-                                                          rnnx::dense<128, 2>>>(100)),
-            0);
+  EXPECT_EQ(
+      (allocations_during_steps<rnnx::basic_network<
+           double, rnnx::lstm<2, 128>, rnnx::activation<128, rnnx::tanh>, rnnx::dense<128, 2>>>(
+          100)),
+      0);
 }
 
 }  // namespace

@@ -7,10 +7,9 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <rnnx/rnnx.hpp>
 #include <string>
 #include <vector>
-
-#include <rnnx/rnnx.hpp>
 
 namespace {
 
@@ -105,7 +104,8 @@ void check_cell(Reference reference, double tolerance) {
     layer->step(x, state, y);
     reference(params, xd, ref);
     for (std::size_t u = 0; u < L::out_size; ++u)
-      worst = std::max(worst, std::abs(double(y[u]) - ref.h[u]) / std::max(1.0, std::abs(ref.h[u])));
+      worst =
+          std::max(worst, std::abs(double(y[u]) - ref.h[u]) / std::max(1.0, std::abs(ref.h[u])));
     for (std::size_t u = L::out_size; u < rnnx::simd::padded<T>(L::out_size); ++u)
       ASSERT_EQ(y[u], T(0)) << "padding lane " << u << " must stay zero";
   }
@@ -148,14 +148,21 @@ TEST(CellReference, DenseBothLayoutsAndEveryActivation) {
     auto ref = affine(p["weight"], xd, p["bias"]);
     act(ref);
     for (std::size_t r = 0; r < L::out_size; ++r)
-      EXPECT_NEAR(y[r], ref[r], (1e-6 + 4e-8 * L::in_size) * std::max(1.0, std::abs(ref[r]))) << rnnx::layer_name<L>() << " row " << r;
+      EXPECT_NEAR(y[r], ref[r], (1e-6 + 4e-8 * L::in_size) * std::max(1.0, std::abs(ref[r])))
+          << rnnx::layer_name<L>() << " row " << r;
     for (std::size_t r = L::out_size; r < rnnx::simd::padded<float>(L::out_size); ++r)
       EXPECT_EQ(y[r], 0.0f) << rnnx::layer_name<L>() << " padding lane " << r;
   };
   auto none = [](std::vector<double>&) {};
-  auto sig = [](std::vector<double>& v) { for (auto& a : v) a = sigmoid(a); };
-  auto th = [](std::vector<double>& v) { for (auto& a : v) a = std::tanh(a); };
-  auto re = [](std::vector<double>& v) { for (auto& a : v) a = std::max(a, 0.0); };
+  auto sig = [](std::vector<double>& v) {
+    for (auto& a : v) a = sigmoid(a);
+  };
+  auto th = [](std::vector<double>& v) {
+    for (auto& a : v) a = std::tanh(a);
+  };
+  auto re = [](std::vector<double>& v) {
+    for (auto& a : v) a = std::max(a, 0.0);
+  };
   auto sm = [](std::vector<double>& v) {
     double m = *std::max_element(v.begin(), v.end()), sum = 0;
     for (auto& a : v) sum += (a = std::exp(a - m));

@@ -6,10 +6,9 @@
 
 #include <cmath>
 #include <fstream>
-#include <string>
-
 #include <nlohmann/json.hpp>
 #include <rnnx/rnnx.hpp>
+#include <string>
 
 namespace rnnx_test {
 

@@ -4,7 +4,9 @@
 using namespace rnnx;
 using rnnx_test::check_fixture;
 
-TEST(FixtureFloat, Lstm_1_8_Dense_1) { check_fixture<network<lstm<1, 8>, dense<8, 1>>>("lstm_1_8__dense_1"); }
+TEST(FixtureFloat, Lstm_1_8_Dense_1) {
+  check_fixture<network<lstm<1, 8>, dense<8, 1>>>("lstm_1_8__dense_1");
+}
 
 TEST(FixtureFloat, Lstm_3_33_Dense_2_Tanh) {
   check_fixture<network<lstm<3, 33>, dense<33, 2, rnnx::tanh>>>("lstm_3_33__dense_2_tanh");

@@ -6,9 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
-#include <thread>
-
 #include <rnnx/rnnx.hpp>
+#include <thread>
 #include <xtensor/xview.hpp>
 
 namespace {
@@ -37,7 +36,9 @@ xt::xtensor<float, 2> signal(std::size_t steps, double phase = 0) {
   return xs;
 }
 
-std::array<float, 2> row(const xt::xtensor<float, 2>& xs, std::size_t t) { return {xs(t, 0), xs(t, 1)}; }
+std::array<float, 2> row(const xt::xtensor<float, 2>& xs, std::size_t t) {
+  return {xs(t, 0), xs(t, 1)};
+}
 
 TEST(Network, SizesAndDescription) {
   static_assert(Model::in_size == 2 && Model::out_size == 3 && Model::layer_count == 3);
@@ -93,8 +94,10 @@ TEST(Network, ForwardContinuesAStateLikeOneLongSequence) {
   const auto xs = signal(100);
   const auto whole = model->forward(xs);
   auto s = model->initial_state();
-  const auto first = model->forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(0, 37), xt::all())), s);
-  const auto second = model->forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(37, 100), xt::all())), s);
+  const auto first =
+      model->forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(0, 37), xt::all())), s);
+  const auto second =
+      model->forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(37, 100), xt::all())), s);
   for (std::size_t t = 0; t < 37; ++t)
     for (std::size_t j = 0; j < 3; ++j) ASSERT_EQ(first(t, j), whole(t, j));
   for (std::size_t t = 37; t < 100; ++t)
@@ -122,7 +125,8 @@ TEST(Network, ForwardRejectsBadSequencesWithClearMessages) {
     }
   };
   expect_message(xt::xtensor<float, 2>::from_shape({0, 2}), "empty sequence");
-  expect_message(xt::zeros<float>({5, 3}), "input has 3 features per step, the first layer expects 2");
+  expect_message(xt::zeros<float>({5, 3}),
+                 "input has 3 features per step, the first layer expects 2");
   auto xs = signal(10);
   xs(4, 1) = std::numeric_limits<float>::quiet_NaN();
   expect_message(xs, "not finite (nan) at step 4, feature 1");

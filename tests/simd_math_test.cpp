@@ -7,9 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <vector>
-
 #include <rnnx/simd/math.hpp>
+#include <vector>
 
 namespace {
 

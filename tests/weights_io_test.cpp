@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-
 #include <rnnx/rnnx.hpp>
 
 namespace {
@@ -76,12 +75,15 @@ TEST(WeightsIo, Float32FileLoadsExactlyIntoDoubleModel) {
     std::vector<double> narrow_values, wide_values;
     layer.visit_parameters([&](std::string_view, const auto& p) {
       for (std::size_t r = 0; r < p.rows; ++r)
-        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) narrow_values.push_back(p.at(r, c));
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+          narrow_values.push_back(p.at(r, c));
     });
-    wide->template layer<decltype(i)::value>().visit_parameters([&](std::string_view, const auto& p) {
-      for (std::size_t r = 0; r < p.rows; ++r)
-        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) wide_values.push_back(p.at(r, c));
-    });
+    wide->template layer<decltype(i)::value>().visit_parameters(
+        [&](std::string_view, const auto& p) {
+          for (std::size_t r = 0; r < p.rows; ++r)
+            for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+              wide_values.push_back(p.at(r, c));
+        });
     ASSERT_EQ(narrow_values.size(), wide_values.size());
     for (std::size_t k = 0; k < wide_values.size(); ++k)
       max_diff = std::max(max_diff, std::abs(narrow_values[k] - wide_values[k]));
@@ -200,7 +202,8 @@ TEST_F(WeightsErrors, TextAndFiles) {
     rnnx::load_weights(*model, "/nonexistent/model.json");  // a plain string is a path
     ADD_FAILURE();
   } catch (const rnnx::weights_error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot open '/nonexistent/model.json'"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cannot open '/nonexistent/model.json'"),
+              std::string::npos);
   }
   const auto path = temp_file("truncated.json");
   const std::string text = rnnx::weights_to_string(*model);

@@ -3,6 +3,9 @@
 // layer concept (layers/layer.hpp); sizes are checked here, once, with one readable message.
 
 #include <algorithm>
+#include <boost/hana/at.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/tuple.hpp>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -11,10 +14,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-
-#include <boost/hana/at.hpp>
-#include <boost/hana/for_each.hpp>
-#include <boost/hana/tuple.hpp>
 #include <xtensor/xtensor.hpp>
 
 #include "rnnx/kernels/unroll.hpp"
@@ -29,9 +28,10 @@ namespace detail {
 /// the compiler's message when they disagree.
 template <class Previous, class Next, std::size_t previous_gives, std::size_t next_expects>
 struct adjacent_layers {
-  static_assert(previous_gives == next_expects,
-                "rnnx::network: a layer's input size must equal the previous layer's output size "
-                "(see adjacent_layers<previous layer, next layer, outputs given, inputs expected>)");
+  static_assert(
+      previous_gives == next_expects,
+      "rnnx::network: a layer's input size must equal the previous layer's output size "
+      "(see adjacent_layers<previous layer, next layer, outputs given, inputs expected>)");
   static constexpr bool ok = true;  // the assertion above is the one message
 };
 
@@ -46,7 +46,8 @@ constexpr bool chain_is_valid() {
                               std::tuple_element_t<I, list>::out_size,
                               std::tuple_element_t<I + 1, list>::in_size>::ok &&
               ...);
-    }(std::make_index_sequence<sizeof...(Ls) - 1>{});
+    }
+    (std::make_index_sequence<sizeof...(Ls) - 1>{});
   }
 }
 
@@ -117,9 +118,7 @@ class basic_network {
   }
 
   /// Streaming a single-input model: model.step(sample, state)[0].
-  std::span<const T, out_size> step(T x, state& s) const noexcept
-    requires(in_size == 1)
-  {
+  std::span<const T, out_size> step(T x, state& s) const noexcept requires(in_size == 1) {
     return step(std::span<const T, 1>(&x, 1), s);
   }
 
@@ -134,7 +133,8 @@ class basic_network {
     kernels::unroll<layer_count>([&](auto i) {
       const T* in = i % 2 == 0 ? a.data() : b.data();
       T* out = i % 2 == 0 ? b.data() : a.data();
-      boost::hana::at_c<i>(layers_).forward_sequence(in, steps, boost::hana::at_c<i>(s.layers), out);
+      boost::hana::at_c<i>(layers_).forward_sequence(in, steps, boost::hana::at_c<i>(s.layers),
+                                                     out);
     });
     const T* last = layer_count % 2 == 1 ? b.data() : a.data();
     constexpr std::size_t out_stride = simd::padded<T>(out_size);

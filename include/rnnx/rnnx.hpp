@@ -1,10 +1,10 @@
 #pragma once
 // rnnx: recurrent networks whose topology is a C++ type. The only include a user needs.
 
+#include "rnnx/io/weights.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/layers/dense.hpp"
 #include "rnnx/layers/gru.hpp"
 #include "rnnx/layers/lstm.hpp"
 #include "rnnx/layers/rnn.hpp"
 #include "rnnx/network.hpp"
-#include "rnnx/io/weights.hpp"

@@ -1,6 +1,5 @@
-#include <rnnx/rnnx.hpp>
-
 #include <cstdio>
+#include <rnnx/rnnx.hpp>
 
 int main() {
   rnnx::network<rnnx::lstm<1, 8>, rnnx::dense<8, 1>> model;

@@ -9,14 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 #include "rnnx/layers/layer.hpp"
 
@@ -37,8 +36,12 @@ constexpr std::string_view dtype_name() {
 }
 
 inline std::string json_kind(const nlohmann::json& j) {
-  return j.is_string() ? "a string" : j.is_null() ? "null" : j.is_boolean() ? "a boolean"
-       : j.is_array()  ? "an array"  : j.is_object() ? "an object" : "a number";
+  return j.is_string()    ? "a string"
+         : j.is_null()    ? "null"
+         : j.is_boolean() ? "a boolean"
+         : j.is_array()   ? "an array"
+         : j.is_object()  ? "an object"
+                          : "a number";
 }
 
 /// Reads one validated layer into `layer`; `where` names the layer in messages.
@@ -61,12 +64,12 @@ void read_layer(L& layer, const nlohmann::json& j, const std::string& where, boo
     if (field == j.end()) throw weights_error(what + " is missing");
     if constexpr (std::is_convertible_v<decltype(expected), std::string_view>) {
       if (!field->is_string() || field->get<std::string>() != std::string_view(expected))
-        throw weights_error(what + " is " + field->dump() + ", the model has " +
-                            layer_name<L>() + " (" + std::string(expected) + ")");
+        throw weights_error(what + " is " + field->dump() + ", the model has " + layer_name<L>() +
+                            " (" + std::string(expected) + ")");
     } else {
       if (!field->is_number_unsigned() || field->get<std::size_t>() != expected)
-        throw weights_error(what + " is " + field->dump() + ", the model has " +
-                            layer_name<L>() + " (" + std::to_string(expected) + ")");
+        throw weights_error(what + " is " + field->dump() + ", the model has " + layer_name<L>() +
+                            " (" + std::to_string(expected) + ")");
     }
   });
   for (const auto& item : j.items())
@@ -111,13 +114,13 @@ void read_layer(L& layer, const nlohmann::json& j, const std::string& where, boo
       } else {
         const nlohmann::json& row = v[r];
         if (!row.is_array() || row.size() != p.cols)
-          throw weights_error(what + " row " + std::to_string(r) + " must hold " +
-                              std::to_string(p.cols) + " numbers (shape " + shape + "), found " +
-                              (row.is_array() ? std::to_string(row.size()) + " entries"
-                                              : json_kind(row)));
+          throw weights_error(
+              what + " row " + std::to_string(r) + " must hold " + std::to_string(p.cols) +
+              " numbers (shape " + shape + "), found " +
+              (row.is_array() ? std::to_string(row.size()) + " entries" : json_kind(row)));
         for (std::size_t c = 0; c < p.cols; ++c)
-          p.at(r, c) = read_value(row[c], what + "[" + std::to_string(r) + "][" +
-                                              std::to_string(c) + "]");
+          p.at(r, c) =
+              read_value(row[c], what + "[" + std::to_string(r) + "][" + std::to_string(c) + "]");
       }
     }
   });
@@ -258,7 +261,8 @@ void save_weights(const Net& model, const std::filesystem::path& path) {
   std::ofstream out(path, std::ios::binary);
   if (!out) throw weights_error("rnnx::save_weights: cannot open '" + path.string() + "'");
   out << weights_to_string(model);
-  if (!out.flush()) throw weights_error("rnnx::save_weights: writing '" + path.string() + "' failed");
+  if (!out.flush())
+    throw weights_error("rnnx::save_weights: writing '" + path.string() + "' failed");
 }
 
 }  // namespace rnnx

@@ -12,7 +12,8 @@ template <std::size_t N, class F>
 inline void unroll(F&& body) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (body(std::integral_constant<std::size_t, I>{}), ...);
-  }(std::make_index_sequence<N>{});
+  }
+  (std::make_index_sequence<N>{});
 }
 
 }  // namespace rnnx::kernels

@@ -16,25 +16,33 @@ namespace rnnx {
 struct identity {
   static constexpr std::string_view name = "identity";
   template <class T>
-  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return x; }
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
+    return x;
+  }
 };
 
 struct sigmoid {
   static constexpr std::string_view name = "sigmoid";
   template <class T>
-  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return simd::sigmoid(x); }
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
+    return simd::sigmoid(x);
+  }
 };
 
 struct tanh {
   static constexpr std::string_view name = "tanh";
   template <class T>
-  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return simd::tanh(x); }
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
+    return simd::tanh(x);
+  }
 };
 
 struct relu {
   static constexpr std::string_view name = "relu";
   template <class T>
-  static simd::batch<T> apply(const simd::batch<T>& x) noexcept { return simd::relu(x); }
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
+    return simd::relu(x);
+  }
 };
 
 /// exp(x_i - max x) / sum_j exp(x_j - max x) over the layer's output vector.

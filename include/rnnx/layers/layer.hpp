@@ -43,7 +43,8 @@ concept layer = requires(const L& cl, L& l, typename L::state& s, const typename
   { L::in_size } -> std::convertible_to<std::size_t>;
   { L::out_size } -> std::convertible_to<std::size_t>;
   { L::type_name } -> std::convertible_to<std::string_view>;
-  { cl.step(x, s, y) } noexcept;
+  { cl.step(x, s, y) }
+  noexcept;
   cl.forward_sequence(x, std::size_t{}, s, y);
   s.reset();
   L::visit_attributes(detail::attribute_probe{});

@@ -71,9 +71,8 @@ struct parameter {
 
 /// The weights (G*H x Cols) or biases (Cols == 0) of a gated recurrent cell.
 template <class T, std::size_t G, std::size_t H, std::size_t Cols>
-using gate_parameter =
-    parameter<T, G * H, Cols, layout::gate_interleaved<T, G, H>,
-              layout::gate_interleaved<T, G, H>::stride * (Cols == 0 ? 1 : Cols)>;
+using gate_parameter = parameter<T, G * H, Cols, layout::gate_interleaved<T, G, H>,
+                                 layout::gate_interleaved<T, G, H>::stride*(Cols == 0 ? 1 : Cols)>;
 
 template <class T, std::size_t Rows, std::size_t Cols>
 using column_major_matrix =

@@ -3,7 +3,6 @@
 
 #include <cstddef>
 #include <vector>
-
 #include <xsimd/xsimd.hpp>
 
 namespace rnnx::simd {
