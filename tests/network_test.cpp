@@ -10,20 +10,15 @@
 #include <thread>
 #include <xtensor/xview.hpp>
 
+#include "random_parameters.hpp"
+
 namespace {
 
 using Model = rnnx::network<rnnx::lstm<2, 9>, rnnx::gru<9, 5>, rnnx::dense<5, 3, rnnx::tanh>>;
 
 std::unique_ptr<Model> random_model(unsigned seed = 1) {
   auto model = std::make_unique<Model>();
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-0.6f, 0.6f);
-  model->for_each_layer([&](auto, auto& layer) {
-    layer.visit_parameters([&](std::string_view, auto& p) {
-      for (std::size_t r = 0; r < p.rows; ++r)
-        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) p.at(r, c) = dist(gen);
-    });
-  });
+  rnnx_test::fill_uniform(*model, seed, -0.6, 0.6);
   return model;
 }
 

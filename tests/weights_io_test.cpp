@@ -9,6 +9,8 @@
 #include <random>
 #include <rnnx/rnnx.hpp>
 
+#include "random_parameters.hpp"
+
 namespace {
 
 using Model = rnnx::network<rnnx::lstm<2, 3>, rnnx::dense<3, 2, rnnx::sigmoid>>;
@@ -17,15 +19,7 @@ using json = nlohmann::json;
 template <class Net>
 std::unique_ptr<Net> random_model(unsigned seed) {
   auto model = std::make_unique<Net>();
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(-1, 1);
-  model->for_each_layer([&](auto, auto& layer) {
-    layer.visit_parameters([&](std::string_view, auto& p) {
-      for (std::size_t r = 0; r < p.rows; ++r)
-        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
-          p.at(r, c) = static_cast<typename Net::scalar>(dist(gen) / 3.0);
-    });
-  });
+  rnnx_test::fill_uniform(*model, seed, -1.0 / 3, 1.0 / 3);
   return model;
 }
 
