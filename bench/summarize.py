@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Summarise a Google Benchmark JSON run of rnnx_bench_step as a Markdown table.
 
-Usage: bench/summarize.py RESULTS.json [OUT.md]
+Usage: bench/summarize.py RESULTS.json [OUT.md] [--torch TORCH.json] [--clock real|cpu]
 
 Prints the table and, given OUT.md, writes it there too. Uses the "median" aggregates when the
 run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
@@ -11,10 +11,34 @@ run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
   GFLOP/s          the "GFLOP/s" counter (formula in bench/step_bench.cpp, elementwise ignored)
   % of peak        GFLOP/s over peak_fma's median GFLOP/s measured in the same run
   cv               coefficient of variation of ns/step across repetitions (noise indicator)
+
+With --torch TORCH.json (written by bench/torch_train_step.py) a second table follows: the
+PyTorch training step next to rnnx's, one row per configuration, paired by name:
+  torch_train_step/<cell>/H:<H>/B:<B>/T:<T>   (TORCH.json)
+  train_step/<cell>/H:<H>/B:<B>/T:<T>         (RESULTS.json; Google Benchmark suffixes such as
+                                               /real_time or /iterations:N after T are ignored)
+i.e. the same name without the "torch_" prefix; the fields are compared as numbers. Both sides
+are one full training step per benchmark iteration (zero grads, forward over the B x T batch,
+MSE loss, backward, Adam update). Columns (times in microseconds per training step):
+  torch us, rnnx us  the median (rnnx: the "median" aggregate, else the median of the plain runs)
+                     of real_time (wall clock; default) or, with --clock cpu, cpu_time; the torch
+                     side is measured with one intra-op and one inter-op thread
+  torch / rnnx       the ratio of those times: > 1 means rnnx is faster
+  GFLOP/s            recomputed from that time, for both sides, with the formula both use:
+                     3 * B * T * (2*G*H*(In+H) + 2*H*Out), In = Out = 1, G = 4 LSTM, 3 GRU
+                     (training step = 3x the forward's matrix-vector work)
+  torch spread       100 * (slowest - fastest) / median wall time over the torch repetitions
+  rnnx cv            coefficient of variation over the rnnx repetitions (the "cv" aggregate)
+Configurations present in one file only are listed with "-" on the other side.
+Example:
+  /usr/bin/python3 bench/torch_train_step.py --out /tmp/torch.json
+  bench/summarize.py bench/results/DATE-HOST.json --torch /tmp/torch.json
 Standard library only.
 """
 
 import json
+import re
+import statistics
 import sys
 
 
@@ -26,18 +50,164 @@ def fmt_ns(ns):
     return f"{ns:.1f}"
 
 
+# Pairing of the PyTorch baseline with rnnx's train_step benchmark (see the docstring).
+TORCH_NAME = re.compile(r"^torch_train_step/(\w+)/H:(\d+)/B:(\d+)/T:(\d+)$")
+RNNX_NAME = re.compile(r"^train_step/(\w+)/H:(\d+)/B:(\d+)/T:(\d+)(?:/.*)?$")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def train_step_flops(cell, h, b, t, inputs=1, outputs=1):
+    """FLOPs of one training step: 3x the forward's matrix-vector work (bench/torch_train_step.py)."""
+    if cell not in GATES:
+        return None
+    return 3 * b * t * (2 * GATES[cell] * h * (inputs + h) + 2 * h * outputs)
+
+
+def fmt_us(ns):
+    if ns is None:
+        return "-"
+    us = ns / 1000.0
+    return f"{us:,.0f}" if us >= 1000 else f"{us:.1f}"
+
+
+def config_label(key):
+    cell, h, b, t = key
+    return f"{cell}/H:{h}/B:{b}/T:{t}"
+
+
+def rnnx_train_steps(rows, key_name):
+    """{(cell, H, B, T): (median ns, cv or None)} for the train_step rows of a Google Benchmark run."""
+    medians, cvs, plain = {}, {}, {}
+    for b in rows:
+        match = RNNX_NAME.match(b.get("run_name", b.get("name", "")))
+        if not match or key_name not in b:
+            continue
+        key = (match[1], int(match[2]), int(match[3]), int(match[4]))
+        run_type, aggregate = b.get("run_type", "iteration"), b.get("aggregate_name")
+        if run_type == "aggregate" and aggregate == "cv":
+            cvs[key] = b[key_name]  # a fraction, whatever time_unit says
+            continue
+        ns = b[key_name] * TO_NS.get(b.get("time_unit", "ns"), 1.0)
+        if run_type == "aggregate" and aggregate == "median":
+            medians[key] = ns
+        elif run_type == "iteration":
+            plain.setdefault(key, []).append(ns)
+    out = {}
+    for key, times in plain.items():
+        cv = None
+        if len(times) > 1:
+            cv = statistics.stdev(times) / statistics.mean(times)
+        out[key] = (statistics.median(times), cv)
+    for key, ns in medians.items():
+        out[key] = (ns, cvs.get(key))
+    return out
+
+
+def torch_comparison(run, torch_path, clock):
+    """Markdown lines comparing TORCH.json with the train_step rows of `run`; None on bad input."""
+    try:
+        with open(torch_path, encoding="utf-8") as f:
+            torch_run = json.load(f)
+    except (OSError, ValueError) as e:
+        sys.stderr.write(f"{torch_path}: {e}\n")
+        return None
+    key_name = "real_time" if clock == "real" else "cpu_time"
+    torch_rows = {}
+    for b in torch_run.get("benchmarks", []) if isinstance(torch_run, dict) else []:
+        match = TORCH_NAME.match(b.get("name", ""))
+        if match and key_name in b:
+            key = (match[1], int(match[2]), int(match[3]), int(match[4]))
+            ns = b[key_name] * TO_NS.get(b.get("time_unit", "ns"), 1.0)
+            torch_rows[key] = (ns, b.get("spread_pct"))
+    if not torch_rows:
+        sys.stderr.write(f"{torch_path}: no torch_train_step/<cell>/H:_/B:_/T:_ benchmarks "
+                         "(expected the output of bench/torch_train_step.py)\n")
+        return None
+    rnnx_rows = rnnx_train_steps(run.get("benchmarks", []), key_name)
+    keys = list(torch_rows) + [k for k in rnnx_rows if k not in torch_rows]
+    tctx, ctx = torch_run.get("context", {}), run.get("context", {})
+    clock_name = "wall clock (real_time)" if clock == "real" else "CPU time (cpu_time)"
+    lines = [
+        "",
+        f"## Training step: PyTorch vs rnnx, {clock_name}",
+        "",
+        f"PyTorch {tctx.get('torch_version', '?')}, {tctx.get('threads', '?')} thread(s) "
+        f"(interop {tctx.get('interop_threads', '?')}), {tctx.get('date', '?')} on "
+        f"{tctx.get('host_name', '?')}, load average "
+        f"{', '.join(f'{x:.2f}' for x in tctx.get('load_avg', [])) or '?'}"
+        + (" (--quick run)" if tctx.get("quick") else "")
+        + f"; rnnx: {ctx.get('date', '?')} on {ctx.get('host_name', '?')}.",
+        "",
+        "| config | torch us | rnnx us | torch / rnnx | torch GFLOP/s | rnnx GFLOP/s | torch spread | rnnx cv |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def gflops(key, ns):
+        flops = train_step_flops(*key)
+        return f"{flops / ns:.2f}" if (flops is not None and ns) else "-"
+
+    for key in keys:
+        t_ns, spread = torch_rows.get(key, (None, None))
+        r_ns, cv = rnnx_rows.get(key, (None, None))
+        ratio = f"{t_ns / r_ns:.2f}" if (t_ns and r_ns) else "-"
+        lines.append(
+            f"| {config_label(key)} | {fmt_us(t_ns)} | {fmt_us(r_ns)} | {ratio} | "
+            f"{gflops(key, t_ns) if t_ns else '-'} | {gflops(key, r_ns) if r_ns else '-'} | "
+            f"{f'{spread:.1f}%' if spread is not None else '-'} | "
+            f"{f'{100.0 * cv:.1f}%' if cv is not None else '-'} |"
+        )
+    lines += [
+        "",
+        "One training step per row: zero grads, forward over the B x T batch (In = 1, many-to-many "
+        "Dense(H, 1)), MSE loss, backward, Adam (lr 1e-3). Times in microseconds per training "
+        "step (medians); torch / rnnx > 1 means rnnx is faster. FLOPs per training step = "
+        "3 * B * T * (2*G*H*(In+H) + 2*H*Out), the forward's matrix-vector work times 3. "
+        "torch spread = (max - min) / median over its repetitions; rnnx cv over its repetitions.",
+    ]
+    return lines
+
+
+def parse_args(argv):
+    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock) or None on a usage error."""
+    positional, torch_path, clock = [], None, "real"
+    args = list(argv[1:])
+    while args:
+        arg = args.pop(0)
+        if arg in ("--torch", "--clock"):
+            if not args:
+                return None
+            value = args.pop(0)
+        elif arg.startswith(("--torch=", "--clock=")):
+            arg, value = arg.split("=", 1)
+        else:
+            positional.append(arg)
+            continue
+        if arg == "--torch":
+            torch_path = value
+        elif value in ("real", "cpu"):
+            clock = value
+        else:
+            return None
+    if len(positional) not in (1, 2):
+        return None
+    return positional[0], (positional[1] if len(positional) == 2 else None), torch_path, clock
+
+
 def main(argv):
-    if len(argv) not in (2, 3):
+    parsed = parse_args(argv)
+    if parsed is None:
         sys.stderr.write(__doc__)
         return 2
-    with open(argv[1], encoding="utf-8") as f:
+    results_path, out_path, torch_path, clock = parsed
+    with open(results_path, encoding="utf-8") as f:
         run = json.load(f)
     rows = run.get("benchmarks", [])
     medians = [b for b in rows if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median"]
     cvs = {b["run_name"]: b for b in rows if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "cv"}
     chosen = medians if medians else [b for b in rows if b.get("run_type", "iteration") == "iteration"]
     if not chosen:
-        sys.stderr.write(f"{argv[1]}: no benchmarks\n")
+        sys.stderr.write(f"{results_path}: no benchmarks\n")
         return 1
 
     def name(b):
@@ -79,10 +249,15 @@ def main(argv):
         "Times are CPU time per step (wall clock in the last column); *_forward is one forward() "
         "over T steps divided by T. cv = coefficient of variation of ns/step over the repetitions.",
     ]
+    if torch_path is not None:
+        comparison = torch_comparison(run, torch_path, clock)
+        if comparison is None:
+            return 1
+        lines += comparison
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
-    if len(argv) == 3:
-        with open(argv[2], "w", encoding="utf-8") as f:
+    if out_path is not None:
+        with open(out_path, "w", encoding="utf-8") as f:
             f.write(text)
     return 0
 

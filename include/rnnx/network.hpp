@@ -78,6 +78,8 @@ class basic_network {
  public:
   using scalar = T;
   using layer_types = boost::hana::tuple<typename Specs::template rebind<T>...>;
+  template <std::size_t I>
+  using layer_type = std::tuple_element_t<I, std::tuple<typename Specs::template rebind<T>...>>;
   static constexpr std::size_t layer_count = sizeof...(Specs);
   static constexpr std::size_t in_size = detail::first_and_last<Specs...>::first::in_size;
   static constexpr std::size_t out_size = detail::first_and_last<Specs...>::last::out_size;

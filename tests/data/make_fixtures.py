@@ -1,15 +1,35 @@
 #!/usr/bin/python3
 """Generate the PyTorch reference fixtures in tests/data/fixtures/.
 
-Each <case>.json holds {"case", "model" (rnnx weights document), "input"
-(T x In), "output" (T x Out)}: the model run by PyTorch in eval mode over the
-whole input as one batch-1 sequence from a zero initial state. Values are
-printed in the model's dtype so that they read back exactly.
+Three kinds, one JSON file per case, <case>.json (tests/data/README.md has
+the full field list). Values are printed in the model's dtype so that they
+read back exactly.
 
-Usage: /usr/bin/python3 tests/data/make_fixtures.py [CASE ...]
+inference  {"case", "model" (rnnx weights document), "input" (T x In),
+           "output" (T x Out)}: the model run by PyTorch in eval mode over
+           the whole input as one batch-1 sequence from a zero state.
+grad_*     {"case", "model", "loss", "many_to_one", "input" (B x T x In),
+           "target", "output" (B x T x Out), "loss_value", "input_grad"
+           (B x T x In), "grads" (one {"parameters": {...}} per model layer,
+           shaped like the weights)}: one forward pass over the batch from
+           zero states, a mean-reduced loss (mse, cross_entropy on logits,
+           bce_with_logits; on every step or only the last) and full
+           backprop through time.
+optim_*    {"case", "model", "loss", "many_to_one", "input", "target",
+           "optimizer" ({"type"} plus every torch.optim hyper-parameter by
+           keyword), "clip" (null, {"max_norm"} or {"value"}), "steps",
+           "losses", "final" (weights document)}: "steps" rounds of
+           zero_grad, forward, mse loss, backward, clipping, optimizer.step()
+           on one fixed LSTM(2,5)+Linear(5,1) model and batch.
+
+Usage: /usr/bin/python3 tests/data/make_fixtures.py
+           [--kind {inference,grad,optim,all}] [CASE ...]
+(default: every case of --kind, which defaults to all; named CASEs may be of
+any kind).
 """
 
 import argparse
+import copy
 import math
 import os
 import sys
@@ -113,9 +133,8 @@ def make_input(steps, features, dtype):
     return x.to(dtype)
 
 
-def make_case(name):
-    """Build, run and serialise one case; return (JSON text, stats)."""
-    dtype, steps, factory = CASES[name]
+def _build_model(name, dtype, factory):
+    """Seed the RNG from the case name, build the Chain, scale LSTM/GRU."""
     # A per-case seed from the name keeps cases independent of their order.
     torch.manual_seed(zlib.crc32(name.encode()))
     previous = torch.get_default_dtype()
@@ -129,6 +148,13 @@ def make_case(name):
             if isinstance(layer, (nn.LSTM, nn.GRU)):
                 for p in layer.parameters():
                     p.mul_(GATED_GAIN)
+    return model
+
+
+def make_case(name):
+    """Build, run and serialise one case; return (JSON text, stats)."""
+    dtype, steps, factory = CASES[name]
+    model = _build_model(name, dtype, factory)
     model.eval()
     doc = export_model(model)
     x = make_input(steps, _input_features(doc), dtype)
@@ -148,26 +174,333 @@ def _input_features(doc):
     return first.get("input_size", first.get("in_features"))
 
 
+def _output_features(doc):
+    last = doc["layers"][-1]
+    return last.get("hidden_size", last.get("out_features", last.get("size")))
+
+
+# ---------------------------------------------------------------- gradients
+
+LOSSES = ("mse", "cross_entropy", "bce_with_logits")
+
+
+class GradCase:
+    """One backprop-through-time fixture: model, loss and batch shape."""
+
+    def __init__(self, dtype, batch, steps, loss, many_to_one, factory):
+        assert loss in LOSSES
+        self.dtype = dtype
+        self.batch = batch
+        self.steps = steps
+        self.loss = loss
+        self.many_to_one = many_to_one
+        self.factory = factory
+
+
+# Names: layers, then loss ("_last" = many_to_one), batch and steps;
+# "double_" marks float64. Every bias is present (rnnx always has biases, so
+# a bias=False model's exported zero bias would get a gradient PyTorch lacks).
+GRAD_CASES = {
+    "grad_lstm_1_8__dense_1__mse_b1_t7": GradCase(
+        torch.float32, 1, 7, "mse", False,
+        lambda: [_lstm(1, 8), nn.Linear(8, 1)]),
+    "grad_lstm_3_13__dense_2_tanh__mse_last_b4_t50": GradCase(
+        torch.float32, 4, 50, "mse", True,
+        lambda: [_lstm(3, 13), nn.Linear(13, 2), nn.Tanh()]),
+    "grad_lstm_1_4__tanh__mse_b1_t50": GradCase(
+        torch.float32, 1, 50, "mse", False,
+        lambda: [_lstm(1, 4), nn.Tanh()]),
+    "grad_lstm_4_33__dense_5__ce_last_b4_t7": GradCase(
+        torch.float32, 4, 7, "cross_entropy", True,
+        lambda: [_lstm(4, 33), nn.Linear(33, 5)]),
+    "grad_gru_2_7__dense_3__ce_b4_t7": GradCase(
+        torch.float32, 4, 7, "cross_entropy", False,
+        lambda: [_gru(2, 7), nn.Linear(7, 3)]),
+    "grad_gru_2_7__relu__dense_2__bce_b4_t7": GradCase(
+        torch.float32, 4, 7, "bce_with_logits", False,
+        lambda: [_gru(2, 7), nn.ReLU(), nn.Linear(7, 2)]),
+    "grad_rnn_tanh_4_9__dense_1_sigmoid__mse_b4_t7": GradCase(
+        torch.float32, 4, 7, "mse", False,
+        lambda: [_rnn(4, 9), nn.Linear(9, 1), nn.Sigmoid()]),
+    "grad_rnn_relu_2_9__dense_2__bce_b4_t50": GradCase(
+        torch.float32, 4, 50, "bce_with_logits", False,
+        lambda: [_rnn(2, 9, "relu"), nn.Linear(9, 2)]),
+    "grad_rnn_relu_3_13__dense_1__mse_last_b1_t1": GradCase(
+        torch.float32, 1, 1, "mse", True,
+        lambda: [_rnn(3, 13, "relu"), nn.Linear(13, 1)]),
+    "grad_dense_5_6_relu__dense_2__mse_b4_t1": GradCase(
+        torch.float32, 4, 1, "mse", False,
+        lambda: [nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2)]),
+    "grad_dense_4_5_tanh__dense_3_softmax__mse_b1_t7": GradCase(
+        torch.float32, 1, 7, "mse", False,
+        lambda: [nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3),
+                 nn.Softmax(dim=-1)]),
+    "grad_double_stack_lstm_2_13__gru_7__dense_2__mse_b4_t50": GradCase(
+        torch.float64, 4, 50, "mse", False,
+        lambda: [_lstm(2, 13), _gru(13, 7), nn.Linear(7, 2)]),
+    "grad_double_lstm2layer_2_5__dense_1__mse_last_b4_t50": GradCase(
+        torch.float64, 4, 50, "mse", True,
+        lambda: [_lstm(2, 5, num_layers=2), nn.Linear(5, 1)]),
+    "grad_double_gru_3_33__rnn_tanh_6__dense_2__bce_b1_t50": GradCase(
+        torch.float64, 1, 50, "bce_with_logits", False,
+        lambda: [_gru(3, 33), _rnn(33, 6), nn.Linear(6, 2)]),
+    "grad_double_rnn_relu_2_7__dense_4__ce_b4_t50": GradCase(
+        torch.float64, 4, 50, "cross_entropy", False,
+        lambda: [_rnn(2, 7, "relu"), nn.Linear(7, 4)]),
+}
+
+
+def make_batch(batch, steps, features, dtype):
+    """batch x steps x features: make_input() for each sequence in turn."""
+    return torch.stack([make_input(steps, features, dtype)
+                        for _ in range(batch)])
+
+
+def make_target(loss, shape, classes, dtype):
+    """Random targets for loss; shape is (B, T) or (B,) plus the outputs."""
+    if loss == "cross_entropy":
+        return torch.randint(classes, shape)  # int64 class indices
+    full = shape + (classes,)
+    if loss == "mse":
+        return (0.5 * torch.randn(full, dtype=torch.float64)).to(dtype)
+    # bce_with_logits: probabilities 0, 1, 0.3 or uniform in [0, 1).
+    pick = torch.randint(4, full)
+    target = torch.rand(full, dtype=torch.float64)
+    target[pick == 0] = 0.0
+    target[pick == 1] = 1.0
+    target[pick == 2] = 0.3
+    return target.to(dtype)
+
+
+def compute_loss(loss, output, target, many_to_one):
+    """The fixture's loss (reduction "mean") of B x T x Out outputs."""
+    if many_to_one:
+        output = output[:, -1]
+    if loss == "mse":
+        return nn.MSELoss()(output, target)
+    if loss == "bce_with_logits":
+        return nn.BCEWithLogitsLoss()(output, target)
+    # cross_entropy: one row of logits per (sequence, step).
+    return nn.CrossEntropyLoss()(output.reshape(-1, output.shape[-1]),
+                                 target.reshape(-1))
+
+
+def export_grads(model):
+    """The parameters' .grad as rnnx layers: [{"parameters": {...}}, ...].
+
+    A deep copy of the model holds the gradients in place of the weights, so
+    export_model() lays them out (and splits multi-layer RNNs) exactly like
+    the weights; parameter-free layers get an empty "parameters" object.
+    """
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        for (name, p), (_, q) in zip(model.named_parameters(),
+                                     twin.named_parameters()):
+            if p.grad is None:
+                raise RuntimeError("parameter %s got no gradient" % name)
+            q.copy_(p.grad)
+    return [{"parameters": layer.get("parameters", {})}
+            for layer in export_model(twin)["layers"]]
+
+
+def make_grad_case(name):
+    """Build, run forward + backward and serialise one gradient case."""
+    case = GRAD_CASES[name]
+    model = _build_model(name, case.dtype, case.factory)
+    model.train()  # no dropout anywhere, so the same as eval
+    doc = export_model(model)
+    x = make_batch(case.batch, case.steps, _input_features(doc), case.dtype)
+    shape = (case.batch,) if case.many_to_one else (case.batch, case.steps)
+    target = make_target(case.loss, shape, _output_features(doc), case.dtype)
+    x.requires_grad_(True)
+    y = model(x)
+    loss = compute_loss(case.loss, y, target, case.many_to_one)
+    model.zero_grad()
+    loss.backward()
+    fixture = {
+        "case": name,
+        "model": doc,
+        "loss": case.loss,
+        "many_to_one": case.many_to_one,
+        "input": x.detach().tolist(),
+        "target": target.tolist(),
+        "output": y.detach().tolist(),
+        "loss_value": loss.item(),
+        "input_grad": x.grad.tolist(),
+        "grads": export_grads(model),
+    }
+    grads = torch.cat([p.grad.abs().flatten() for p in model.parameters()])
+    stats = ("loss %.4g |grad| min %.2g max %.2g median %.2g, |input_grad| "
+             "max %.2g" % (loss.item(), grads.min(), grads.max(),
+                           grads.median(), x.grad.abs().max()))
+    return to_json(fixture, doc["dtype"]), stats
+
+
+# ---------------------------------------------------------------- optimisers
+
+OPTIM_STEPS = 20
+OPTIM_BATCH, OPTIM_T = 3, 6
+
+# Every hyper-parameter of each optimiser, by its torch.optim keyword, with
+# torch's defaults (SGD's lr has none); a case overrides some of them.
+OPTIMIZER_DEFAULTS = {
+    "sgd": {"lr": None, "momentum": 0.0, "dampening": 0.0,
+            "weight_decay": 0.0, "nesterov": False},
+    "adam": {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
+             "weight_decay": 0.0, "amsgrad": False},
+    "adamw": {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8,
+              "weight_decay": 1e-2, "amsgrad": False},
+    "rmsprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0,
+                "momentum": 0.0, "centered": False},
+    "adagrad": {"lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0,
+                "initial_accumulator_value": 0.0, "eps": 1e-10},
+}
+
+OPTIMIZERS = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+
+
+class OptimCase:
+    """One optimiser run: dtype, optimiser type, overrides and clipping."""
+
+    def __init__(self, dtype, kind, clip=None, **overrides):
+        unknown = set(overrides) - set(OPTIMIZER_DEFAULTS[kind])
+        assert not unknown, unknown
+        self.dtype = dtype
+        self.kind = kind
+        self.hyper = dict(OPTIMIZER_DEFAULTS[kind], **overrides)
+        self.clip = clip
+
+
+OPTIM_CASES = {
+    "optim_adam": OptimCase(torch.float64, "adam", lr=1e-2),
+    "optim_adam_amsgrad": OptimCase(torch.float64, "adam", lr=1e-2,
+                                    amsgrad=True),
+    "optim_adam_l2": OptimCase(torch.float64, "adam", lr=1e-2,
+                               weight_decay=1e-2),
+    "optim_adamw": OptimCase(torch.float64, "adamw", lr=1e-2,
+                             weight_decay=1e-2),
+    "optim_sgd": OptimCase(torch.float64, "sgd", lr=0.1),
+    "optim_sgd_momentum": OptimCase(torch.float64, "sgd", lr=0.1,
+                                    momentum=0.9),
+    "optim_sgd_nesterov_wd": OptimCase(torch.float64, "sgd", lr=0.1,
+                                       momentum=0.9, nesterov=True,
+                                       weight_decay=1e-3),
+    "optim_rmsprop": OptimCase(torch.float64, "rmsprop", lr=1e-2),
+    "optim_rmsprop_centered_momentum": OptimCase(
+        torch.float64, "rmsprop", lr=1e-2, centered=True, momentum=0.9),
+    "optim_adagrad": OptimCase(torch.float64, "adagrad", lr=0.1,
+                               lr_decay=1e-2, initial_accumulator_value=0.1),
+    "optim_adam_clip_norm": OptimCase(torch.float64, "adam", lr=1e-2,
+                                      clip={"max_norm": 0.05}),
+    "optim_sgd_clip_value": OptimCase(torch.float64, "sgd", lr=0.1,
+                                      clip={"value": 0.02}),
+    "optim_float_adam": OptimCase(torch.float32, "adam", lr=1e-2),
+}
+
+
+def _optim_problem(dtype):
+    """The model, input and target every optimiser case starts from."""
+    model = _build_model("optim", torch.float64,
+                         lambda: [_lstm(2, 5), nn.Linear(5, 1)])
+    x = make_batch(OPTIM_BATCH, OPTIM_T, 2, torch.float64)
+    target = make_target("mse", (OPTIM_BATCH, OPTIM_T), 1, torch.float64)
+    return model.to(dtype), x.to(dtype), target.to(dtype)
+
+
+def make_optim_case(name):
+    """Train the shared problem OPTIM_STEPS steps; serialise the run."""
+    case = OPTIM_CASES[name]
+    model, x, target = _optim_problem(case.dtype)
+    model.train()
+    doc = export_model(model)
+    hyper = dict(case.hyper)
+    if "betas" in hyper:
+        hyper["betas"] = tuple(hyper["betas"])  # torch wants a tuple
+    optimizer = OPTIMIZERS[case.kind](model.parameters(), **hyper)
+    losses, clipped = [], 0
+    for _ in range(OPTIM_STEPS):
+        optimizer.zero_grad()
+        loss = compute_loss("mse", model(x), target, False)
+        losses.append(loss.item())
+        loss.backward()
+        if case.clip and "max_norm" in case.clip:
+            norm = nn.utils.clip_grad_norm_(model.parameters(),
+                                            case.clip["max_norm"], 2.0)
+            clipped += bool(norm > case.clip["max_norm"])
+        elif case.clip:
+            value = case.clip["value"]
+            clipped += any(bool((p.grad.abs() > value).any())
+                           for p in model.parameters())
+            nn.utils.clip_grad_value_(model.parameters(), value)
+        optimizer.step()
+    fixture = {
+        "case": name,
+        "model": doc,
+        "loss": "mse",
+        "many_to_one": False,
+        "input": x.tolist(),
+        "target": target.tolist(),
+        "optimizer": dict({"type": case.kind}, **case.hyper),
+        "clip": case.clip,
+        "steps": OPTIM_STEPS,
+        "losses": losses,
+        "final": export_model(model),
+    }
+    stats = "loss %.4g -> %.4g" % (losses[0], losses[-1])
+    if case.clip:
+        stats += ", clipping active in %d/%d steps" % (clipped, OPTIM_STEPS)
+    return to_json(fixture, doc["dtype"]), stats
+
+
+KINDS = {
+    "inference": (CASES, make_case),
+    "grad": (GRAD_CASES, make_grad_case),
+    "optim": (OPTIM_CASES, make_optim_case),
+}
+
+
+def _stats(kind, result):
+    if kind == "inference":
+        return "(output min %.3g max %.3g std %.3g)" % (
+            result.min(), result.max(), result.std())
+    return "(%s)" % result
+
+
 def main(argv=None):
     """Write the requested (default: all) fixtures and report sizes."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("cases", nargs="*", metavar="CASE",
-                        help="cases to generate (default: all)")
+                        help="cases to generate, of any kind (default: all "
+                             "cases of --kind)")
+    parser.add_argument("--kind", choices=sorted(KINDS) + ["all"],
+                        default="all",
+                        help="which fixtures to generate when no CASE is "
+                             "named (default: all)")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.cases) - set(CASES))
+    kinds = sorted(KINDS) if args.kind == "all" else [args.kind]
+    owner = {name: kind for kind in kinds for name in KINDS[kind][0]}
+    unknown = [name for name in args.cases if name not in owner]
     if unknown:
-        parser.error("unknown case(s): %s" % ", ".join(unknown))
+        parser.error("unknown %scase(s): %s" % (
+            "" if args.kind == "all" else args.kind + " ",
+            ", ".join(unknown)))
     os.makedirs(FIXTURE_DIR, exist_ok=True)
     total = 0
-    for name in args.cases or CASES:
-        text, y = make_case(name)
+    for name in args.cases or list(owner):
+        kind = owner[name]
+        text, result = KINDS[kind][1](name)
         path = os.path.join(FIXTURE_DIR, name + ".json")
         with open(path, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
         size = len(text.encode())
         total += size
-        print("%-40s %9d bytes  (output min %.3g max %.3g std %.3g)"
-              % (name, size, y.min(), y.max(), y.std()))
+        print("%-40s %9d bytes  %s" % (name, size, _stats(kind, result)))
     print("%-40s %9d bytes" % ("total", total))
     return 0
 

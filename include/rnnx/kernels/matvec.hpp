@@ -74,6 +74,7 @@ inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs
 inline constexpr std::size_t max_block_registers = 16;
 
 /// y = W x + b for a column-major W of Rows (padded) x Cols. Rows is a multiple of the width.
+/// b == nullptr: no bias.
 template <class T, std::size_t Rows, std::size_t Cols>
 inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept {
   constexpr std::size_t V = width<T>;
@@ -84,7 +85,7 @@ inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept 
   constexpr std::size_t rest = regs - blocks * block;
   auto run = [&]<std::size_t Regs>(std::size_t first_reg) {
     std::array<batch<T>, Regs> acc;
-    unroll<Regs>([&](auto k) { acc[k] = simd::load(b + (first_reg + k) * V); });
+    unroll<Regs>([&](auto k) { acc[k] = b ? simd::load(b + (first_reg + k) * V) : batch<T>(T(0)); });
     accumulate_columns<T, Regs, Cols, Rows>(w + first_reg * V, x, acc);
     unroll<Regs>([&](auto k) { simd::store(y + (first_reg + k) * V, acc[k]); });
   };
@@ -93,6 +94,7 @@ inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept 
 }
 
 /// y[r] = <W[r, :], x> + b[r] for a row-major W of Rows x padded(Cols); x padded with zeros.
+/// b == nullptr: no bias.
 template <class T, std::size_t Rows, std::size_t Cols>
 inline void matvec_row_major(const T* w, const T* x, const T* b, T* y) noexcept {
   constexpr std::size_t V = width<T>;
@@ -107,7 +109,7 @@ inline void matvec_row_major(const T* w, const T* x, const T* b, T* y) noexcept 
       acc[k % chains] = xsimd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[k % chains]);
     });
     unroll<chains - 1>([&](auto c) { acc[0] += acc[c + 1]; });
-    y[r] = simd::reduce_add(acc[0]) + b[r];
+    y[r] = simd::reduce_add(acc[0]) + (b ? b[r] : T(0));
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The activation functions a layer can name as a template argument. Each is a tag type with
-// its file-format name and its elementwise form on SIMD registers; softmax is the one
-// function of the whole vector, so layers apply it through `apply_activation`.
+// its file-format name, its elementwise form on SIMD registers and its derivative expressed
+// through its output (what backward has at hand); softmax is the one function of the whole
+// vector, so layers apply it and its gradient through `apply_activation(_gradient)`.
 
 #include <cstddef>
 #include <limits>
@@ -19,6 +20,11 @@ struct identity {
   static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
     return x;
   }
+  /// d act / dx at the x for which act(x) = y.
+  template <class T>
+  static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
+    return simd::broadcast(T(1));
+  }
 };
 
 struct sigmoid {
@@ -26,6 +32,11 @@ struct sigmoid {
   template <class T>
   static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
     return simd::sigmoid(x);
+  }
+  /// d act / dx at the x for which act(x) = y.
+  template <class T>
+  static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
+    return y * (simd::broadcast(T(1)) - y);
   }
 };
 
@@ -35,6 +46,11 @@ struct tanh {
   static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
     return simd::tanh(x);
   }
+  /// d act / dx at the x for which act(x) = y.
+  template <class T>
+  static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
+    return simd::broadcast(T(1)) - y * y;
+  }
 };
 
 struct relu {
@@ -42,6 +58,11 @@ struct relu {
   template <class T>
   static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
     return simd::relu(x);
+  }
+  /// d act / dx at the x for which act(x) = y.
+  template <class T>
+  static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
+    return xsimd::select(y > simd::broadcast(T(0)), simd::broadcast(T(1)), simd::broadcast(T(0)));
   }
 };
 
@@ -91,6 +112,27 @@ inline void apply_activation(T* y) noexcept {
       T* last = y + (regs - 1) * V;
       simd::store(last, xsimd::select(valid_lanes(), simd::load(last), B(T(0))));
     }
+  }
+}
+
+/// dy = dL/dx in place, given dy = dL/dA(x) and the output y = A(x) (both padded; the padding
+/// of y is 0, so the padding of dy ends as 0 for every A but identity, whose dy passes through).
+///   softmax: dx_i = y_i (dy_i - sum_j dy_j y_j)
+template <class A, class T, std::size_t N>
+inline void apply_activation_gradient(const T* y, T* dy) noexcept {
+  constexpr std::size_t V = simd::width<T>;
+  constexpr std::size_t regs = simd::registers<T>(N);
+  using B = simd::batch<T>;
+  if constexpr (std::is_same_v<A, softmax>) {
+    B dot(T(0));
+    for (std::size_t k = 0; k < regs; ++k)
+      dot = xsimd::fma(simd::load(dy + k * V), simd::load(y + k * V), dot);
+    const B total(simd::reduce_add(dot));
+    for (std::size_t k = 0; k < regs; ++k)
+      simd::store(dy + k * V, simd::load(y + k * V) * (simd::load(dy + k * V) - total));
+  } else if constexpr (!std::is_same_v<A, identity>) {
+    for (std::size_t k = 0; k < regs; ++k)
+      simd::store(dy + k * V, simd::load(dy + k * V) * A::derivative(simd::load(y + k * V)));
   }
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 // Fully connected layer, torch.nn.Linear followed by an activation:  y = act(W x + b).
 
+#include <algorithm>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
 
 #include "rnnx/kernels/matvec.hpp"
+#include "rnnx/kernels/outer_product.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
@@ -46,6 +48,43 @@ class dense {
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     for (std::size_t t = 0; t < steps; ++t)
       step(xs + t * simd::padded<T>(In), s, ys + t * simd::padded<T>(Out));
+  }
+
+  // ---- training (see layers/layer.hpp) -------------------------------------------------
+  struct tape {
+    void prepare(std::size_t, std::size_t) noexcept {}
+  };
+
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* s, tape&,
+                     T* ys) const {
+    forward_sequence(xs, batch_size * steps, *s, ys);
+  }
+
+  /// da = act'(y) dy (in place in dys),  dW += da x^T,  db += da,  dx = W^T da.
+  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
+                tape&, dense& grad, T* dxs) const {
+    constexpr std::size_t Is = simd::padded<T>(In), Os = simd::padded<T>(Out);
+    const std::size_t rows = batch_size * steps;
+    for (std::size_t n = 0; n < rows; ++n)
+      apply_activation_gradient<Act, T, Out>(ys + n * Os, dys + n * Os);
+    if constexpr (row_major) {  // W^T is column-major In x Out
+      kernels::accumulate_outer_products<T, Is, Out>(xs, Is, dys, Os, rows,
+                                                     grad.weight_.data.data());
+    } else {
+      kernels::accumulate_outer_products<T, Os, In>(dys, Os, xs, Is, rows,
+                                                    grad.weight_.data.data());
+    }
+    kernels::accumulate_rows<T, Os>(dys, Os, rows, grad.bias_.data.data());
+    if (dxs == nullptr) return;
+    for (std::size_t n = 0; n < rows; ++n) {
+      T* dx = dxs + n * Is;
+      if constexpr (row_major) {
+        kernels::matvec_col_major<T, Is, Out>(weight_.raw(), dys + n * Os, nullptr, dx);
+      } else {
+        kernels::matvec_row_major<T, In, Os>(weight_.raw(), dys + n * Os, nullptr, dx);
+        for (std::size_t j = In; j < Is; ++j) dx[j] = T(0);
+      }
+    }
   }
 
   template <class F>
@@ -99,6 +138,25 @@ class activation {
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     for (std::size_t t = 0; t < steps; ++t)
       step(xs + t * simd::padded<T>(N), s, ys + t * simd::padded<T>(N));
+  }
+
+  struct tape {
+    void prepare(std::size_t, std::size_t) noexcept {}
+  };
+
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* s, tape&,
+                     T* ys) const {
+    forward_sequence(xs, batch_size * steps, *s, ys);
+  }
+
+  /// dx = act'(y) dy.
+  void backward(const T*, const T* ys, T* dys, std::size_t batch_size, std::size_t steps, tape&,
+                activation&, T* dxs) const {
+    constexpr std::size_t Ns = simd::padded<T>(N);
+    const std::size_t rows = batch_size * steps;
+    for (std::size_t n = 0; n < rows; ++n)
+      apply_activation_gradient<Act, T, N>(ys + n * Ns, dys + n * Ns);
+    if (dxs != nullptr) std::copy_n(dys, rows * Ns, dxs);
   }
 
   template <class F>

@@ -23,6 +23,7 @@ class gru {
   using weights = recurrent_weights<T, 3, In, H>;
   using batch = simd::batch<T>;
   static constexpr std::size_t V = simd::width<T>;
+  static constexpr std::size_t Hs = simd::padded<T>(H);
 
  public:
   using scalar = T;
@@ -46,6 +47,94 @@ class gru {
 
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
+  }
+
+  // ---- training (see layers/layer.hpp) -------------------------------------------------
+  struct tape : weights::tape_base {
+    simd::aligned_vector<T> hn;   // rows: W_hn h + b_hn, the term the reset gate scales
+    simd::aligned_vector<T> dgh;  // rows: gate gradients on the hidden side
+    void prepare(std::size_t batch_size, std::size_t steps) {
+      weights::tape_base::prepare(batch_size, steps);
+      this->grow(hn, batch_size * steps * Hs);
+      this->grow(dgh, batch_size * steps * weights::gate_stride);
+    }
+  };
+
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states,
+                     tape& tp, T* ys) const {
+    tp.prepare(batch_size, steps);
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
+    for (std::size_t t = 0; t < steps; ++t) {
+      for (std::size_t b = 0; b < batch_size; ++b) {
+        const std::size_t row = t * batch_size + b;
+        T* gates = tp.gates.data() + row * weights::gate_stride;
+        T* hn = tp.hn.data() + row * Hs;
+        T* y = ys + row * Hs;
+        const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
+        w_.project_input(xs + row * weights::in_stride, gates);
+        w_.recur(gates, h_prev, [&](std::size_t slice, const T* x, const batch* hg) {
+          const batch r = simd::sigmoid(simd::load(x) + hg[0]);
+          const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
+          const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
+          T* kept = gates + slice * 3 * V;
+          simd::store(kept, r);
+          simd::store(kept + V, z);
+          simd::store(kept + 2 * V, n);
+          simd::store(hn + slice * V, hg[2]);
+          const batch h = simd::load(h_prev + slice * V);
+          simd::store(y + slice * V, xsimd::fma(z, h - n, n));
+        });
+      }
+    }
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(ys + ((steps - 1) * batch_size + b) * Hs, Hs, states[b].h.data());
+  }
+
+  /// Backward through the steps forward_train recorded (a_* the gate pre-activations):
+  ///   dh = dy + dh_next          da_z = dh (h_prev - n) z (1 - z)
+  ///   da_n = dh (1 - z)(1 - n^2) da_r = da_n hn r (1 - r)
+  ///   input side [da_r da_z da_n], hidden side [da_r da_z da_n r]
+  ///   dh_prev = dh z + W_hh^T (hidden side)
+  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
+                tape& tp, gru& grad, T* dxs) const {
+    w_.transpose_into(tp);
+    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
+    const batch one(T(1));
+    alignas(simd::alignment) T direct[Hs];
+    for (std::size_t t = steps; t-- > 0;) {
+      for (std::size_t b = 0; b < batch_size; ++b) {
+        const std::size_t row = t * batch_size + b;
+        T* gates = tp.gates.data() + row * weights::gate_stride;
+        T* dgh = tp.dgh.data() + row * weights::gate_stride;
+        const T* hn = tp.hn.data() + row * Hs;
+        const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
+        const T* dy = dys + row * Hs;
+        T* dh = tp.dh.data() + b * Hs;
+        for (std::size_t slice = 0; slice < weights::slices; ++slice) {
+          T* gs = gates + slice * 3 * V;
+          T* hs = dgh + slice * 3 * V;
+          const std::size_t u = slice * V;
+          const batch r = simd::load(gs), z = simd::load(gs + V), n = simd::load(gs + 2 * V);
+          const batch dh_t = simd::load(dy + u) + simd::load(dh + u);
+          const batch da_z = dh_t * (simd::load(h_prev + u) - n) * z * (one - z);
+          const batch da_n = dh_t * (one - z) * (one - n * n);
+          const batch da_r = da_n * simd::load(hn + u) * r * (one - r);
+          simd::store(gs, da_r);
+          simd::store(gs + V, da_z);
+          simd::store(gs + 2 * V, da_n);
+          simd::store(hs, da_r);
+          simd::store(hs + V, da_z);
+          simd::store(hs + 2 * V, da_n * r);
+          simd::store(direct + u, dh_t * z);
+        }
+        weights::hidden_gradient(tp, dgh, dh);
+        for (std::size_t u = 0; u < Hs; u += V)
+          simd::store(dh + u, simd::load(dh + u) + simd::load(direct + u));
+      }
+    }
+    w_.accumulate_gradients(tp, tp.gates.data(), tp.dgh.data(), xs, ys, batch_size, steps,
+                            grad.w_, dxs);
   }
 
   template <class F>

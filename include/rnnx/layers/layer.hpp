@@ -10,6 +10,15 @@
 //   forward_sequence(xs, steps, state, ys)    a whole sequence, rows padded like step's x, y
 //   visit_attributes(f)                       f(name, size or option): the format's fields
 //   visit_parameters(f)                       f(name, parameter&) in file order
+// and, for training (train/bptt.hpp), over a batch of sequences stored row t * batch + b:
+//   tape                                      what forward keeps for backward; prepare(batch,
+//                                             steps) grows it, so buffers are reused
+//   forward_train(xs, batch, steps, states, tape, ys)
+//                                             states[b]: initial state in, final state out
+//   backward(xs, ys, dys, batch, steps, tape, grads, dxs)
+//                                             adds dL/dparameters to grads (a layer of the same
+//                                             type), writes dL/dxs unless dxs is null; may
+//                                             overwrite dys; padding of dys must be 0
 
 #include <concepts>
 #include <cstddef>
@@ -49,6 +58,15 @@ concept layer = requires(const L& cl, L& l, typename L::state& s, const typename
   s.reset();
   L::visit_attributes(detail::attribute_probe{});
   l.visit_parameters(detail::parameter_probe{});
+};
+
+template <class L>
+concept trainable_layer =
+    layer<L> && requires(const L& cl, L& grads, typename L::tape& tp, typename L::state* s,
+                         const typename L::scalar* x, typename L::scalar* y) {
+  tp.prepare(std::size_t{}, std::size_t{});
+  cl.forward_train(x, std::size_t{}, std::size_t{}, s, tp, y);
+  cl.backward(x, x, y, std::size_t{}, std::size_t{}, tp, grads, y);
 };
 
 /// "lstm<1, 32>", "dense<32, 1, tanh>": how messages name a layer.

@@ -22,6 +22,7 @@ class lstm {
   using weights = recurrent_weights<T, 4, In, H>;
   using batch = simd::batch<T>;
   static constexpr std::size_t V = simd::width<T>;
+  static constexpr std::size_t Hs = simd::padded<T>(H);
 
  public:
   using scalar = T;
@@ -49,6 +50,101 @@ class lstm {
 
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
+  }
+
+  // ---- training (see layers/layer.hpp) -------------------------------------------------
+  struct tape : weights::tape_base {
+    simd::aligned_vector<T> initial_c, c, tanh_c, dc;
+    void prepare(std::size_t batch_size, std::size_t steps) {
+      weights::tape_base::prepare(batch_size, steps);
+      this->grow(initial_c, batch_size * Hs);
+      this->grow(c, batch_size * steps * Hs);
+      this->grow(tanh_c, batch_size * steps * Hs);
+      this->grow(dc, batch_size * Hs);
+    }
+  };
+
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states, tape& tp,
+                     T* ys) const {
+    tp.prepare(batch_size, steps);
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
+      std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
+    }
+    for (std::size_t t = 0; t < steps; ++t) {
+      for (std::size_t b = 0; b < batch_size; ++b) {
+        const std::size_t row = t * batch_size + b;
+        T* gates = tp.gates.data() + row * weights::gate_stride;
+        const T* c_prev = t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+        T* c = tp.c.data() + row * Hs;
+        T* tanh_c = tp.tanh_c.data() + row * Hs;
+        T* y = ys + row * Hs;
+        w_.project_input(xs + row * weights::in_stride, gates);
+        w_.recur(gates, weights::previous_h(tp, ys, batch_size, t, b),
+                 [&](std::size_t slice, const T* x, const batch* hg) {
+                   const batch i = simd::sigmoid(simd::load(x) + hg[0]);
+                   const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
+                   const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
+                   const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
+                   T* kept = gates + slice * 4 * V;
+                   simd::store(kept, i);
+                   simd::store(kept + V, f);
+                   simd::store(kept + 2 * V, g);
+                   simd::store(kept + 3 * V, o);
+                   const batch c_next = xsimd::fma(f, simd::load(c_prev + slice * V), i * g);
+                   const batch tc = simd::tanh(c_next);
+                   simd::store(c + slice * V, c_next);
+                   simd::store(tanh_c + slice * V, tc);
+                   simd::store(y + slice * V, o * tc);
+                 });
+      }
+    }
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      const std::size_t last = (steps - 1) * batch_size + b;
+      std::copy_n(ys + last * Hs, Hs, states[b].h.data());
+      std::copy_n(tp.c.data() + last * Hs, Hs, states[b].c.data());
+    }
+  }
+
+  /// Backward through the steps forward_train recorded:
+  ///   dh = dy + dh_next                 dc = dh o (1 - tanh(c)^2) + dc_next
+  ///   do = dh tanh(c) o (1 - o)         di = dc g i (1 - i)
+  ///   dg = dc i (1 - g^2)               df = dc c_prev f (1 - f)
+  ///   dh_prev = W_hh^T [di df dg do]    dc_prev = dc f
+  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
+                tape& tp, lstm& grad, T* dxs) const {
+    w_.transpose_into(tp);
+    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
+    std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
+    const batch one(T(1));
+    for (std::size_t t = steps; t-- > 0;) {
+      for (std::size_t b = 0; b < batch_size; ++b) {
+        const std::size_t row = t * batch_size + b;
+        T* gates = tp.gates.data() + row * weights::gate_stride;
+        const T* c_prev = t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+        const T* tanh_c = tp.tanh_c.data() + row * Hs;
+        const T* dy = dys + row * Hs;
+        T* dh = tp.dh.data() + b * Hs;
+        T* dc = tp.dc.data() + b * Hs;
+        for (std::size_t slice = 0; slice < weights::slices; ++slice) {
+          T* gs = gates + slice * 4 * V;
+          const std::size_t u = slice * V;
+          const batch i = simd::load(gs), f = simd::load(gs + V), g = simd::load(gs + 2 * V),
+                      o = simd::load(gs + 3 * V);
+          const batch tc = simd::load(tanh_c + u);
+          const batch dh_t = simd::load(dy + u) + simd::load(dh + u);
+          const batch dc_t = xsimd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
+          simd::store(gs, dc_t * g * i * (one - i));
+          simd::store(gs + V, dc_t * simd::load(c_prev + u) * f * (one - f));
+          simd::store(gs + 2 * V, dc_t * i * (one - g * g));
+          simd::store(gs + 3 * V, dh_t * tc * o * (one - o));
+          simd::store(dc + u, dc_t * f);
+        }
+        weights::hidden_gradient(tp, gates, dh);
+      }
+    }
+    w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps, grad.w_,
+                            dxs);
   }
 
   template <class F>

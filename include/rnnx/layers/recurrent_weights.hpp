@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "rnnx/kernels/matvec.hpp"
+#include "rnnx/kernels/outer_product.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -77,6 +78,78 @@ struct recurrent_weights {
       for (std::size_t i = 0; i < n; ++i)
         advance(xg.data() + i * gate_stride, ys + (t0 + i) * out_stride);
     }
+  }
+
+  // ---- training -------------------------------------------------------------------------
+  // Sequences run as a batch: row t * batch_size + b of every buffer holds time step t of
+  // sequence b, padded like step's vectors.
+
+  static constexpr std::size_t in_stride = simd::padded<T>(In);
+  static constexpr std::size_t hidden_stride = simd::padded<T>(H);
+
+  /// What a cell's forward keeps for its backward, and the backward's scratch. Buffers only
+  /// grow, so a training loop allocates during its first batch and never again.
+  struct tape_base {
+    simd::aligned_vector<T> initial_h;  // batch rows: h before step 0
+    simd::aligned_vector<T> gates;      // rows: the cell's gate values, then their gradients
+    simd::aligned_vector<T> dh;         // batch rows: dL/dh flowing back into the step before
+    // W_ih^T and W_hh^T, column-major, so that W^T d runs on the forward kernel.
+    simd::aligned_vector<T> weight_ih_t = simd::aligned_vector<T>(in_stride * gate_stride, T(0));
+    simd::aligned_vector<T> weight_hh_t =
+        simd::aligned_vector<T>(hidden_stride * gate_stride, T(0));
+
+    void prepare(std::size_t batch_size, std::size_t steps) {
+      grow(initial_h, batch_size * hidden_stride);
+      grow(gates, batch_size * steps * gate_stride);
+      grow(dh, batch_size * hidden_stride);
+    }
+    static void grow(simd::aligned_vector<T>& v, std::size_t size) {
+      if (v.size() < size) v.resize(size);
+    }
+  };
+
+  /// h before step t of sequence b: the previous output row, or the initial state.
+  static const T* previous_h(const tape_base& tape, const T* ys, std::size_t batch_size,
+                             std::size_t t, std::size_t b) noexcept {
+    return t == 0 ? tape.initial_h.data() + b * hidden_stride
+                  : ys + ((t - 1) * batch_size + b) * hidden_stride;
+  }
+
+  void transpose_into(tape_base& tape) const noexcept {
+    kernels::transpose(weight_ih.raw(), gate_stride, In, gate_stride, tape.weight_ih_t.data(),
+                       in_stride);
+    kernels::transpose(weight_hh.raw(), gate_stride, H, gate_stride, tape.weight_hh_t.data(),
+                       hidden_stride);
+  }
+
+  /// dh = W_hh^T dg (dg: gate gradients of one row, interleaved like the gates).
+  static void hidden_gradient(const tape_base& tape, const T* dg, T* dh) noexcept {
+    kernels::matvec_col_major<T, hidden_stride, gate_stride>(tape.weight_hh_t.data(), dg, nullptr,
+                                                             dh);
+  }
+
+  /// After the recurrence: parameter gradients from the gate gradients of every row (dgx on
+  /// the input side, dgh on the hidden side; the same buffer for all but the GRU), and
+  /// dL/dx = W_ih^T dgx for every row when dxs is not null.
+  void accumulate_gradients(const tape_base& tape, const T* dgx, const T* dgh, const T* xs,
+                            const T* ys, std::size_t batch_size, std::size_t steps,
+                            recurrent_weights& grad, T* dxs) const noexcept {
+    const std::size_t rows = batch_size * steps;
+    kernels::accumulate_outer_products<T, gate_stride, In>(dgx, gate_stride, xs, in_stride, rows,
+                                                           grad.weight_ih.data.data());
+    // h_{t-1}: the initial states for step 0, the outputs shifted by one step after that.
+    kernels::accumulate_outer_products<T, gate_stride, H>(dgh, gate_stride,
+                                                          tape.initial_h.data(), hidden_stride,
+                                                          batch_size, grad.weight_hh.data.data());
+    kernels::accumulate_outer_products<T, gate_stride, H>(
+        dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size,
+        grad.weight_hh.data.data());
+    kernels::accumulate_rows<T, gate_stride>(dgx, gate_stride, rows, grad.bias_ih.data.data());
+    kernels::accumulate_rows<T, gate_stride>(dgh, gate_stride, rows, grad.bias_hh.data.data());
+    if (dxs != nullptr)
+      for (std::size_t n = 0; n < rows; ++n)
+        kernels::matvec_col_major<T, in_stride, gate_stride>(
+            tape.weight_ih_t.data(), dgx + n * gate_stride, nullptr, dxs + n * in_stride);
   }
 
   friend constexpr bool operator==(const recurrent_weights&, const recurrent_weights&) = default;

@@ -24,6 +24,7 @@ class rnn {
   using weights = recurrent_weights<T, 1, In, H>;
   using batch = simd::batch<T>;
   static constexpr std::size_t V = simd::width<T>;
+  static constexpr std::size_t Hs = simd::padded<T>(H);
 
  public:
   using scalar = T;
@@ -47,6 +48,50 @@ class rnn {
 
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
+  }
+
+  // ---- training (see layers/layer.hpp) -------------------------------------------------
+  using tape = typename weights::tape_base;
+
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states,
+                     tape& tp, T* ys) const {
+    tp.prepare(batch_size, steps);
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
+    for (std::size_t t = 0; t < steps; ++t) {
+      for (std::size_t b = 0; b < batch_size; ++b) {
+        const std::size_t row = t * batch_size + b;
+        T* xg = tp.gates.data() + row * weights::gate_stride;
+        T* y = ys + row * Hs;
+        w_.project_input(xs + row * weights::in_stride, xg);
+        w_.recur(xg, weights::previous_h(tp, ys, batch_size, t, b),
+                 [&](std::size_t slice, const T* x, const batch* hg) {
+                   simd::store(y + slice * V, Act::apply(simd::load(x) + hg[0]));
+                 });
+      }
+    }
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(ys + ((steps - 1) * batch_size + b) * Hs, Hs, states[b].h.data());
+  }
+
+  /// da = (dy + dh_next) act'(y),  dh_prev = W_hh^T da.
+  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
+                tape& tp, rnn& grad, T* dxs) const {
+    w_.transpose_into(tp);
+    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
+    for (std::size_t t = steps; t-- > 0;) {
+      for (std::size_t b = 0; b < batch_size; ++b) {
+        const std::size_t row = t * batch_size + b;
+        T* da = tp.gates.data() + row * weights::gate_stride;
+        T* dh = tp.dh.data() + b * Hs;
+        for (std::size_t u = 0; u < Hs; u += V)
+          simd::store(da + u, (simd::load(dys + row * Hs + u) + simd::load(dh + u)) *
+                                  Act::derivative(simd::load(ys + row * Hs + u)));
+        weights::hidden_gradient(tp, da, dh);
+      }
+    }
+    w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
+                            grad.w_, dxs);
   }
 
   template <class F>
