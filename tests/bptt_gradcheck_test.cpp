@@ -104,16 +104,20 @@ void check_all_shapes(unsigned seed) {
 }
 
 TEST(BpttGradcheck, Lstm) { check_all_shapes<model<lstm<3, 5>, dense<5, 2>>>(1); }
-TEST(BpttGradcheck, LstmWiderThanARegister) { check_gradients<model<lstm<2, 11>, dense<11, 1>>>(2, 4, 2); }
+TEST(BpttGradcheck, LstmWiderThanARegister) {
+  check_gradients<model<lstm<2, 11>, dense<11, 1>>>(2, 4, 2);
+}
 TEST(BpttGradcheck, Gru) { check_all_shapes<model<gru<2, 6>, dense<6, 3>>>(3); }
 TEST(BpttGradcheck, RnnTanh) { check_all_shapes<model<rnn<3, 7, rnnx::tanh>, dense<7, 2>>>(4); }
 TEST(BpttGradcheck, RnnRelu) { check_all_shapes<model<rnn<2, 5, rnnx::relu>, dense<5, 1>>>(5); }
 TEST(BpttGradcheck, DenseActivations) {
-  check_all_shapes<model<dense<4, 6, rnnx::sigmoid>, dense<6, 5, rnnx::tanh>, dense<5, 3, rnnx::softmax>>>(6);
+  check_all_shapes<
+      model<dense<4, 6, rnnx::sigmoid>, dense<6, 5, rnnx::tanh>, dense<5, 3, rnnx::softmax>>>(6);
   check_all_shapes<model<dense<3, 9, rnnx::relu>, dense<9, 2, rnnx::identity>>>(7);
 }
 TEST(BpttGradcheck, ActivationLayer) {
-  check_all_shapes<model<lstm<2, 4>, activation<4, rnnx::tanh>, dense<4, 3>, activation<3, rnnx::softmax>>>(8);
+  check_all_shapes<
+      model<lstm<2, 4>, activation<4, rnnx::tanh>, dense<4, 3>, activation<3, rnnx::softmax>>>(8);
 }
 TEST(BpttGradcheck, Stacked) {
   check_all_shapes<model<lstm<2, 6>, gru<6, 5>, rnn<5, 4>, dense<4, 2, rnnx::sigmoid>>>(9);

@@ -56,8 +56,9 @@ void for_each_parameter(F&& f, Model& model, Others&... others) {
     const auto first = detail::parameter_spans_of(model.template layer<i>());
     const auto rest = std::make_tuple(detail::parameter_spans_of(others.template layer<i>())...);
     for (std::size_t k = 0; k < first.count; ++k)
-      std::apply([&](const auto&... r) { f(std::size_t{i}, first.names[k], first.data[k], r.data[k]...); },
-                 rest);
+      std::apply(
+          [&](const auto&... r) { f(std::size_t{i}, first.names[k], first.data[k], r.data[k]...); },
+          rest);
   });
 }
 

@@ -85,7 +85,8 @@ inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept 
   constexpr std::size_t rest = regs - blocks * block;
   auto run = [&]<std::size_t Regs>(std::size_t first_reg) {
     std::array<batch<T>, Regs> acc;
-    unroll<Regs>([&](auto k) { acc[k] = b ? simd::load(b + (first_reg + k) * V) : batch<T>(T(0)); });
+    unroll<Regs>(
+        [&](auto k) { acc[k] = b ? simd::load(b + (first_reg + k) * V) : batch<T>(T(0)); });
     accumulate_columns<T, Regs, Cols, Rows>(w + first_reg * V, x, acc);
     unroll<Regs>([&](auto k) { simd::store(y + (first_reg + k) * V, acc[k]); });
   };

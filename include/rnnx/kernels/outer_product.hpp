@@ -27,8 +27,8 @@ inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T*
   constexpr std::size_t rows_per_block = 64;
   using B = simd::batch<T>;
 
-  auto tile = [&]<std::size_t R, std::size_t C>(std::size_t reg0, std::size_t col0,
-                                                std::size_t n0, std::size_t n1) {
+  auto tile = [&]<std::size_t R, std::size_t C>(std::size_t reg0, std::size_t col0, std::size_t n0,
+                                                std::size_t n1) {
     std::array<std::array<B, R>, C> acc;
     unroll<C>([&](auto c) { acc[c].fill(B(T(0))); });
     for (std::size_t n = n0; n < n1; ++n) {

@@ -61,8 +61,8 @@ class dense {
   }
 
   /// da = act'(y) dy (in place in dys),  dW += da x^T,  db += da,  dx = W^T da.
-  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
-                tape&, dense& grad, T* dxs) const {
+  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps, tape&,
+                dense& grad, T* dxs) const {
     constexpr std::size_t Is = simd::padded<T>(In), Os = simd::padded<T>(Out);
     const std::size_t rows = batch_size * steps;
     for (std::size_t n = 0; n < rows; ++n)

@@ -133,8 +133,8 @@ class gru {
           simd::store(dh + u, simd::load(dh + u) + simd::load(direct + u));
       }
     }
-    w_.accumulate_gradients(tp, tp.gates.data(), tp.dgh.data(), xs, ys, batch_size, steps,
-                            grad.w_, dxs);
+    w_.accumulate_gradients(tp, tp.gates.data(), tp.dgh.data(), xs, ys, batch_size, steps, grad.w_,
+                            dxs);
   }
 
   template <class F>

@@ -61,9 +61,9 @@ concept layer = requires(const L& cl, L& l, typename L::state& s, const typename
 };
 
 template <class L>
-concept trainable_layer =
-    layer<L> && requires(const L& cl, L& grads, typename L::tape& tp, typename L::state* s,
-                         const typename L::scalar* x, typename L::scalar* y) {
+concept trainable_layer = layer<L> &&
+    requires(const L& cl, L& grads, typename L::tape& tp, typename L::state* s,
+             const typename L::scalar* x, typename L::scalar* y) {
   tp.prepare(std::size_t{}, std::size_t{});
   cl.forward_train(x, std::size_t{}, std::size_t{}, s, tp, y);
   cl.backward(x, x, y, std::size_t{}, std::size_t{}, tp, grads, y);

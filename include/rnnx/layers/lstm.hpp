@@ -64,8 +64,8 @@ class lstm {
     }
   };
 
-  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states, tape& tp,
-                     T* ys) const {
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states,
+                     tape& tp, T* ys) const {
     tp.prepare(batch_size, steps);
     for (std::size_t b = 0; b < batch_size; ++b) {
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
@@ -75,7 +75,8 @@ class lstm {
       for (std::size_t b = 0; b < batch_size; ++b) {
         const std::size_t row = t * batch_size + b;
         T* gates = tp.gates.data() + row * weights::gate_stride;
-        const T* c_prev = t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+        const T* c_prev =
+            t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
         T* c = tp.c.data() + row * Hs;
         T* tanh_c = tp.tanh_c.data() + row * Hs;
         T* y = ys + row * Hs;
@@ -121,7 +122,8 @@ class lstm {
       for (std::size_t b = 0; b < batch_size; ++b) {
         const std::size_t row = t * batch_size + b;
         T* gates = tp.gates.data() + row * weights::gate_stride;
-        const T* c_prev = t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+        const T* c_prev =
+            t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
         const T* tanh_c = tp.tanh_c.data() + row * Hs;
         const T* dy = dys + row * Hs;
         T* dh = tp.dh.data() + b * Hs;
@@ -143,8 +145,8 @@ class lstm {
         weights::hidden_gradient(tp, gates, dh);
       }
     }
-    w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps, grad.w_,
-                            dxs);
+    w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
+                            grad.w_, dxs);
   }
 
   template <class F>

@@ -138,9 +138,9 @@ struct recurrent_weights {
     kernels::accumulate_outer_products<T, gate_stride, In>(dgx, gate_stride, xs, in_stride, rows,
                                                            grad.weight_ih.data.data());
     // h_{t-1}: the initial states for step 0, the outputs shifted by one step after that.
-    kernels::accumulate_outer_products<T, gate_stride, H>(dgh, gate_stride,
-                                                          tape.initial_h.data(), hidden_stride,
-                                                          batch_size, grad.weight_hh.data.data());
+    kernels::accumulate_outer_products<T, gate_stride, H>(dgh, gate_stride, tape.initial_h.data(),
+                                                          hidden_stride, batch_size,
+                                                          grad.weight_hh.data.data());
     kernels::accumulate_outer_products<T, gate_stride, H>(
         dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size,
         grad.weight_hh.data.data());

@@ -79,9 +79,8 @@ class tape {
     run_forward(model);
     constexpr std::size_t out_stride = records::strides[L];
     for (std::size_t b = 0; b < batch_; ++b) {
-      kernels::unroll<L>([&](auto i) {
-        boost::hana::at_c<i>(states[b].layers) = std::get<i>(states_)[b];
-      });
+      kernels::unroll<L>(
+          [&](auto i) { boost::hana::at_c<i>(states[b].layers) = std::get<i>(states_)[b]; });
       std::copy_n(activations_[L].data() + ((steps_ - 1) * batch_ + b) * out_stride, out_stride,
                   states[b].output.data());
     }
@@ -175,11 +174,11 @@ class tape {
                              "the recording)");
     const auto& shape = dys.shape();
     if (shape[0] != batch_ || shape[1] != steps_ || shape[2] != Net::out_size)
-      throw std::invalid_argument(
-          where("backward") + "output gradient has shape " + std::to_string(shape[0]) + " x " +
-          std::to_string(shape[1]) + " x " + std::to_string(shape[2]) + ", the forward pass gave " +
-          std::to_string(batch_) + " x " + std::to_string(steps_) + " x " +
-          std::to_string(Net::out_size));
+      throw std::invalid_argument(where("backward") + "output gradient has shape " +
+                                  std::to_string(shape[0]) + " x " + std::to_string(shape[1]) +
+                                  " x " + std::to_string(shape[2]) + ", the forward pass gave " +
+                                  std::to_string(batch_) + " x " + std::to_string(steps_) + " x " +
+                                  std::to_string(Net::out_size));
     constexpr std::size_t out_stride = records::strides[L];
     T* d = gradients_[L].data();
     for (std::size_t b = 0; b < batch_; ++b)
@@ -202,10 +201,9 @@ class tape {
     recorded_ = false;  // backward overwrites what the layers recorded
     kernels::unroll<L>([&](auto r) {
       constexpr std::size_t i = L - 1 - r;
-      model.template layer<i>().backward(activations_[i].data(), activations_[i + 1].data(),
-                                         gradients_[i + 1].data(), batch_, steps_,
-                                         std::get<i>(tapes_), grads.template layer<i>(),
-                                         gradients_[i].data());
+      model.template layer<i>().backward(
+          activations_[i].data(), activations_[i + 1].data(), gradients_[i + 1].data(), batch_,
+          steps_, std::get<i>(tapes_), grads.template layer<i>(), gradients_[i].data());
     });
   }
 

@@ -1,0 +1,231 @@
+#pragma once
+// The training loop: epochs of shuffled mini-batches, full or truncated BPTT, gradient
+// clipping, one progress line per epoch, and a clear stop when a loss or gradient goes bad.
+//
+//   rnnx::adam opt(model, {.lr = 1e-2});
+//   auto history = rnnx::fit(model, opt, rnnx::mse{}, inputs, targets,
+//                            {.epochs = 20, .batch_size = 16});
+//
+// inputs: sequences x steps x in_size. The targets' type says what the loss looks at:
+//   mse / binary_cross_entropy_with_logits: xt::xtensor<T, 3> (sequences x steps x out_size,
+//     many-to-many) or xt::xtensor<T, 2> (sequences x out_size: the last step only);
+//   cross_entropy: xt::xtensor<std::size_t, 2> (sequences x steps) or <std::size_t, 1>.
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <iomanip>
+#include <memory>
+#include <numeric>
+#include <ostream>
+#include <random>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+#include <xtensor/xtensor.hpp>
+
+#include "rnnx/layers/layer.hpp"
+#include "rnnx/parameters.hpp"
+#include "rnnx/train/clipping.hpp"
+#include "rnnx/train/initialization.hpp"
+#include "rnnx/train/tape.hpp"
+
+namespace rnnx {
+
+/// Training stopped because a loss or a gradient stopped being finite.
+class training_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct fit_options {
+  std::size_t epochs = 10;
+  std::size_t batch_size = 16;
+  /// 0: backpropagate through whole sequences; k: truncated BPTT, one update per chunk of k
+  /// steps, the state carried from chunk to chunk but no gradient across the boundary.
+  std::size_t truncation = 0;
+  bool shuffle = true;
+  std::uint64_t seed = 0;
+  double clip_norm = 0;   ///< > 0: clip_grad_norm before each update
+  double clip_value = 0;  ///< > 0: clip_grad_value before each update
+  /// One line per epoch (loss, throughput); nullptr: silent.
+  std::ostream* progress = nullptr;
+};
+
+struct epoch_summary {
+  std::size_t epoch = 0;
+  double loss = 0;  ///< mean training loss of the epoch's updates, weighted by batch size
+  std::size_t updates = 0;
+  double seconds = 0;
+  double sequences_per_second = 0;
+};
+
+namespace detail {
+
+/// Rows `order[first, first + count)` of `source`, time steps [t0, t1) when it has a time axis.
+template <class U, std::size_t R>
+xt::xtensor<U, R> gather(const xt::xtensor<U, R>& source, std::span<const std::size_t> rows,
+                         std::size_t t0, std::size_t t1, bool has_time) {
+  auto shape = source.shape();
+  std::array<std::size_t, R> out_shape;
+  std::copy(shape.begin(), shape.end(), out_shape.begin());
+  out_shape[0] = rows.size();
+  if (has_time) out_shape[1] = t1 - t0;
+  xt::xtensor<U, R> out = xt::xtensor<U, R>::from_shape(out_shape);
+  std::size_t inner = 1;
+  for (std::size_t k = has_time ? 2 : 1; k < R; ++k) inner *= shape[k];
+  const std::size_t source_row = source.size() / shape[0];
+  const std::size_t out_row = out.size() / rows.size();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const U* from = source.data() + rows[i] * source_row + (has_time ? t0 * inner : 0);
+    std::copy_n(from, out_row, out.data() + i * out_row);
+  }
+  return out;
+}
+
+/// Loss and dL/dys (zero outside the steps the loss sees) for one chunk.
+template <bool PerStep, class Loss, class T, class Targets>
+T chunk_loss(const Loss& loss, const xt::xtensor<T, 3>& ys, const Targets& targets,
+             xt::xtensor<T, 3>& dys) {
+  if constexpr (PerStep)
+    return loss(ys, targets, dys);
+  else {
+    const std::size_t batch = ys.shape(0), steps = ys.shape(1), outputs = ys.shape(2);
+    xt::xtensor<T, 2> last = xt::xtensor<T, 2>::from_shape({batch, outputs});
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t j = 0; j < outputs; ++j) last(b, j) = ys(b, steps - 1, j);
+    xt::xtensor<T, 2> grad;
+    const T value = loss(last, targets, grad);
+    dys = xt::zeros<T>(ys.shape());
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t j = 0; j < outputs; ++j) dys(b, steps - 1, j) = grad(b, j);
+    return value;
+  }
+}
+
+/// "layer 0 (lstm<1, 32>) weight_hh" for the first non-finite gradient, or "".
+template <class Net>
+std::string first_bad_gradient(const Net& grads) {
+  using T = typename Net::scalar;
+  std::string found;
+  for_each_parameter(
+      [&](std::size_t layer, std::string_view name, std::span<const T> g) {
+        if (!found.empty()) return;
+        for (const T v : g)
+          if (!std::isfinite(v)) {
+            std::string layer_text;
+            grads.for_each_layer([&](auto i, const auto& l) {
+              if (i == layer) layer_text = layer_name<std::decay_t<decltype(l)>>();
+            });
+            found = "layer " + std::to_string(layer) + " (" + layer_text + ") " +
+                    std::string(name) + " (value " + std::to_string(v) + ")";
+            return;
+          }
+      },
+      grads);
+  return found;
+}
+
+}  // namespace detail
+
+template <class Net, class Optimizer, class Loss, class Targets>
+std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& loss,
+                               const xt::xtensor<typename Net::scalar, 3>& inputs,
+                               const Targets& targets, const fit_options& options = {}) {
+  using T = typename Net::scalar;
+  constexpr bool classes = std::is_integral_v<typename Targets::value_type>;
+  constexpr std::size_t per_step_rank = classes ? 2 : 3;
+  constexpr bool per_step = Targets::rank == per_step_rank;
+  static_assert(Targets::rank == per_step_rank || Targets::rank + 1 == per_step_rank,
+                "rnnx::fit: targets are sequences x steps [x outputs] (every step) or "
+                "sequences [x outputs] (the last step)");
+  const std::string where = "rnnx::fit<" + Net::description() + ">: ";
+  const std::size_t sequences = inputs.shape(0), steps = inputs.shape(1);
+  if (sequences == 0 || steps == 0)
+    throw std::invalid_argument(where + "no training data (" + std::to_string(sequences) +
+                                " sequences of " + std::to_string(steps) + " steps)");
+  if (targets.shape(0) != sequences)
+    throw std::invalid_argument(where + std::to_string(targets.shape(0)) + " targets for " +
+                                std::to_string(sequences) + " input sequences");
+  if (per_step && targets.shape(1) != steps)
+    throw std::invalid_argument(where + "targets have " + std::to_string(targets.shape(1)) +
+                                " steps, the inputs " + std::to_string(steps));
+  if constexpr (!classes) {
+    if (targets.shape(Targets::rank - 1) != Net::out_size)
+      throw std::invalid_argument(
+          where + "targets have " + std::to_string(targets.shape(Targets::rank - 1)) +
+          " values per step, the model outputs " + std::to_string(Net::out_size));
+  }
+  if (options.batch_size == 0) throw std::invalid_argument(where + "batch_size must be > 0");
+  const std::size_t chunk = options.truncation == 0 ? steps : std::min(options.truncation, steps);
+
+  std::vector<std::size_t> order(sequences);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937_64 shuffler(options.seed);
+  auto grads = std::make_unique<Net>();
+  tape<Net> recorder;
+  std::vector<typename Net::state> states;
+  xt::xtensor<T, 3> dys;
+  std::vector<epoch_summary> history;
+
+  for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    if (options.shuffle)  // Fisher-Yates with the engine's raw output: same order everywhere
+      for (std::size_t i = sequences; i > 1; --i) std::swap(order[i - 1], order[shuffler() % i]);
+    double weighted_loss = 0;
+    std::size_t weight = 0, updates = 0, batch_index = 0;
+    for (std::size_t first = 0; first < sequences; first += options.batch_size, ++batch_index) {
+      const std::span<const std::size_t> rows(order.data() + first,
+                                              std::min(options.batch_size, sequences - first));
+      states.assign(rows.size(), model.initial_state());
+      for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {
+        const std::size_t t1 = std::min(steps, t0 + chunk);
+        const auto xs = detail::gather(inputs, rows, t0, t1, true);
+        const auto ys = recorder.forward(model, xs, states);
+        if (!per_step && t1 != steps) continue;  // the loss sees only the last step
+        const auto chunk_targets = detail::gather(targets, rows, t0, t1, per_step);
+        const T value = detail::chunk_loss<per_step>(loss, ys, chunk_targets, dys);
+        const std::string at = "epoch " + std::to_string(epoch) + ", batch " +
+                               std::to_string(batch_index) + ", steps [" + std::to_string(t0) +
+                               ", " + std::to_string(t1) + ")";
+        if (!std::isfinite(value))
+          throw training_error(where + "the loss is not finite (" + std::to_string(value) +
+                               ") at " + at);
+        zero(*grads);
+        recorder.backward(model, dys, *grads);
+        if (const std::string bad = detail::first_bad_gradient(*grads); !bad.empty())
+          throw training_error(where + "the gradient of " + bad + " is not finite at " + at);
+        if (options.clip_value > 0) clip_grad_value(*grads, options.clip_value);
+        if (options.clip_norm > 0) clip_grad_norm(*grads, options.clip_norm);
+        optimizer.step(model, *grads);
+        weighted_loss += double(value) * double(rows.size());
+        weight += rows.size();
+        ++updates;
+      }
+    }
+    epoch_summary summary;
+    summary.epoch = epoch;
+    summary.loss = weight ? weighted_loss / double(weight) : 0.0;
+    summary.updates = updates;
+    summary.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    summary.sequences_per_second = double(sequences) / std::max(summary.seconds, 1e-9);
+    history.push_back(summary);
+    if (options.progress != nullptr) {
+      std::ostringstream line;
+      line << "epoch " << epoch << "/" << options.epochs << "  loss " << std::setprecision(6)
+           << summary.loss << "  " << std::setprecision(4) << summary.sequences_per_second
+           << " sequences/s  " << std::setprecision(3) << summary.seconds << " s\n";
+      *options.progress << line.str() << std::flush;
+    }
+  }
+  return history;
+}
+
+}  // namespace rnnx
