@@ -42,7 +42,7 @@ void train_step(benchmark::State& state) {
     rnnx::zero(*grads);
     const xt::xtensor<float, 3> ys = tape.forward(*model, xs);
     loss = rnnx::mse{}(ys, targets, dys);
-    tape.backward(*model, dys, *grads);
+    tape.backward_parameters(*model, dys, *grads);
     optimizer.step(*model, *grads);
     benchmark::DoNotOptimize(loss);
   }

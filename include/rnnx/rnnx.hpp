@@ -9,6 +9,7 @@
 #include "rnnx/layers/rnn.hpp"
 #include "rnnx/network.hpp"
 #include "rnnx/parameters.hpp"
+#include "rnnx/summary.hpp"
 #include "rnnx/train/clipping.hpp"
 #include "rnnx/train/fit.hpp"
 #include "rnnx/train/initialization.hpp"

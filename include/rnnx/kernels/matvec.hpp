@@ -36,11 +36,13 @@ inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs
   constexpr std::size_t V = width<T>;
   constexpr std::size_t chains = accumulation_chains(Regs, Cols);
   if constexpr (chains == 1) {
+    std::array<batch<T>, Regs> sum = acc;  // local: through the reference it could alias x
     for (std::size_t j = 0; j < Cols; ++j) {
       const batch<T> xj = simd::broadcast(x[j]);
       const T* col = w + j * Stride;
-      unroll<Regs>([&](auto k) { acc[k] = xsimd::fma(simd::load(col + k * V), xj, acc[k]); });
+      unroll<Regs>([&](auto k) { sum[k] = xsimd::fma(simd::load(col + k * V), xj, sum[k]); });
     }
+    acc = sum;
   } else {
     // Columns dealt round-robin to `chains` partial sums, added up at the end.
     std::array<std::array<batch<T>, Regs>, chains> part;

@@ -5,6 +5,7 @@
 //   c' = f * c + i * g                            h' = o * tanh(c')
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -72,33 +73,35 @@ class lstm {
       std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
     }
     for (std::size_t t = 0; t < steps; ++t) {
-      for (std::size_t b = 0; b < batch_size; ++b) {
-        const std::size_t row = t * batch_size + b;
-        T* gates = tp.gates.data() + row * weights::gate_stride;
-        const T* c_prev =
-            t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
-        T* c = tp.c.data() + row * Hs;
-        T* tanh_c = tp.tanh_c.data() + row * Hs;
-        T* y = ys + row * Hs;
-        w_.project_input(xs + row * weights::in_stride, gates);
-        w_.recur(gates, weights::previous_h(tp, ys, batch_size, t, b),
-                 [&](std::size_t slice, const T* x, const batch* hg) {
-                   const batch i = simd::sigmoid(simd::load(x) + hg[0]);
-                   const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
-                   const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
-                   const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
-                   T* kept = gates + slice * 4 * V;
-                   simd::store(kept, i);
-                   simd::store(kept + V, f);
-                   simd::store(kept + 2 * V, g);
-                   simd::store(kept + 3 * V, o);
-                   const batch c_next = xsimd::fma(f, simd::load(c_prev + slice * V), i * g);
-                   const batch tc = simd::tanh(c_next);
-                   simd::store(c + slice * V, c_next);
-                   simd::store(tanh_c + slice * V, tc);
-                   simd::store(y + slice * V, o * tc);
-                 });
-      }
+      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
+        constexpr std::size_t K = decltype(streams)::value;
+        std::array<const T*, K> h;
+        for (std::size_t k = 0; k < K; ++k) {
+          const std::size_t row = t * batch_size + b0 + k;
+          w_.project_input(xs + row * weights::in_stride,
+                           tp.gates.data() + row * weights::gate_stride);
+          h[k] = weights::previous_h(tp, ys, batch_size, t, b0 + k);
+        }
+        w_.template recur_streams<K>(h, [&](std::size_t k, std::size_t slice, const batch* hg) {
+          const std::size_t b = b0 + k, row = t * batch_size + b, u = slice * V;
+          T* x = tp.gates.data() + row * weights::gate_stride + slice * 4 * V;
+          const T* c_prev =
+              t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+          const batch i = simd::sigmoid(simd::load(x) + hg[0]);
+          const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
+          const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
+          const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
+          simd::store(x, i);  // kept for backward
+          simd::store(x + V, f);
+          simd::store(x + 2 * V, g);
+          simd::store(x + 3 * V, o);
+          const batch c_next = xsimd::fma(f, simd::load(c_prev + u), i * g);
+          const batch tc = simd::tanh(c_next);
+          simd::store(tp.c.data() + row * Hs + u, c_next);
+          simd::store(tp.tanh_c.data() + row * Hs + u, tc);
+          simd::store(ys + row * Hs + u, o * tc);
+        });
+      });
     }
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
@@ -119,31 +122,38 @@ class lstm {
     std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
     const batch one(T(1));
     for (std::size_t t = steps; t-- > 0;) {
-      for (std::size_t b = 0; b < batch_size; ++b) {
-        const std::size_t row = t * batch_size + b;
-        T* gates = tp.gates.data() + row * weights::gate_stride;
-        const T* c_prev =
-            t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
-        const T* tanh_c = tp.tanh_c.data() + row * Hs;
-        const T* dy = dys + row * Hs;
-        T* dh = tp.dh.data() + b * Hs;
-        T* dc = tp.dc.data() + b * Hs;
-        for (std::size_t slice = 0; slice < weights::slices; ++slice) {
-          T* gs = gates + slice * 4 * V;
-          const std::size_t u = slice * V;
-          const batch i = simd::load(gs), f = simd::load(gs + V), g = simd::load(gs + 2 * V),
-                      o = simd::load(gs + 3 * V);
-          const batch tc = simd::load(tanh_c + u);
-          const batch dh_t = simd::load(dy + u) + simd::load(dh + u);
-          const batch dc_t = xsimd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
-          simd::store(gs, dc_t * g * i * (one - i));
-          simd::store(gs + V, dc_t * simd::load(c_prev + u) * f * (one - f));
-          simd::store(gs + 2 * V, dc_t * i * (one - g * g));
-          simd::store(gs + 3 * V, dh_t * tc * o * (one - o));
-          simd::store(dc + u, dc_t * f);
+      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
+        constexpr std::size_t K = decltype(streams)::value;
+        std::array<const T*, K> dg;
+        std::array<T*, K> dh;
+        for (std::size_t k = 0; k < K; ++k) {
+          const std::size_t b = b0 + k, row = t * batch_size + b;
+          T* gates = tp.gates.data() + row * weights::gate_stride;
+          const T* c_prev =
+              t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+          const T* tanh_c = tp.tanh_c.data() + row * Hs;
+          const T* dy = dys + row * Hs;
+          T* dh_next = tp.dh.data() + b * Hs;
+          T* dc = tp.dc.data() + b * Hs;
+          for (std::size_t slice = 0; slice < weights::slices; ++slice) {
+            T* gs = gates + slice * 4 * V;
+            const std::size_t u = slice * V;
+            const batch i = simd::load(gs), f = simd::load(gs + V), g = simd::load(gs + 2 * V),
+                        o = simd::load(gs + 3 * V);
+            const batch tc = simd::load(tanh_c + u);
+            const batch dh_t = simd::load(dy + u) + simd::load(dh_next + u);
+            const batch dc_t = xsimd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
+            simd::store(gs, dc_t * g * i * (one - i));
+            simd::store(gs + V, dc_t * simd::load(c_prev + u) * f * (one - f));
+            simd::store(gs + 2 * V, dc_t * i * (one - g * g));
+            simd::store(gs + 3 * V, dh_t * tc * o * (one - o));
+            simd::store(dc + u, dc_t * f);
+          }
+          dg[k] = gates;
+          dh[k] = dh_next;
         }
-        weights::hidden_gradient(tp, gates, dh);
-      }
+        weights::template hidden_gradient_streams<K>(tp, dg, dh);
+      });
     }
     w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
                             grad.w_, dxs);

@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/outer_product.hpp"
+#include "rnnx/kernels/streams.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -59,6 +61,49 @@ struct recurrent_weights {
       kernels::unroll<block_slices>([&](auto s) {
         const std::size_t slice = first + s;
         cell(slice, xg + slice * G * V, hg.data() + s * G);
+      });
+    }
+  }
+
+  /// Sequences advanced together by recur_streams: 4 share each weight load.
+  static constexpr std::size_t stream_group = 4;
+
+  /// f(std::integral_constant<std::size_t, K>, first) for groups of K sequences covering
+  /// [0, count): groups of stream_group, then single sequences.
+  template <class F>
+  static void for_stream_groups(std::size_t count, F&& f) {
+    std::size_t first = 0;
+    for (; first + stream_group <= count; first += stream_group)
+      f(std::integral_constant<std::size_t, stream_group>{}, first);
+    for (; first < count; ++first) f(std::integral_constant<std::size_t, 1>{}, first);
+  }
+
+  /// recur for K sequences at once: cell(k, slice, hg) for each; each weight register is
+  /// loaded once for all K. K = 1 is exactly recur's arithmetic (so training's forward of a
+  /// single sequence equals streaming bit for bit).
+  template <std::size_t K, class Cell>
+  void recur_streams(const std::array<const T*, K>& h, Cell&& cell) const noexcept {
+    constexpr std::size_t S = K == 1 ? block_slices : [] {
+      std::size_t s = std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / (K * G)));
+      while (slices % s != 0) --s;
+      return s;
+    }();
+    constexpr std::size_t regs = S * G;
+    for (std::size_t first = 0; first < slices; first += S) {
+      const std::size_t offset = first * G * V;
+      std::array<std::array<batch, regs>, K> hg;
+      kernels::unroll<K>([&](auto k) {
+        kernels::unroll<regs>(
+            [&](auto r) { hg[k][r] = simd::load(bias_hh.raw() + offset + r * V); });
+      });
+      if constexpr (K == 1) {
+        kernels::accumulate_columns<T, regs, H, gate_stride>(weight_hh.raw() + offset, h[0], hg[0]);
+      } else {
+        kernels::accumulate_columns_streams<T, regs, H, gate_stride, K>(weight_hh.raw() + offset, h,
+                                                                        hg);
+      }
+      kernels::unroll<K>([&](auto k) {
+        kernels::unroll<S>([&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * G); });
       });
     }
   }
@@ -126,6 +171,18 @@ struct recurrent_weights {
   static void hidden_gradient(const tape_base& tape, const T* dg, T* dh) noexcept {
     kernels::matvec_col_major<T, hidden_stride, gate_stride>(tape.weight_hh_t.data(), dg, nullptr,
                                                              dh);
+  }
+
+  /// dh[k] = W_hh^T dg[k] for K rows at once.
+  template <std::size_t K>
+  static void hidden_gradient_streams(const tape_base& tape, const std::array<const T*, K>& dg,
+                                      const std::array<T*, K>& dh) noexcept {
+    if constexpr (K == 1) {
+      hidden_gradient(tape, dg[0], dh[0]);
+    } else {
+      kernels::matvec_col_major_streams<T, hidden_stride, gate_stride, K>(tape.weight_hh_t.data(),
+                                                                          dg, nullptr, dh);
+    }
   }
 
   /// After the recurrence: parameter gradients from the gate gradients of every row (dgx on

@@ -198,7 +198,7 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
           throw training_error(where + "the loss is not finite (" + std::to_string(value) +
                                ") at " + at);
         zero(*grads);
-        recorder.backward(model, dys, *grads);
+        recorder.backward_parameters(model, dys, *grads);
         if (const std::string bad = detail::first_bad_gradient(*grads); !bad.empty())
           throw training_error(where + "the gradient of " + bad + " is not finite at " + at);
         if (options.clip_value > 0) clip_grad_value(*grads, options.clip_value);

@@ -102,6 +102,13 @@ class tape {
     return dxs;
   }
 
+  /// backward without dL/dxs: what a training loop needs, saving the first layer's W^T d
+  /// products.
+  void backward_parameters(const Net& model, const xt::xtensor<T, 3>& dys, Net& grads) {
+    load_output_gradients(dys);
+    run_backward(model, grads, false);
+  }
+
   std::size_t batch_size() const noexcept { return batch_; }
   std::size_t steps() const noexcept { return steps_; }
 
@@ -197,13 +204,14 @@ class tape {
       }
   }
 
-  void run_backward(const Net& model, Net& grads) {
+  void run_backward(const Net& model, Net& grads, bool input_gradients = true) {
     recorded_ = false;  // backward overwrites what the layers recorded
     kernels::unroll<L>([&](auto r) {
       constexpr std::size_t i = L - 1 - r;
       model.template layer<i>().backward(
           activations_[i].data(), activations_[i + 1].data(), gradients_[i + 1].data(), batch_,
-          steps_, std::get<i>(tapes_), grads.template layer<i>(), gradients_[i].data());
+          steps_, std::get<i>(tapes_), grads.template layer<i>(),
+          i == 0 && !input_gradients ? nullptr : gradients_[i].data());
     });
   }
 

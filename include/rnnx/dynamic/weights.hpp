@@ -1,0 +1,391 @@
+#pragma once
+// rnnx::dynamic models from the weight format of docs/weights-format.md, with the architecture
+// read from the file, and from typed models:
+//   load_network<T = float>(path), network_from_string<T>(text), network_from_json<T>(json)
+//   save_weights(model, path), weights_to_string(model)   byte-identical to the typed writer's
+//   from_typed(typed_model)                                  through visit_attributes/parameters
+// Every malformed document is an rnnx::weights_error naming the layer and field. Sizes and
+// shapes are checked against the document before anything is allocated.
+
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "rnnx/dynamic/network.hpp"
+#include "rnnx/io/weights.hpp"
+
+namespace rnnx::dynamic {
+
+namespace detail {
+
+/// The largest size a weight file may declare for one layer dimension.
+inline constexpr std::size_t max_size = std::size_t(1) << 20;
+
+/// The size fields and options of one layer, as read from a JSON layer object.
+class json_fields {
+ public:
+  json_fields(const nlohmann::json& j, const std::string& where) : j_(j), where_(where) {}
+
+  std::size_t size(std::string_view key) const {
+    const nlohmann::json& v = field(key);
+    if (!v.is_number_unsigned() || v.get<std::size_t>() == 0 || v.get<std::size_t>() > max_size)
+      throw weights_error(where_ + ": field '" + std::string(key) + "' must be an integer in [1, " +
+                          std::to_string(max_size) + "], found " + v.dump());
+    return v.get<std::size_t>();
+  }
+  std::string text(std::string_view key) const {
+    const nlohmann::json& v = field(key);
+    if (!v.is_string())
+      throw weights_error(where_ + ": field '" + std::string(key) + "' must be a string, found " +
+                          rnnx::detail::json_kind(v));
+    return v.get<std::string>();
+  }
+  const std::set<std::string>& read() const noexcept { return read_; }
+
+ private:
+  const nlohmann::json& field(std::string_view key) const {
+    read_.emplace(key);
+    const auto it = j_.find(std::string(key));
+    if (it == j_.end()) throw weights_error(where_ + ": field '" + std::string(key) + "' is missing");
+    return *it;
+  }
+
+  const nlohmann::json& j_;
+  const std::string& where_;
+  mutable std::set<std::string> read_;
+};
+
+/// The same, collected from a typed layer's visit_attributes.
+class attribute_fields {
+ public:
+  template <class L>
+  static attribute_fields of() {
+    attribute_fields a;
+    L::visit_attributes([&](std::string_view key, auto value) {
+      if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+        a.values_.emplace_back(std::string(key), std::string(std::string_view(value)));
+      } else {
+        a.values_.emplace_back(std::string(key), static_cast<std::size_t>(value));
+      }
+    });
+    return a;
+  }
+  std::size_t size(std::string_view key) const { return std::get<std::size_t>(find(key)); }
+  std::string text(std::string_view key) const { return std::get<std::string>(find(key)); }
+
+ private:
+  const std::variant<std::size_t, std::string>& find(std::string_view key) const {
+    for (const auto& [k, v] : values_)
+      if (k == key) return v;
+    throw weights_error("rnnx::dynamic::from_typed: the layer has no attribute '" +
+                        std::string(key) + "'");
+  }
+  std::vector<std::pair<std::string, std::variant<std::size_t, std::string>>> values_;
+};
+
+template <class Fields>
+activation_function option(const Fields& fields, std::string_view key, const std::string& where,
+                           bool recurrent) {
+  const std::string value = fields.text(key);
+  const auto act = activation_named(value);
+  const bool ok = act && (!recurrent || *act == activation_function::tanh ||
+                          *act == activation_function::relu);
+  if (!ok)
+    throw weights_error(where + ": field '" + std::string(key) + "' is \"" + value +
+                        "\"; expected " +
+                        (recurrent ? "tanh or relu"
+                                   : "one of identity, sigmoid, tanh, relu, softmax"));
+  return *act;
+}
+
+/// Builds the layer named `type` from its fields; `check(shapes)` sees the parameter shapes
+/// the layer will have before its storage is allocated.
+template <class T, class Fields, class Check>
+typename basic_network<T>::layer make_layer(std::string_view type, const Fields& fields,
+                                            const std::string& where, Check&& check) {
+  using layer = typename basic_network<T>::layer;
+  if (type == "dense") {
+    const std::size_t in = fields.size("in_features"), out = fields.size("out_features");
+    const activation_function act = option(fields, "activation", where, false);
+    check(std::span<const parameter_shape>(dense<T>::parameter_shapes(in, out)));
+    return layer(std::in_place_type<dense<T>>, in, out, act);
+  }
+  if (type == "activation") {
+    const std::size_t n = fields.size("size");
+    const activation_function act = option(fields, "function", where, false);
+    check(std::span<const parameter_shape>());
+    return layer(std::in_place_type<activation<T>>, n, act);
+  }
+  if (type == "rnn" || type == "lstm" || type == "gru") {
+    const std::size_t in = fields.size("input_size"), hidden = fields.size("hidden_size");
+    if (type == "rnn") {
+      const activation_function act = option(fields, "nonlinearity", where, true);
+      check(std::span<const parameter_shape>(recurrent_base<T, 1>::parameter_shapes(in, hidden)));
+      return layer(std::in_place_type<rnn<T>>, in, hidden, act);
+    }
+    if (type == "lstm") {
+      check(std::span<const parameter_shape>(recurrent_base<T, 4>::parameter_shapes(in, hidden)));
+      return layer(std::in_place_type<lstm<T>>, in, hidden);
+    }
+    check(std::span<const parameter_shape>(recurrent_base<T, 3>::parameter_shapes(in, hidden)));
+    return layer(std::in_place_type<gru<T>>, in, hidden);
+  }
+  throw weights_error(where + ": unknown layer type '" + std::string(type) +
+                      "' (expected dense, activation, rnn, lstm or gru)");
+}
+
+inline std::string shape_text(const parameter_shape& s) {
+  return "[" + std::to_string(s.rows) + (s.cols ? " x " + std::to_string(s.cols) : "") + "]";
+}
+
+/// Reads layer `index` of a weight document.
+template <class T>
+typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::string& where,
+                                            bool file_is_float32) {
+  if (!j.is_object())
+    throw weights_error(where + ": must be an object, found " + rnnx::detail::json_kind(j));
+  const auto type = j.find("type");
+  if (type == j.end() || !type->is_string())
+    throw weights_error(where + ": missing field 'type' (a string)");
+  static const nlohmann::json no_parameters = nlohmann::json::object();
+  const auto params_it = j.find("parameters");
+  const nlohmann::json& params = params_it == j.end() ? no_parameters : *params_it;
+  if (!params.is_object())
+    throw weights_error(where + ": 'parameters' must be an object, found " +
+                        rnnx::detail::json_kind(params));
+
+  const json_fields fields(j, where);
+  auto check_shapes = [&](std::span<const parameter_shape> shapes) {
+    for (const auto& item : j.items())
+      if (item.key() != "type" && item.key() != "parameters" && item.key() != "name" &&
+          !fields.read().count(item.key()))
+        throw weights_error(where + ": unknown field '" + item.key() + "'");
+    for (const auto& s : shapes) {
+      const std::string what = where + ": parameter '" + std::string(s.name) + "'";
+      const auto it = params.find(std::string(s.name));
+      if (it == params.end()) throw weights_error(what + " is missing");
+      if (!it->is_array() || it->size() != s.rows)
+        throw weights_error(what + " must be a list of " + std::to_string(s.rows) +
+                            (s.cols ? " rows" : " numbers") + " (shape " + shape_text(s) +
+                            "), found " +
+                            (it->is_array() ? std::to_string(it->size()) + " entries"
+                                            : rnnx::detail::json_kind(*it)));
+      if (s.cols)
+        for (std::size_t r = 0; r < s.rows; ++r) {
+          const nlohmann::json& row = (*it)[r];
+          if (!row.is_array() || row.size() != s.cols)
+            throw weights_error(what + " row " + std::to_string(r) + " must hold " +
+                                std::to_string(s.cols) + " numbers (shape " + shape_text(s) +
+                                "), found " +
+                                (row.is_array() ? std::to_string(row.size()) + " entries"
+                                                : rnnx::detail::json_kind(row)));
+        }
+    }
+    for (const auto& item : params.items()) {
+      bool expected = false;
+      for (const auto& s : shapes) expected = expected || s.name == item.key();
+      if (!expected) throw weights_error(where + ": unknown parameter '" + item.key() + "'");
+    }
+  };
+  auto layer = make_layer<T>(type->get<std::string>(), fields, where, check_shapes);
+
+  auto read_value = [&](const nlohmann::json& v, const std::string& what) -> T {
+    if (!v.is_number())
+      throw weights_error(what + " is " + rnnx::detail::json_kind(v) + ", not a number");
+    const double d = v.get<double>();
+    const T value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
+    if (!std::isfinite(d) || !std::isfinite(value))
+      throw weights_error(what + " = " + v.dump() + " is not a finite " +
+                          std::string(rnnx::detail::dtype_name<T>()) + " value");
+    return value;
+  };
+  std::visit(
+      [&](auto& l) {
+        l.visit_parameters([&](std::string_view name, auto p) {
+          const nlohmann::json& v = params.at(std::string(name));
+          const std::string what = where + ": parameter '" + std::string(name) + "'";
+          for (std::size_t r = 0; r < p.rows; ++r) {
+            if (p.rank() == 1) {
+              p.at(r) = read_value(v[r], what + "[" + std::to_string(r) + "]");
+            } else {
+              for (std::size_t c = 0; c < p.cols; ++c)
+                p.at(r, c) = read_value(v[r][c], what + "[" + std::to_string(r) + "][" +
+                                                     std::to_string(c) + "]");
+            }
+          }
+        });
+      },
+      layer);
+  return layer;
+}
+
+}  // namespace detail
+
+/// A model with the architecture and weights of `document` (already parsed JSON).
+/// Throws weights_error.
+template <class T = float>
+basic_network<T> network_from_json(const nlohmann::json& document,
+                                   const std::string& source = "JSON") {
+  const std::string where = "rnnx::dynamic::load_weights(" + source + ")";
+  if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
+  const auto format = document.find("format");
+  if (format == document.end() || *format != weights_format_name)
+    throw weights_error(where + ": field 'format' must be \"" + std::string(weights_format_name) +
+                        "\"");
+  const auto version = document.find("version");
+  if (version == document.end() || *version != weights_format_version)
+    throw weights_error(where + ": field 'version' must be " +
+                        std::to_string(weights_format_version) + ", found " +
+                        (version == document.end() ? std::string("none") : version->dump()));
+  const auto dtype = document.find("dtype");
+  if (dtype == document.end() || (*dtype != "float32" && *dtype != "float64"))
+    throw weights_error(where + ": field 'dtype' must be \"float32\" or \"float64\"");
+  const bool file_is_float32 = *dtype == "float32";
+  if (!file_is_float32 && std::is_same_v<T, float>)
+    throw weights_error(where +
+                        ": the file holds float64 values and the model is float32; they would be "
+                        "rounded. Export as float32 or use a double model");
+  const auto layers = document.find("layers");
+  if (layers == document.end() || !layers->is_array() || layers->empty())
+    throw weights_error(where + ": field 'layers' (a non-empty list) is missing");
+
+  std::vector<typename basic_network<T>::layer> built;
+  built.reserve(layers->size());
+  for (std::size_t i = 0; i < layers->size(); ++i) {
+    const nlohmann::json& j = (*layers)[i];
+    std::string layer_where = where + ": layer " + std::to_string(i);
+    if (j.is_object() && j.contains("type") && j["type"].is_string())
+      layer_where += " (" + j["type"].get<std::string>() + ")";
+    built.push_back(detail::read_layer<T>(j, layer_where, file_is_float32));
+  }
+  try {
+    return basic_network<T>(std::move(built));
+  } catch (const std::invalid_argument& e) {
+    throw weights_error(where + ": " + e.what());
+  }
+}
+
+/// Reads a model from JSON text.
+template <class T = float>
+basic_network<T> network_from_string(std::string_view text) {
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw weights_error(std::string("rnnx::dynamic::load_weights: not valid JSON: ") + e.what());
+  }
+  return network_from_json<T>(document);
+}
+
+/// Reads a model from a file in the format of docs/weights-format.md.
+template <class T = float>
+basic_network<T> load_network(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw weights_error("rnnx::dynamic::load_weights: cannot open '" + path.string() + "'");
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw weights_error("rnnx::dynamic::load_weights(" + path.string() +
+                        "): not valid JSON: " + e.what());
+  }
+  return network_from_json<T>(document, path.string());
+}
+
+/// The model as JSON text, byte for byte what rnnx::weights_to_string writes for the same
+/// typed model; every value reads back bit-identically.
+template <class T>
+std::string weights_to_string(const basic_network<T>& model) {
+  std::string out = "{\n  \"format\": \"" + std::string(weights_format_name) +
+                    "\",\n  \"version\": " + std::to_string(weights_format_version) +
+                    ",\n  \"dtype\": \"" + std::string(rnnx::detail::dtype_name<T>()) +
+                    "\",\n  \"layers\": [";
+  model.for_each_layer([&](std::size_t index, const auto& layer) {
+    using L = std::remove_cvref_t<decltype(layer)>;
+    out += index == 0 ? "\n    {" : ",\n    {";
+    out += "\"type\": \"" + std::string(L::type_name) + "\"";
+    layer.visit_attributes([&](std::string_view key, auto value) {
+      out += ", \"" + std::string(key) + "\": ";
+      if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+        out += "\"" + std::string(std::string_view(value)) + "\"";
+      } else {
+        out += std::to_string(value);
+      }
+    });
+    out += ",\n     \"parameters\": {";
+    bool first_param = true;
+    layer.visit_parameters([&](std::string_view name, auto p) {
+      out += first_param ? "\n      \"" : ",\n      \"";
+      first_param = false;
+      out += std::string(name) + "\": [";
+      for (std::size_t r = 0; r < p.rows; ++r) {
+        if (r > 0) out += ", ";
+        if (p.rank() == 1) {
+          rnnx::detail::append_number(out, p.at(r));
+        } else {
+          out += "[";
+          for (std::size_t c = 0; c < p.cols; ++c) {
+            if (c > 0) out += ", ";
+            rnnx::detail::append_number(out, p.at(r, c));
+          }
+          out += "]";
+        }
+      }
+      out += "]";
+    });
+    out += first_param ? "}}" : "\n     }}";
+  });
+  out += "\n  ]\n}\n";
+  return out;
+}
+
+/// Writes the model's weights to a file; throws weights_error if it cannot be written.
+template <class T>
+void save_weights(const basic_network<T>& model, const std::filesystem::path& path) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw weights_error("rnnx::dynamic::save_weights: cannot open '" + path.string() + "'");
+  out << weights_to_string(model);
+  if (!out.flush())
+    throw weights_error("rnnx::dynamic::save_weights: writing '" + path.string() + "' failed");
+}
+
+/// The runtime-sized copy of a typed model (rnnx::network<...> or basic_network<T, ...>):
+/// same layers, sizes and parameters, read through visit_attributes and visit_parameters.
+template <class Net>
+basic_network<typename Net::scalar> from_typed(const Net& model) {
+  using T = typename Net::scalar;
+  std::vector<typename basic_network<T>::layer> layers;
+  layers.reserve(Net::layer_count);
+  model.for_each_layer([&](auto, const auto& typed) {
+    using L = std::remove_cvref_t<decltype(typed)>;
+    auto layer =
+        detail::make_layer<T>(L::type_name, detail::attribute_fields::of<L>(),
+                              "rnnx::dynamic::from_typed", [](std::span<const parameter_shape>) {});
+    std::visit(
+        [&](auto& dyn) {
+          typed.visit_parameters([&](std::string_view name, const auto& p) {
+            dyn.visit_parameters([&](std::string_view dyn_name, auto q) {
+              if (dyn_name != name) return;
+              for (std::size_t r = 0; r < p.rows; ++r)
+                for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) q.at(r, c) = p.at(r, c);
+            });
+          });
+        },
+        layer);
+    layers.push_back(std::move(layer));
+  });
+  return basic_network<T>(std::move(layers));
+}
+
+}  // namespace rnnx::dynamic

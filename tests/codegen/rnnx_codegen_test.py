@@ -1,0 +1,440 @@
+#!/usr/bin/python3
+"""rnnx-codegen as a user runs it: every input problem is one line on stderr naming it, a
+non-zero exit status, and no output file (nor a changed one); valid inputs give the header
+and summary described in docs/codegen.md. The C++ side (compiling generated headers,
+comparing them with load_weights and PyTorch) is in the *_test.cpp files next to this one."""
+
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOL = os.path.join(HERE, "..", "..", "codegen", "rnnx-codegen")
+FIXTURES = os.path.join(HERE, "..", "data", "fixtures")
+
+
+def vector(n, value=0.25):
+    return [value] * n
+
+
+def matrix(rows, cols, value=0.25):
+    return [[value] * cols for _ in range(rows)]
+
+
+def recurrent(kind, i, h, **options):
+    g = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
+    layer = {"type": kind, "input_size": i, "hidden_size": h}
+    layer.update(options)
+    layer["parameters"] = {"weight_ih": matrix(g * h, i), "weight_hh": matrix(g * h, h),
+                           "bias_ih": vector(g * h), "bias_hh": vector(g * h)}
+    return layer
+
+
+def dense(i, o, activation="identity"):
+    return {"type": "dense", "in_features": i, "out_features": o, "activation": activation,
+            "parameters": {"weight": matrix(o, i), "bias": vector(o)}}
+
+
+def document(*layers, dtype="float32"):
+    return {"format": "rnnx.weights", "version": 1, "dtype": dtype, "layers": list(layers)}
+
+
+def float32_bits(value):
+    return struct.pack("<f", value)
+
+
+def literals(header, declaration):
+    """The literals of one generated array, e.g. literals(text, "layer0_weight[1][9]")."""
+    start = header.index(declaration + " = {")
+    body = header[start:header.index("};", start)].split("{", 1)[1]
+    return [v for v in re.split(r"[\s{},]+", body) if v]
+
+
+def valid():
+    return document(recurrent("lstm", 1, 3), dense(3, 1))
+
+
+class Tool(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, content, name="model.json"):
+        path = os.path.join(self.dir, name)
+        if isinstance(content, (dict, list)):
+            content = json.dumps(content)
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        with open(path, "wb") as f:
+            f.write(content)
+        return path
+
+    def run_tool(self, *args, cwd=None):
+        return subprocess.run([sys.executable, TOOL] + list(args), capture_output=True,
+                              text=True, cwd=cwd)
+
+    def generate(self, content, *args):
+        """Runs the tool on content; returns (result, header text or None)."""
+        source = self.write(content)
+        out = os.path.join(self.dir, "out.hpp")
+        result = self.run_tool(source, "-o", out, *args)
+        text = None
+        if os.path.exists(out):
+            with open(out, encoding="utf-8") as f:
+                text = f.read()
+        return result, text
+
+    def assert_fails(self, content, pattern, *args, status=1):
+        """The tool refuses content: status, one stderr line matching pattern, no output."""
+        result, text = self.generate(content, *args)
+        self.assertEqual(result.returncode, status, result.stderr)
+        lines = result.stderr.splitlines()
+        self.assertEqual(len(lines), 1, "not one line: %r" % result.stderr)
+        self.assertRegex(lines[0], r"^rnnx-codegen: error: ")
+        self.assertRegex(lines[0], pattern)
+        self.assertIsNone(text, "an output file was written")
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(os.listdir(self.dir), ["model.json"], "stray files left behind")
+        return lines[0]
+
+    # ---- the input problems issue 4 lists ---------------------------------------------
+
+    def test_malformed_json(self):
+        self.assert_fails(json.dumps(valid())[:-7],
+                          r"model\.json: not valid JSON: .* at line 1, column \d+$")
+        self.assert_fails("", r"not valid JSON: Expecting value at line 1, column 1")
+        self.assert_fails('{"format": "rnnx.weights",}', r"not valid JSON")
+
+    def test_duplicate_keys_are_refused(self):
+        text = json.dumps(valid()).replace('"version": 1', '"version": 1, "version": 1')
+        self.assert_fails(text, r'not valid JSON: duplicate key "version" in one object')
+
+    def test_not_utf8(self):
+        text = json.dumps(valid()).encode("utf-8")
+        self.assert_fails(text[:10] + b"\xff" + text[10:],
+                          r"not UTF-8: byte 0xff at offset 10 cannot start")
+        self.assert_fails(b'{"format": "rnnx.weights\xc3"}', r"not UTF-8: byte 0xc3 at offset 24")
+
+    def test_utf8_bom_is_accepted(self):
+        result, text = self.generate(b"\xef\xbb\xbf" + json.dumps(valid()).encode())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIsNotNone(text)
+
+    def test_unknown_layer_type(self):
+        doc = valid()
+        doc["layers"][1]["type"] = "conv1d"
+        self.assert_fails(doc, r'layer 1: unknown layer type "conv1d"; supported: lstm, gru, '
+                               r'rnn, dense, activation$')
+        doc["layers"][1]["type"] = "x\ny" * 30  # user text stays on one line, shortened
+        line = self.assert_fails(doc, r'unknown layer type "x\\ny')
+        self.assertLess(len(line), 250)
+        del doc["layers"][1]["type"]
+        self.assert_fails(doc, r"layer 1: missing field 'type' \(a string\)")
+
+    def test_shape_mismatch_between_layers(self):
+        self.assert_fails(document(recurrent("lstm", 1, 32), dense(31, 1)),
+                          r"layer 1 \(dense<31, 1, identity>\) expects 31 inputs, but layer 0 "
+                          r"\(lstm<1, 32>\) outputs 32$")
+        self.assert_fails(document(recurrent("gru", 2, 4), recurrent("rnn", 5, 3,
+                                                                     nonlinearity="tanh")),
+                          r"layer 1 \(rnn<5, 3, tanh>\) expects 5 inputs, but layer 0 "
+                          r"\(gru<2, 4>\) outputs 4")
+
+    def test_missing_tensor(self):
+        doc = valid()
+        del doc["layers"][0]["parameters"]["bias_hh"]
+        self.assert_fails(doc, r"layer 0 \(lstm<1, 3>\): parameter 'bias_hh' is missing$")
+        doc = valid()
+        del doc["layers"][1]["parameters"]
+        self.assert_fails(doc, r"layer 1 \(dense<3, 1, identity>\): parameter 'weight' is "
+                               r"missing")
+
+    def test_extra_tensor(self):
+        doc = valid()
+        doc["layers"][0]["parameters"]["weight_hr"] = matrix(12, 3)
+        self.assert_fails(doc, r'layer 0 \(lstm<1, 3>\): unknown parameter "weight_hr"$')
+        doc = document(recurrent("lstm", 1, 3),
+                       {"type": "activation", "size": 3, "function": "tanh",
+                        "parameters": {"weight": [1]}})
+        self.assert_fails(doc, r'layer 1 \(activation<3, tanh>\): unknown parameter "weight" '
+                               r"\(this layer has no parameters\)")
+
+    def test_wrong_tensor_shapes(self):
+        doc = valid()
+        doc["layers"][0]["parameters"]["weight_hh"] = matrix(11, 3)
+        self.assert_fails(doc, r"layer 0 \(lstm<1, 3>\): parameter 'weight_hh' must be a list "
+                               r"of 12 rows \(shape \[12 x 3\]\), found 11 entries$")
+        doc = valid()
+        doc["layers"][0]["parameters"]["weight_hh"][5] = vector(4)
+        self.assert_fails(doc, r"parameter 'weight_hh' row 5 must hold 3 numbers \(shape "
+                               r"\[12 x 3\]\), found 4 entries$")
+        doc = valid()
+        doc["layers"][1]["parameters"]["bias"] = 0.5
+        self.assert_fails(doc, r"parameter 'bias' must be a list of 1 numbers \(shape \[1\]\), "
+                               r"found a number$")
+        doc = valid()
+        doc["layers"][1]["parameters"]["weight"] = [0.1]
+        self.assert_fails(doc, r"parameter 'weight' row 0 must hold 3 numbers .* found a number")
+
+    def test_non_finite_values(self):
+        for literal in ("NaN", "Infinity", "-Infinity"):
+            text = json.dumps(valid()).replace("0.25", literal, 1)
+            self.assert_fails(text, r"layer 0 \(lstm<1, 3>\): parameter 'weight_ih'\[0\]\[0\] "
+                                    r"is %s, not a finite float32 value$" % literal)
+
+    def test_values_that_overflow(self):
+        doc = valid()
+        doc["layers"][1]["parameters"]["bias"] = [-3.5e38]  # a finite double, not a float32
+        self.assert_fails(doc, r"layer 1 \(dense<3, 1, identity>\): parameter 'bias'\[0\] = "
+                               r"-3\.5e\+38 is outside the float32 range$")
+        for literal in ("1e400", "-" + "1" * 400):
+            text = json.dumps(document(dense(1, 1), dtype="float64")).replace("0.25", literal, 1)
+            self.assert_fails(text, r"parameter 'weight'\[0\]\[0\] is a number outside the "
+                                    r"float64 range$")
+
+    def test_non_numeric_values(self):
+        for value, kind in (("x", "a string"), (None, "null"), (True, "a boolean"),
+                            ([1], "an array"), ({}, "an object")):
+            doc = valid()
+            doc["layers"][0]["parameters"]["bias_ih"][7] = value
+            self.assert_fails(doc, r"layer 0 \(lstm<1, 3>\): parameter 'bias_ih'\[7\] is %s, not "
+                                   r"a number$" % kind)
+
+    def test_huge_declared_sizes(self):
+        doc = valid()
+        doc["layers"][0]["hidden_size"] = 10 ** 12
+        self.assert_fails(doc, r"layer 0 \(lstm\): field 'hidden_size' is 1000000000000, more "
+                               r"than rnnx-codegen's limit of 65536$")
+        # Within the per-size limit, but 4 * 65536 * 65536 values: refused before reading any.
+        doc = document({"type": "lstm", "input_size": 65536, "hidden_size": 65536})
+        self.assert_fails(doc, r"the model declares 34360262656 parameter values, more than the "
+                               r"limit of 16777216 \(--max-parameters\)$")
+        self.assert_fails(valid(), r"declares 76 parameter values, more than the limit of 64",
+                          "--max-parameters", "64")
+
+    def test_bad_sizes(self):
+        for value, shown in ((0, "0"), (-3, "-3"), (3.0, "3.0"), ("3", "a string"),
+                             (True, "a boolean")):
+            doc = valid()
+            doc["layers"][0]["input_size"] = value
+            self.assert_fails(doc, r"layer 0 \(lstm\): field 'input_size' must be a positive "
+                                   r"integer, found %s$" % re.escape(shown))
+        doc = valid()
+        del doc["layers"][1]["out_features"]
+        self.assert_fails(doc, r"layer 1 \(dense\): field 'out_features' is missing$")
+
+    def test_bad_options(self):
+        doc = document(recurrent("rnn", 1, 2, nonlinearity="gelu"))
+        self.assert_fails(doc, r"layer 0 \(rnn\): field 'nonlinearity' is \"gelu\"; it must be "
+                               r"one of tanh, relu$")
+        self.assert_fails(document(dense(1, 1, "swish")),
+                          r"field 'activation' is \"swish\"; it must be one of identity, "
+                          r"sigmoid, tanh, relu, softmax$")
+        self.assert_fails(document(recurrent("rnn", 1, 2)), r"field 'nonlinearity' is missing")
+        self.assert_fails(document({"type": "activation", "size": 2, "function": ["tanh"]}),
+                          r"field 'function' is an array; it must be one of")
+
+    def test_unknown_layer_field(self):
+        doc = valid()
+        doc["layers"][0]["dropout"] = 0.1
+        self.assert_fails(doc, r'layer 0 \(lstm\): unknown field "dropout"$')
+
+    def test_document_structure(self):
+        self.assert_fails([1, 2], r"the document must be a JSON object, found an array$")
+        doc = valid()
+        doc["format"] = "keras"
+        self.assert_fails(doc, r"field 'format' must be \"rnnx.weights\"$")
+        for version in (2, True, "1"):
+            doc = valid()
+            doc["version"] = version
+            self.assert_fails(doc, r"field 'version' must be 1, found ")
+        doc = valid()
+        doc["dtype"] = "float16"
+        self.assert_fails(doc, r"field 'dtype' must be \"float32\" or \"float64\"$")
+        doc = valid()
+        doc["layers"] = []
+        self.assert_fails(doc, r"field 'layers' is empty")
+        del doc["layers"]
+        self.assert_fails(doc, r"field 'layers' \(a list\) is missing$")
+        doc = valid()
+        doc["layers"][1] = "dense"
+        self.assert_fails(doc, r"layer 1: must be an object, found a string$")
+
+    def test_float64_into_float_is_refused(self):
+        self.assert_fails(document(dense(1, 1), dtype="float64"),
+                          r"the file holds float64 values and --scalar is float; they would be "
+                          r"rounded", "--scalar", "float")
+
+    def test_deep_nesting(self):
+        self.assert_fails("[" * 100000 + "]" * 100000, r"not valid JSON: nested too deeply$")
+
+    def test_bad_names(self):
+        for name, why in (("2x", "is not a C\\+\\+ identifier"), ("class", "is a C\\+\\+ keyword"),
+                          ("a__b", "is reserved"), ("_Model", "is reserved"),
+                          ("rnnx", "would hide the namespace")):
+            self.assert_fails(valid(), r'--name "%s" %s' % (name, why), "--name", name)
+        self.assert_fails(valid(), r'--namespace component "" is not a C\+\+ identifier',
+                          "--namespace", "a::b::")
+        self.assert_fails(valid(), r'--namespace component "std" would hide', "--namespace",
+                          "std")
+
+    def test_bad_pointer(self):
+        self.assert_fails({"case": "x", "model": valid()},
+                          r'--pointer "/modl": "the document" has no member "modl"$',
+                          "--pointer", "/modl")
+        self.assert_fails({"model": valid()}, r'--pointer "model" must be empty or start with',
+                          "--pointer", "model")
+
+    def test_bad_command_lines(self):
+        self.assert_fails(valid(), r"argument --scalar: invalid choice: 'half'", "--scalar",
+                          "half", status=2)
+        source = self.write(valid())
+        result = self.run_tool(source)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("-o OUTPUT is required (or --check)", result.stderr)
+
+    def test_unreadable_input_and_unwritable_output(self):
+        result = self.run_tool(os.path.join(self.dir, "absent.json"), "-o",
+                               os.path.join(self.dir, "out.hpp"))
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"absent\.json: cannot read: No such file or directory")
+        self.assertEqual(os.listdir(self.dir), [])
+        source = self.write(valid())
+        result = self.run_tool(source, "-o", os.path.join(self.dir, "no", "out.hpp"))
+        self.assertEqual(result.returncode, 1)
+        self.assertRegex(result.stderr, r"cannot write .*out\.hpp.*: directory .* does not exist")
+        result = self.run_tool(source, "-o", self.dir)
+        self.assertRegex(result.stderr, r"cannot write .*: it is a directory")
+        self.assertEqual(os.listdir(self.dir), ["model.json"])
+
+    def test_error_leaves_an_existing_output_untouched(self):
+        out = os.path.join(self.dir, "out.hpp")
+        with open(out, "w") as f:
+            f.write("previous header\n")
+        source = self.write(document(recurrent("lstm", 1, 32), dense(31, 1)))
+        result = self.run_tool(source, "-o", out)
+        self.assertEqual(result.returncode, 1)
+        with open(out) as f:
+            self.assertEqual(f.read(), "previous header\n")
+        self.assertEqual(sorted(os.listdir(self.dir)), ["model.json", "out.hpp"])
+
+    # ---- what a valid input gives -----------------------------------------------------
+
+    def test_header_declares_the_type_and_functions(self):
+        doc = document(recurrent("lstm", 1, 3), recurrent("gru", 3, 2),
+                       recurrent("rnn", 2, 2, nonlinearity="relu"), dense(2, 2, "softmax"),
+                       {"type": "activation", "size": 2, "function": "sigmoid", "name": "out"})
+        result, text = self.generate(doc, "--name", "Net", "--namespace", "a::b")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("namespace a::b {\n", text)
+        self.assertIn("using Net = rnnx::basic_network<float,\n    rnnx::lstm<1, 3>,\n"
+                      "    rnnx::gru<3, 2>,\n    rnnx::rnn<2, 2, rnnx::relu>,\n"
+                      "    rnnx::dense<2, 2, rnnx::softmax>,\n"
+                      "    rnnx::activation<2, rnnx::sigmoid>>;\n", text)
+        self.assertIn("inline void fill_Net(Net& model) {", text)
+        self.assertIn("inline std::unique_ptr<Net> make_Net() {", text)
+        self.assertIn("inline constexpr float layer0_weight_ih[12][1] = {", text)
+        self.assertIn("inline constexpr float layer3_bias[2] = {", text)
+        self.assertNotIn("layer4_", text)
+        with open(os.path.join(self.dir, "model.json"), "rb") as f:
+            import hashlib
+            digest = hashlib.sha256(f.read()).hexdigest()
+        self.assertIn("// Source SHA-256: %s\n" % digest, text)
+        self.assertIn('Net_source_sha256 =\n    "%s";' % digest, text)
+        long_lines = [line for line in text.splitlines()
+                      if len(line) > 100 and not line.startswith("// network: ")]
+        self.assertEqual(long_lines, [])
+
+    def test_values_print_bit_exactly(self):
+        # float32 file: each value rounds as load_weights rounds it (to double, then float).
+        values = [0.0, -0.0, 1, -2, 1.4e-45, 3.4028235e38, 0.1,
+                  "1.0000000596046447753906250001", 16777217]
+        text = json.dumps(document(dense(len(values), 1))).replace(
+            json.dumps(matrix(1, len(values))),
+            "[[" + ", ".join(v if isinstance(v, str) else json.dumps(v) for v in values) + "]]")
+        result, header = self.generate(text)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        row = literals(header, "layer0_weight[1][9]")
+        self.assertEqual(row, ["0.0f", "-0.0f", "1.0f", "-2.0f", "1.40129846e-45f",
+                                           "3.40282347e+38f", "0.100000001f", "1.0f",
+                                           "16777216.0f"])
+        # Each literal, rounded to float32 as a compiler does, gives the float32 that
+        # load_weights stores: the value read as a double, then rounded to float.
+        for literal, value in zip(row, values):
+            self.assertEqual(float32_bits(float(literal[:-1])), float32_bits(float(value)))
+        # --scalar double from a float32 file: the float32 values, exactly, in 17 digits.
+        result, header = self.generate(text, "--scalar", "double")
+        row = literals(header, "layer0_weight[1][9]")
+        self.assertEqual(row[6], "0.10000000149011612")
+        for literal, value in zip(row, values):
+            self.assertEqual(float(literal), struct.unpack("<f", float32_bits(float(value)))[0])
+        self.assertIn("rnnx::basic_network<double, ", header)
+
+    def test_float64_file_defaults_to_double(self):
+        text = json.dumps(document(dense(1, 3), dtype="float64")).replace(
+            json.dumps(matrix(3, 1)), "[[5e-324], [0.30000000000000004], [1e308]]")
+        result, header = self.generate(text)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("rnnx::basic_network<double, rnnx::dense<1, 3, rnnx::identity>>", header)
+        self.assertIn("{4.9406564584124654e-324},\n    {0.30000000000000004},\n"
+                      "    {1e+308},", header)
+
+    def test_summary(self):
+        source = self.write(valid())
+        out = os.path.join(self.dir, "out.hpp")
+        result = self.run_tool(source, "-o", out, "--name", "Small")
+        self.assertEqual(result.returncode, 0)
+        self.assertEqual(result.stderr, "")
+        self.assertEqual(result.stdout.splitlines()[1:], [
+            "  network: lstm<1, 3> -> dense<3, 1, identity> (float)",
+            "  #  layer                  output  parameters  bytes",
+            "  0  lstm<1, 3>                  3          72    288",
+            "  1  dense<3, 1, identity>       1           4     16",
+            "     total                                  76    304",
+            "  input 1, output 1"])
+        result = self.run_tool(source, "-o", out, "-q")
+        self.assertEqual((result.returncode, result.stdout, result.stderr), (0, "", ""))
+
+    def test_check_writes_nothing(self):
+        source = self.write(valid())
+        result = self.run_tool(source, "--check")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("network: lstm<1, 3>", result.stdout)
+        self.assertEqual(os.listdir(self.dir), ["model.json"])
+
+    def test_pointer_into_a_fixture(self):
+        fixture = os.path.join(FIXTURES, "gru_2_7__dense_3_softmax.json")
+        out = os.path.join(self.dir, "out.hpp")
+        result = self.run_tool(fixture, "--pointer", "/model", "-o", out, "-q")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(out) as f:
+            self.assertIn("rnnx::gru<2, 7>, rnnx::dense<7, 3, rnnx::softmax>>;", f.read())
+        result = self.run_tool(fixture, "-o", out)  # the fixture itself is not a weight file
+        self.assertIn("field 'format' must be", result.stderr)
+
+    def test_deterministic_and_independent_of_the_path(self):
+        doc = valid()
+        a = self.write(doc, "model.json")
+        os.mkdir(os.path.join(self.dir, "elsewhere"))
+        self.write(doc, os.path.join("elsewhere", "model.json"))
+        outputs = []
+        for source, cwd in ((a, None), (a, None), ("model.json",
+                                                     os.path.join(self.dir, "elsewhere"))):
+            out = os.path.join(self.dir, "out%d.hpp" % len(outputs))
+            self.assertEqual(self.run_tool(source, "-o", out, cwd=cwd).returncode, 0)
+            with open(out, "rb") as f:
+                outputs.append(f.read())
+        self.assertEqual(outputs[0], outputs[1])
+        self.assertEqual(outputs[0], outputs[2])
+
+
+if __name__ == "__main__":
+    unittest.main()
