@@ -68,31 +68,18 @@ class gru {
     tp.prepare(batch_size, steps);
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
-    for (std::size_t t = 0; t < steps; ++t) {
-      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
-        constexpr std::size_t K = decltype(streams)::value;
-        std::array<const T*, K> h;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t row = t * batch_size + b0 + k;
-          w_.project_input(xs + row * weights::in_stride,
-                           tp.gates.data() + row * weights::gate_stride);
-          h[k] = weights::previous_h(tp, ys, batch_size, t, b0 + k);
-        }
-        w_.template recur_streams<K>(h, [&](std::size_t k, std::size_t slice, const batch* hg) {
-          const std::size_t row = t * batch_size + b0 + k, u = slice * V;
-          T* x = tp.gates.data() + row * weights::gate_stride + slice * 3 * V;
+    w_.forward_batch(
+        xs, batch_size, steps, tp, ys,
+        [&](std::size_t, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
           const batch r = simd::sigmoid(simd::load(x) + hg[0]);
           const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
           const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
           simd::store(x, r);  // kept for backward, with W_hn h + b_hn
           simd::store(x + V, z);
           simd::store(x + 2 * V, n);
-          simd::store(tp.hn.data() + row * Hs + u, hg[2]);
-          const batch h_prev = simd::load(h[k] + u);
-          simd::store(ys + row * Hs + u, xsimd::fma(z, h_prev - n, n));
+          simd::store(tp.hn.data() + row * Hs + slice * V, hg[2]);
+          simd::store(ys + row * Hs + slice * V, xsimd::fma(z, simd::load(h) - n, n));
         });
-      });
-    }
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(ys + ((steps - 1) * batch_size + b) * Hs, Hs, states[b].h.data());
   }
@@ -105,28 +92,26 @@ class gru {
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, gru& grad, T* dxs) const {
     w_.transpose_into(tp);
-    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
+    // dL/dh_t = dy + W_hh^T (hidden-side gradients of t + 1) + (dh z of t + 1): the last
+    // term, the path around the matrix, waits in tp.direct.
+    std::fill_n(tp.direct.data(), batch_size * Hs, T(0));
     const batch one(T(1));
-    for (std::size_t t = steps; t-- > 0;) {
-      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
-        constexpr std::size_t K = decltype(streams)::value;
-        std::array<const T*, K> dg;
-        std::array<T*, K> dh;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t b = b0 + k, row = t * batch_size + b;
+    weights::backward_batch(
+        tp, batch_size, steps, [&](std::size_t t, std::size_t b, std::size_t row) {
           T* gates = tp.gates.data() + row * weights::gate_stride;
           T* dgh = tp.dgh.data() + row * weights::gate_stride;
           const T* hn = tp.hn.data() + row * Hs;
           const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
           const T* dy = dys + row * Hs;
-          T* dh_next = tp.dh.data() + b * Hs;
+          const T* dh_next = tp.dh.data() + b * Hs;
           T* direct = tp.direct.data() + b * Hs;
           for (std::size_t slice = 0; slice < weights::slices; ++slice) {
             T* gs = gates + slice * 3 * V;
             T* hs = dgh + slice * 3 * V;
             const std::size_t u = slice * V;
             const batch r = simd::load(gs), z = simd::load(gs + V), n = simd::load(gs + 2 * V);
-            const batch dh_t = simd::load(dy + u) + simd::load(dh_next + u);
+            const batch dh_t =
+                simd::load(dy + u) + simd::load(dh_next + u) + simd::load(direct + u);
             const batch da_z = dh_t * (simd::load(h_prev + u) - n) * z * (one - z);
             const batch da_n = dh_t * (one - z) * (one - n * n);
             const batch da_r = da_n * simd::load(hn + u) * r * (one - r);
@@ -138,18 +123,8 @@ class gru {
             simd::store(hs + 2 * V, da_n * r);
             simd::store(direct + u, dh_t * z);
           }
-          dg[k] = dgh;
-          dh[k] = dh_next;
-        }
-        weights::template hidden_gradient_streams<K>(tp, dg, dh);
-        for (std::size_t k = 0; k < K; ++k) {
-          T* dh_next = dh[k];
-          const T* direct = tp.direct.data() + (b0 + k) * Hs;
-          for (std::size_t u = 0; u < Hs; u += V)
-            simd::store(dh_next + u, simd::load(dh_next + u) + simd::load(direct + u));
-        }
-      });
-    }
+          return static_cast<const T*>(dgh);
+        });
     w_.accumulate_gradients(tp, tp.gates.data(), tp.dgh.data(), xs, ys, batch_size, steps, grad.w_,
                             dxs);
   }

@@ -72,21 +72,12 @@ class lstm {
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
       std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
     }
-    for (std::size_t t = 0; t < steps; ++t) {
-      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
-        constexpr std::size_t K = decltype(streams)::value;
-        std::array<const T*, K> h;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t row = t * batch_size + b0 + k;
-          w_.project_input(xs + row * weights::in_stride,
-                           tp.gates.data() + row * weights::gate_stride);
-          h[k] = weights::previous_h(tp, ys, batch_size, t, b0 + k);
-        }
-        w_.template recur_streams<K>(h, [&](std::size_t k, std::size_t slice, const batch* hg) {
-          const std::size_t b = b0 + k, row = t * batch_size + b, u = slice * V;
-          T* x = tp.gates.data() + row * weights::gate_stride + slice * 4 * V;
-          const T* c_prev =
-              t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+    w_.forward_batch(
+        xs, batch_size, steps, tp, ys,
+        [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T*, const batch* hg) {
+          const std::size_t u = slice * V;
+          const T* c_prev = row < batch_size ? tp.initial_c.data() + b * Hs
+                                             : tp.c.data() + (row - batch_size) * Hs;
           const batch i = simd::sigmoid(simd::load(x) + hg[0]);
           const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
           const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
@@ -101,8 +92,6 @@ class lstm {
           simd::store(tp.tanh_c.data() + row * Hs + u, tc);
           simd::store(ys + row * Hs + u, o * tc);
         });
-      });
-    }
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
       std::copy_n(ys + last * Hs, Hs, states[b].h.data());
@@ -118,22 +107,16 @@ class lstm {
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, lstm& grad, T* dxs) const {
     w_.transpose_into(tp);
-    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
     std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
     const batch one(T(1));
-    for (std::size_t t = steps; t-- > 0;) {
-      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
-        constexpr std::size_t K = decltype(streams)::value;
-        std::array<const T*, K> dg;
-        std::array<T*, K> dh;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t b = b0 + k, row = t * batch_size + b;
+    weights::backward_batch(
+        tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
           T* gates = tp.gates.data() + row * weights::gate_stride;
-          const T* c_prev =
-              t == 0 ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+          const T* c_prev = row < batch_size ? tp.initial_c.data() + b * Hs
+                                             : tp.c.data() + (row - batch_size) * Hs;
           const T* tanh_c = tp.tanh_c.data() + row * Hs;
           const T* dy = dys + row * Hs;
-          T* dh_next = tp.dh.data() + b * Hs;
+          const T* dh_next = tp.dh.data() + b * Hs;
           T* dc = tp.dc.data() + b * Hs;
           for (std::size_t slice = 0; slice < weights::slices; ++slice) {
             T* gs = gates + slice * 4 * V;
@@ -149,12 +132,8 @@ class lstm {
             simd::store(gs + 3 * V, dh_t * tc * o * (one - o));
             simd::store(dc + u, dc_t * f);
           }
-          dg[k] = gates;
-          dh[k] = dh_next;
-        }
-        weights::template hidden_gradient_streams<K>(tp, dg, dh);
-      });
-    }
+          return static_cast<const T*>(gates);
+        });
     w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
                             grad.w_, dxs);
   }

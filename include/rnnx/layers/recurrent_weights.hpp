@@ -173,6 +173,55 @@ struct recurrent_weights {
                                                              dh);
   }
 
+  /// The recurrence of training's forward over a batch: for each step, for each group of
+  /// sequences, the input projections into the tape's gate rows, then
+  ///   cell(b, row, x, h, hg)   (x: the slice's gate rows, h: the slice of h_{t-1}, hg: W_hh h +
+  ///                            b_hh of the slice's gates)
+  /// for every slice of every sequence. ys receives h_t, so it holds h_{t-1} of the next step.
+  template <class Cell>
+  void forward_batch(const T* xs, std::size_t batch_size, std::size_t steps, tape_base& tape,
+                     const T* ys, Cell&& cell) const {
+    for (std::size_t t = 0; t < steps; ++t) {
+      for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
+        constexpr std::size_t K = decltype(streams)::value;
+        std::array<const T*, K> h;
+        for (std::size_t k = 0; k < K; ++k) {
+          const std::size_t row = t * batch_size + b0 + k;
+          project_input(xs + row * in_stride, tape.gates.data() + row * gate_stride);
+          h[k] = previous_h(tape, ys, batch_size, t, b0 + k);
+        }
+        recur_streams<K>(h, [&](std::size_t k, std::size_t slice, const batch* hg) {
+          const std::size_t b = b0 + k, row = t * batch_size + b;
+          cell(b, row, slice, tape.gates.data() + row * gate_stride + slice * G * V,
+               h[k] + slice * V, hg);
+        });
+      });
+    }
+  }
+
+  /// The recurrence of backward: for each step from the last, for each group of sequences,
+  /// `gates_gradient(t, b, row)` turns the row's kept gate values into gate gradients (reading
+  /// tape.dh, dL/dh_t from the step after) and returns the hidden-side ones; then
+  /// tape.dh = W_hh^T of them for the step before.
+  template <class GatesGradient>
+  static void backward_batch(tape_base& tape, std::size_t batch_size, std::size_t steps,
+                             GatesGradient&& gates_gradient) {
+    std::fill_n(tape.dh.data(), batch_size * hidden_stride, T(0));
+    for (std::size_t t = steps; t-- > 0;) {
+      for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
+        constexpr std::size_t K = decltype(streams)::value;
+        std::array<const T*, K> dg;
+        std::array<T*, K> dh;
+        for (std::size_t k = 0; k < K; ++k) {
+          const std::size_t b = b0 + k;
+          dg[k] = gates_gradient(t, b, t * batch_size + b);
+          dh[k] = tape.dh.data() + b * hidden_stride;
+        }
+        hidden_gradient_streams<K>(tape, dg, dh);
+      });
+    }
+  }
+
   /// dh[k] = W_hh^T dg[k] for K rows at once.
   template <std::size_t K>
   static void hidden_gradient_streams(const tape_base& tape, const std::array<const T*, K>& dg,

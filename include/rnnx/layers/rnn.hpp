@@ -59,23 +59,11 @@ class rnn {
     tp.prepare(batch_size, steps);
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
-    for (std::size_t t = 0; t < steps; ++t) {
-      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
-        constexpr std::size_t K = decltype(streams)::value;
-        std::array<const T*, K> h;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t row = t * batch_size + b0 + k;
-          w_.project_input(xs + row * weights::in_stride,
-                           tp.gates.data() + row * weights::gate_stride);
-          h[k] = weights::previous_h(tp, ys, batch_size, t, b0 + k);
-        }
-        w_.template recur_streams<K>(h, [&](std::size_t k, std::size_t slice, const batch* hg) {
-          const std::size_t row = t * batch_size + b0 + k, u = slice * V;
-          const T* x = tp.gates.data() + row * weights::gate_stride + u;
-          simd::store(ys + row * Hs + u, Act::apply(simd::load(x) + hg[0]));
-        });
-      });
-    }
+    w_.forward_batch(xs, batch_size, steps, tp, ys,
+                     [&](std::size_t, std::size_t row, std::size_t slice, const T* x, const T*,
+                         const batch* hg) {
+                       simd::store(ys + row * Hs + slice * V, Act::apply(simd::load(x) + hg[0]));
+                     });
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(ys + ((steps - 1) * batch_size + b) * Hs, Hs, states[b].h.data());
   }
@@ -84,25 +72,15 @@ class rnn {
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, rnn& grad, T* dxs) const {
     w_.transpose_into(tp);
-    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
-    for (std::size_t t = steps; t-- > 0;) {
-      weights::for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
-        constexpr std::size_t K = decltype(streams)::value;
-        std::array<const T*, K> dg;
-        std::array<T*, K> dh;
-        for (std::size_t k = 0; k < K; ++k) {
-          const std::size_t b = b0 + k, row = t * batch_size + b;
+    weights::backward_batch(
+        tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
           T* da = tp.gates.data() + row * weights::gate_stride;
-          T* dh_next = tp.dh.data() + b * Hs;
+          const T* dh_next = tp.dh.data() + b * Hs;
           for (std::size_t u = 0; u < Hs; u += V)
             simd::store(da + u, (simd::load(dys + row * Hs + u) + simd::load(dh_next + u)) *
                                     Act::derivative(simd::load(ys + row * Hs + u)));
-          dg[k] = da;
-          dh[k] = dh_next;
-        }
-        weights::template hidden_gradient_streams<K>(tp, dg, dh);
-      });
-    }
+          return static_cast<const T*>(da);
+        });
     w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
                             grad.w_, dxs);
   }
