@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Summarise a Google Benchmark JSON run of rnnx_bench_step as a Markdown table.
+"""Summarise a Google Benchmark JSON run of rnnx_bench_step or rnnx_bench_peers as Markdown.
 
 Usage: bench/summarize.py RESULTS.json [OUT.md] [--torch TORCH.json] [--clock real|cpu]
+                          [--plot OUT.png]
 
 Prints the table and, given OUT.md, writes it there too. Uses the "median" aggregates when the
 run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
@@ -11,6 +12,18 @@ run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
   GFLOP/s          the "GFLOP/s" counter (formula in bench/step_bench.cpp, elementwise ignored)
   % of peak        GFLOP/s over peak_fma's median GFLOP/s measured in the same run
   cv               coefficient of variation of ns/step across repetitions (noise indicator)
+
+Implementations side by side (rnnx_bench_peers, bench/peers_common.hpp): rows named
+<impl>/<mode>/<cell>/H:<H> (impl typed, dynamic, eigen, onednn, libtorch; mode stream or seq)
+are also tabulated per (mode, cell), one row per H: each implementation's median ns/step and,
+in parentheses, its ratio to rnnx typed measured in the same run (peer ns / typed ns: > 1 means
+typed is faster). bench/step_bench.cpp's names count as typed: lstm_step/H:<H> is
+typed/stream/lstm/H:<H>, lstm_forward/H:<H>/T:<T> is typed/seq/lstm/H:<H> (likewise gru).
+A benchmark that stopped with an error (e.g. its outputs did not match the reference) shows
+"error" and its message is listed under the table.
+With --plot OUT.png those rows are drawn with matplotlib (Agg backend; Debian
+python3-matplotlib, imported only then): ns/step against H (log-log) and % of the FMA peak
+against H, one line per implementation, one column of panels per (mode, cell).
 
 With --torch TORCH.json (written by bench/torch_train_step.py) a second table follows: the
 PyTorch training step next to rnnx's, one row per configuration, paired by name:
@@ -33,7 +46,7 @@ Configurations present in one file only are listed with "-" on the other side.
 Example:
   /usr/bin/python3 bench/torch_train_step.py --out /tmp/torch.json
   bench/summarize.py bench/results/DATE-HOST.json --torch /tmp/torch.json
-Standard library only.
+Standard library only (matplotlib for --plot).
 """
 
 import json
@@ -168,30 +181,171 @@ def torch_comparison(run, torch_path, clock):
     return lines
 
 
+# Implementations side by side (rnnx_bench_peers; bench/step_bench.cpp's names map to typed).
+PEER_NAME = re.compile(r"^(\w+)/(stream|seq)/(\w+)/H:(\d+)$")
+STEP_NAME = re.compile(r"^(\w+)_step/H:(\d+)$")
+FORWARD_NAME = re.compile(r"^(\w+)_forward/H:(\d+)/T:\d+$")
+IMPLEMENTATIONS = ["typed", "dynamic", "eigen", "onednn", "libtorch"]
+MODES = {"stream": "streaming, one step per call (batch 1)",
+         "seq": "whole sequence, T = 1000, per step"}
+
+
+def peer_key(name):
+    """(impl, mode, cell, H) of a side-by-side row, or None."""
+    match = PEER_NAME.match(name)
+    if match and match[3] in GATES:
+        return match[1], match[2], match[3], int(match[4])
+    match = STEP_NAME.match(name)
+    if match and match[1] in GATES:
+        return "typed", "stream", match[1], int(match[2])
+    match = FORWARD_NAME.match(name)
+    if match and match[1] in GATES:
+        return "typed", "seq", match[1], int(match[2])
+    return None
+
+
+def peer_groups(chosen, rows):
+    """({(mode, cell): {H: {impl: row}}}, {(impl, mode, cell, H): error message}, impls)."""
+    groups, errors = {}, {}
+    for b in rows:
+        key = peer_key(b.get("run_name", b.get("name", "")))
+        if key and b.get("error_occurred"):
+            errors[key] = b.get("error_message", "error")
+    for b in chosen:
+        key = peer_key(b.get("run_name", b["name"]))
+        if key and not b.get("error_occurred") and b.get("ns/step") is not None:
+            impl, mode, cell, h = key
+            groups.setdefault((mode, cell), {}).setdefault(h, {})[impl] = b
+    seen = {k[0] for k in errors} | {i for g in groups.values() for r in g.values() for i in r}
+    impls = [i for i in IMPLEMENTATIONS if i in seen] + sorted(seen - set(IMPLEMENTATIONS))
+    return groups, errors, impls
+
+
+def group_order(groups, errors):
+    keys = set(groups) | {(k[1], k[2]) for k in errors}
+    cells = ["lstm", "gru", "rnn"]
+    return sorted(keys, key=lambda k: (list(MODES).index(k[0]) if k[0] in MODES else 9,
+                                       cells.index(k[1]) if k[1] in cells else 9, k[1]))
+
+
+def peer_tables(chosen, rows):
+    """Markdown lines: one table per (mode, cell), rows H, each implementation's ns/step (ratio)."""
+    groups, errors, impls = peer_groups(chosen, rows)
+    if not groups and not errors:
+        return []
+    lines = ["", "## Implementations side by side", "",
+             "Median ns/step (CPU time) and, in parentheses, the ratio to rnnx typed in the same "
+             "run (peer / typed: > 1 means typed is faster)."]
+    for mode, cell in group_order(groups, errors):
+        by_h = groups.get((mode, cell), {})
+        hs = sorted(set(by_h) | {k[3] for k in errors if k[1:3] == (mode, cell)})
+        lines += ["", f"### {cell.upper()}(1 -> H) + Dense(H -> 1), {MODES.get(mode, mode)}", "",
+                  "| H | " + " | ".join(impls) + " |",
+                  "| ---: | " + " | ".join("---:" for _ in impls) + " |"]
+        for h in hs:
+            row = by_h.get(h, {})
+            typed = row.get("typed", {}).get("ns/step")
+            cells = []
+            for impl in impls:
+                if (impl, mode, cell, h) in errors:
+                    cells.append("error")
+                    continue
+                ns = row.get(impl, {}).get("ns/step")
+                if ns is None:
+                    cells.append("-")
+                elif impl == "typed" or not typed:
+                    cells.append(fmt_ns(ns))
+                else:
+                    cells.append(f"{fmt_ns(ns)} ({ns / typed:.2f}x)")
+            lines.append(f"| {h} | " + " | ".join(cells) + " |")
+    if errors:
+        lines += ["", "Stopped with an error:", ""]
+        lines += [f"- {impl}/{mode}/{cell}/H:{h}: {message}"
+                  for (impl, mode, cell, h), message in sorted(errors.items())]
+    return lines
+
+
+def draw_plot(chosen, rows, peak, path, title):
+    """ns/step and % of FMA peak against H per implementation, to a PNG; False if impossible."""
+    groups, _, impls = peer_groups(chosen, rows)
+    if not groups:
+        sys.stderr.write(f"--plot: no <impl>/<mode>/<cell>/H:<H> rows to draw; {path} not written\n")
+        return False
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.stderr.write("--plot: matplotlib is not installed (Debian: python3-matplotlib); "
+                         f"{path} not written\n")
+        return False
+    panels = group_order(groups, {})
+    n_rows = 2 if peak else 1
+    fig, axes = plt.subplots(n_rows, len(panels), figsize=(4.3 * len(panels), 3.8 * n_rows),
+                             squeeze=False)
+    styles = {impl: (f"C{i}", "osD^vx*+"[i % 8]) for i, impl in enumerate(impls)}
+    for j, (mode, cell) in enumerate(panels):
+        by_h = groups[(mode, cell)]
+        hs_all = sorted(by_h)
+        for impl in impls:
+            hs = [h for h in hs_all if impl in by_h[h]]
+            if not hs:
+                continue
+            color, marker = styles[impl]
+            ns = [by_h[h][impl]["ns/step"] for h in hs]
+            axes[0][j].plot(hs, ns, color=color, marker=marker, label=impl)
+            if peak:
+                pct = [100.0 * by_h[h][impl].get("GFLOP/s", 0.0) / peak for h in hs]
+                axes[1][j].plot(hs, pct, color=color, marker=marker, label=impl)
+        axes[0][j].set_title(f"{cell.upper()} + Dense, {mode}")
+        axes[0][j].set_yscale("log")
+        axes[0][j].set_ylabel("ns per step (CPU time)")
+        if peak:
+            axes[1][j].set_ylabel(f"% of FMA peak ({peak:.0f} GFLOP/s)")
+            axes[1][j].set_ylim(bottom=0)
+        for i in range(n_rows):
+            axes[i][j].set_xscale("log", base=2)
+            axes[i][j].set_xticks(hs_all)
+            axes[i][j].set_xticklabels([str(h) for h in hs_all])
+            axes[i][j].set_xlabel("hidden size H")
+            axes[i][j].grid(True, which="both", alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
 def parse_args(argv):
-    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock) or None on a usage error."""
-    positional, torch_path, clock = [], None, "real"
+    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock, OUT.png or None) or None on a
+    usage error."""
+    positional, torch_path, clock, plot_path = [], None, "real", None
     args = list(argv[1:])
     while args:
         arg = args.pop(0)
-        if arg in ("--torch", "--clock"):
+        if arg in ("--torch", "--clock", "--plot"):
             if not args:
                 return None
             value = args.pop(0)
-        elif arg.startswith(("--torch=", "--clock=")):
+        elif arg.startswith(("--torch=", "--clock=", "--plot=")):
             arg, value = arg.split("=", 1)
         else:
             positional.append(arg)
             continue
         if arg == "--torch":
             torch_path = value
+        elif arg == "--plot":
+            plot_path = value
         elif value in ("real", "cpu"):
             clock = value
         else:
             return None
     if len(positional) not in (1, 2):
         return None
-    return positional[0], (positional[1] if len(positional) == 2 else None), torch_path, clock
+    return (positional[0], (positional[1] if len(positional) == 2 else None), torch_path, clock,
+            plot_path)
 
 
 def main(argv):
@@ -199,7 +353,7 @@ def main(argv):
     if parsed is None:
         sys.stderr.write(__doc__)
         return 2
-    results_path, out_path, torch_path, clock = parsed
+    results_path, out_path, torch_path, clock, plot_path = parsed
     with open(results_path, encoding="utf-8") as f:
         run = json.load(f)
     rows = run.get("benchmarks", [])
@@ -222,6 +376,13 @@ def main(argv):
         f"load average {', '.join(f'{x:.2f}' for x in ctx.get('load_avg', [])) or '?'}; "
         f"library build: {ctx.get('library_build_type', '?')}. "
         + (f"{medians[0].get('repetitions', '?')} repetitions, medians." if medians else "Single run."),
+    ]
+    machine = [f"{key}: {ctx[key]}" for key in ("cpu_model", "simd", "build", "peers_threads",
+                                                 "eigen_version", "onednn_version",
+                                                 "libtorch_version") if key in ctx]
+    if machine:
+        lines += ["", "; ".join(machine) + "."]
+    lines += [
         "",
         "| benchmark | median ns/step | GFLOP/s | % of peak | cv | wall ns/step |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -249,6 +410,7 @@ def main(argv):
         "Times are CPU time per step (wall clock in the last column); *_forward is one forward() "
         "over T steps divided by T. cv = coefficient of variation of ns/step over the repetitions.",
     ]
+    lines += peer_tables(chosen, rows)
     if torch_path is not None:
         comparison = torch_comparison(run, torch_path, clock)
         if comparison is None:
@@ -259,6 +421,10 @@ def main(argv):
     if out_path is not None:
         with open(out_path, "w", encoding="utf-8") as f:
             f.write(text)
+    if plot_path is not None:
+        title = f"rnnx and peers, {ctx.get('date', '?')} on {ctx.get('host_name', '?')}"
+        if draw_plot(chosen, rows, peak, plot_path, title):
+            sys.stderr.write(f"plot: {plot_path}\n")
     return 0
 
 

@@ -157,7 +157,7 @@ TEST(DynamicVsTyped, ElmanRnn) {
 
 TEST(DynamicVsTyped, DenseAndActivations) {
   check_against_typed<network<dense<5, 6, sigmoid>, dense<6, 2>>>(0.8);
-  check_against_typed<network<dense<3, 40, relu>, dense<40, 9, softmax>>>(0.5);  // column-major
+  check_against_typed<network<dense<3, 40, relu>, dense<40, 9, softmax>>>(0.5);      // column-major
   check_against_typed<network<dense<3, 7, rnnx::tanh>, dense<7, 3, softmax>>>(0.5);  // row-major
   check_against_typed<network<dense<20, 33>, activation<33, softmax>>>(0.5);
   check_against_typed<network<dense<2, 300, relu>, dense<300, 17, sigmoid>>>(0.2);
@@ -283,8 +283,10 @@ TEST(DynamicNetwork, StatesAreIndependentAndReset) {
   EXPECT_EQ(model.step(0.5f, a)[0], y0);
   const xt::xtensor<float, 2> xs = random_inputs<float>(50, 1, 9);
   auto s = model.initial_state();
-  const auto first = model.forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(0, 20), xt::all())), s);
-  const auto rest = model.forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(20, 50), xt::all())), s);
+  const auto first =
+      model.forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(0, 20), xt::all())), s);
+  const auto rest =
+      model.forward(xt::xtensor<float, 2>(xt::view(xs, xt::range(20, 50), xt::all())), s);
   const auto whole = model.forward(xs);
   EXPECT_EQ(rest(29, 0), whole(49, 0));
   EXPECT_EQ(first(19, 0), whole(19, 0));
@@ -416,7 +418,8 @@ TEST(DynamicWeights, MalformedDocuments) {
   bad = d;
   bad["layers"][1]["in_features"] = 4u;
   bad["layers"][1]["parameters"]["weight"] = {{1, 2, 3, 4}, {1, 2, 3, 4}};
-  expect_error(bad, "layer 1 (dense<4, 2, sigmoid>) expects 4 inputs, layer 0 (lstm<2, 3>) gives 3");
+  expect_error(bad,
+               "layer 1 (dense<4, 2, sigmoid>) expects 4 inputs, layer 0 (lstm<2, 3>) gives 3");
   EXPECT_THROW(dynamic::network_from_string("{not json"), weights_error);
   EXPECT_THROW(dynamic::load_network("/nonexistent/model.json"), weights_error);
 }

@@ -199,6 +199,26 @@ TEST_F(WeightsErrors, TextAndFiles) {
     EXPECT_NE(std::string(e.what()).find("cannot open '/nonexistent/model.json'"),
               std::string::npos);
   }
+  // A number beyond double's range makes nlohmann::json throw out_of_range, not parse_error
+  // (found by tests/fuzz/weights_fuzz.cpp): it must still be a weights_error.
+  std::string huge = rnnx::weights_to_string(*model);
+  huge.replace(huge.find("\"bias\": [") + 9, 0, "1e400, ");
+  const auto huge_path = temp_file("huge_number.json");
+  std::ofstream(huge_path) << huge;
+  for (const bool from_file : {false, true}) {
+    try {
+      if (from_file) {
+        rnnx::load_weights(*model, huge_path);
+      } else {
+        rnnx::load_weights_from_string(*model, huge);
+      }
+      ADD_FAILURE();
+    } catch (const rnnx::weights_error& e) {
+      EXPECT_NE(std::string(e.what()).find("number overflow"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(*model == *original);
+  }
+  std::filesystem::remove(huge_path);
   const auto path = temp_file("truncated.json");
   const std::string text = rnnx::weights_to_string(*model);
   std::ofstream(path) << text.substr(0, text.size() / 2);

@@ -23,8 +23,7 @@ using simd::batch;
 template <std::size_t Max, class F>
 inline void with_constant(std::size_t n, F&& f) {
   [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (void)((n == I + 1 ? (f(std::integral_constant<std::size_t, I + 1>{}), true) : false) ||
-           ...);
+    (void)((n == I + 1 ? (f(std::integral_constant<std::size_t, I + 1>{}), true) : false) || ...);
   }
   (std::make_index_sequence<Max>{});
 }
@@ -71,8 +70,8 @@ inline constexpr std::size_t max_block_registers = 16;
 /// y = W x + b for a column-major W of `rows` (a multiple of the width) x `cols`, column
 /// stride `rows`. b == nullptr: no bias.
 template <class T>
-inline void matvec_col_major(const T* w, std::size_t rows, std::size_t cols, const T* x,
-                             const T* b, T* y) noexcept {
+inline void matvec_col_major(const T* w, std::size_t rows, std::size_t cols, const T* x, const T* b,
+                             T* y) noexcept {
   constexpr std::size_t V = simd::width<T>;
   const std::size_t regs = rows / V;
   auto run = [&](std::size_t first, auto block) {

@@ -49,9 +49,9 @@ constexpr std::string_view name_of(activation_function a) noexcept {
 }
 
 constexpr std::optional<activation_function> activation_named(std::string_view name) noexcept {
-  for (auto a : {activation_function::identity, activation_function::sigmoid,
-                 activation_function::tanh, activation_function::relu,
-                 activation_function::softmax})
+  for (auto a :
+       {activation_function::identity, activation_function::sigmoid, activation_function::tanh,
+        activation_function::relu, activation_function::softmax})
     if (name_of(a) == name) return a;
   return std::nullopt;
 }
@@ -118,7 +118,8 @@ constexpr std::size_t padded(std::size_t n) noexcept {
 template <class Act, class T>
 inline void apply_elementwise(T* y, std::size_t padded_size) noexcept {
   constexpr std::size_t V = simd::width<T>;
-  for (std::size_t k = 0; k < padded_size; k += V) simd::store(y + k, Act::apply(simd::load(y + k)));
+  for (std::size_t k = 0; k < padded_size; k += V)
+    simd::store(y + k, Act::apply(simd::load(y + k)));
 }
 
 /// y = act(y) over n values stored padded to whole registers; the padding ends as 0.
@@ -149,7 +150,8 @@ inline void apply_activation(activation_function act, T* y, std::size_t n) noexc
       for (std::size_t i = 1; i < V; ++i) max_value = std::max(max_value, lanes[i]);
       for (std::size_t i = full; i < n; ++i) max_value = std::max(max_value, y[i]);
       const B max_all(max_value);
-      for (std::size_t k = 0; k < np; k += V) simd::store(y + k, simd::exp(simd::load(y + k) - max_all));
+      for (std::size_t k = 0; k < np; k += V)
+        simd::store(y + k, simd::exp(simd::load(y + k) - max_all));
       std::fill(y + n, y + np, T(0));
       B sum(T(0));
       for (std::size_t k = 0; k < np; k += V) sum += simd::load(y + k);
@@ -177,8 +179,7 @@ class dense {
  public:
   static constexpr std::string_view type_name = "dense";
 
-  dense(std::size_t in, std::size_t out,
-        activation_function act = activation_function::identity)
+  dense(std::size_t in, std::size_t out, activation_function act = activation_function::identity)
       : in_(in),
         out_(out),
         act_(act),
@@ -414,8 +415,8 @@ class recurrent_base {
 template <class T>
 class rnn : public recurrent_base<T, 1> {
   using base = recurrent_base<T, 1>;
-  using typename base::batch;
   using base::V;
+  using typename base::batch;
 
  public:
   static constexpr std::string_view type_name = "rnn";
@@ -468,8 +469,8 @@ class rnn : public recurrent_base<T, 1> {
 template <class T>
 class lstm : public recurrent_base<T, 4> {
   using base = recurrent_base<T, 4>;
-  using typename base::batch;
   using base::V;
+  using typename base::batch;
 
  public:
   static constexpr std::string_view type_name = "lstm";
@@ -510,8 +511,8 @@ class lstm : public recurrent_base<T, 4> {
 template <class T>
 class gru : public recurrent_base<T, 3> {
   using base = recurrent_base<T, 3>;
-  using typename base::batch;
   using base::V;
+  using typename base::batch;
 
  public:
   static constexpr std::string_view type_name = "gru";

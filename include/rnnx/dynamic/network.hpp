@@ -80,15 +80,16 @@ class basic_network {
       throw std::invalid_argument("rnnx::dynamic::network: a network needs at least one layer");
     for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
       if (out_size_of(i) != in_size_of(i + 1))
-        throw std::invalid_argument(
-            "rnnx::dynamic::network: layer " + std::to_string(i + 1) + " (" + layer_description(i + 1) +
-            ") expects " + std::to_string(in_size_of(i + 1)) + " inputs, layer " +
-            std::to_string(i) + " (" + layer_description(i) + ") gives " +
-            std::to_string(out_size_of(i)));
+        throw std::invalid_argument("rnnx::dynamic::network: layer " + std::to_string(i + 1) +
+                                    " (" + layer_description(i + 1) + ") expects " +
+                                    std::to_string(in_size_of(i + 1)) + " inputs, layer " +
+                                    std::to_string(i) + " (" + layer_description(i) + ") gives " +
+                                    std::to_string(out_size_of(i)));
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      widest_ = std::max({widest_, simd::padded<T>(in_size_of(i)), simd::padded<T>(out_size_of(i))});
-      scratch_ = std::max(scratch_, std::visit([](const auto& l) { return l.scratch_size(); },
-                                               layers_[i]));
+      widest_ =
+          std::max({widest_, simd::padded<T>(in_size_of(i)), simd::padded<T>(out_size_of(i))});
+      scratch_ = std::max(scratch_,
+                          std::visit([](const auto& l) { return l.scratch_size(); }, layers_[i]));
       // FNV-1a over every layer's kind and sizes: states of models shaped alike are exchangeable.
       for (std::size_t v : {layers_[i].index(), in_size_of(i), out_size_of(i)})
         shape_id_ = (shape_id_ ^ v) * 1099511628211ull;

@@ -57,7 +57,8 @@ class json_fields {
   const nlohmann::json& field(std::string_view key) const {
     read_.emplace(key);
     const auto it = j_.find(std::string(key));
-    if (it == j_.end()) throw weights_error(where_ + ": field '" + std::string(key) + "' is missing");
+    if (it == j_.end())
+      throw weights_error(where_ + ": field '" + std::string(key) + "' is missing");
     return *it;
   }
 
@@ -99,13 +100,12 @@ activation_function option(const Fields& fields, std::string_view key, const std
                            bool recurrent) {
   const std::string value = fields.text(key);
   const auto act = activation_named(value);
-  const bool ok = act && (!recurrent || *act == activation_function::tanh ||
-                          *act == activation_function::relu);
+  const bool ok =
+      act && (!recurrent || *act == activation_function::tanh || *act == activation_function::relu);
   if (!ok)
-    throw weights_error(where + ": field '" + std::string(key) + "' is \"" + value +
-                        "\"; expected " +
-                        (recurrent ? "tanh or relu"
-                                   : "one of identity, sigmoid, tanh, relu, softmax"));
+    throw weights_error(
+        where + ": field '" + std::string(key) + "' is \"" + value + "\"; expected " +
+        (recurrent ? "tanh or relu" : "one of identity, sigmoid, tanh, relu, softmax"));
   return *act;
 }
 
@@ -146,7 +146,14 @@ typename basic_network<T>::layer make_layer(std::string_view type, const Fields&
 }
 
 inline std::string shape_text(const parameter_shape& s) {
-  return "[" + std::to_string(s.rows) + (s.cols ? " x " + std::to_string(s.cols) : "") + "]";
+  std::string text(1, '[');  // appended piecewise: g++ 12 warns falsely (-Wrestrict) on "x" + s
+  text += std::to_string(s.rows);
+  if (s.cols != 0) {
+    text += " x ";
+    text += std::to_string(s.cols);
+  }
+  text += ']';
+  return text;
 }
 
 /// Reads layer `index` of a weight document.
@@ -220,8 +227,8 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
               p.at(r) = read_value(v[r], what + "[" + std::to_string(r) + "]");
             } else {
               for (std::size_t c = 0; c < p.cols; ++c)
-                p.at(r, c) = read_value(v[r][c], what + "[" + std::to_string(r) + "][" +
-                                                     std::to_string(c) + "]");
+                p.at(r, c) = read_value(
+                    v[r][c], what + "[" + std::to_string(r) + "][" + std::to_string(c) + "]");
             }
           }
         });
@@ -378,7 +385,8 @@ basic_network<typename Net::scalar> from_typed(const Net& model) {
             dyn.visit_parameters([&](std::string_view dyn_name, auto q) {
               if (dyn_name != name) return;
               for (std::size_t r = 0; r < p.rows; ++r)
-                for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) q.at(r, c) = p.at(r, c);
+                for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+                  q.at(r, c) = p.at(r, c);
             });
           });
         },

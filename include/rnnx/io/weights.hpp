@@ -190,7 +190,7 @@ void load_weights(Net& model, const std::filesystem::path& path) {
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
     throw weights_error("rnnx::load_weights(" + path.string() + "): not valid JSON: " + e.what());
   }
   load_weights_from_json(model, document, path.string());
@@ -202,7 +202,7 @@ void load_weights_from_string(Net& model, std::string_view text) {
   nlohmann::json document;
   try {
     document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
     throw weights_error(std::string("rnnx::load_weights: not valid JSON: ") + e.what());
   }
   load_weights_from_json(model, document);

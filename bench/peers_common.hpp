@@ -1,0 +1,325 @@
+#pragma once
+// What the peer benchmarks (bench/peers_*.cpp, one binary: rnnx_bench_peers) share: the models,
+// their weights, the inputs, a double-precision reference, the verification and the counters.
+//
+// Every implementation runs the same model, LSTM(1 -> H) or GRU(1 -> H) followed by
+// Dense(H -> 1), with the same weights (PyTorch's default initialisation, seeded exactly as
+// bench/step_bench.cpp seeds its models, so typed/stream rows are the same models as its
+// lstm_step / gru_step) and the same input (a sine read from a 1024-entry table).
+//
+// Benchmark names: <impl>/<mode>/<cell>/H:<H>
+//   impl  typed (rnnx::network<...>), dynamic (rnnx::dynamic::network), eigen (hand-written,
+//         dynamic matrices), onednn (lstm_forward / lbr_gru_forward), libtorch
+//   mode  stream: one time step per call, batch 1, the state carried from call to call
+//         seq:    one call over a T = 1000 sequence from the zero state; times are per step
+// Before timing, each benchmark runs its implementation over the first 1000 inputs from the
+// zero state and compares all 1000 outputs with the double-precision reference below
+// (counter max_abs_diff); above the tolerance (1e-5; `tolerance` argument) the benchmark stops
+// with SkipWithError and no time is reported.
+//
+// Counters (as bench/step_bench.cpp): ns/step (CPU time), GFLOP/s by flops_per_step below,
+// flops_per_step, max_abs_diff. bench/summarize.py tabulates a run, with each peer's ratio to
+// typed, and plots it.
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <numbers>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace peers {
+
+inline constexpr std::uint32_t seed = 20240607;  // bench/step_bench.cpp's
+inline constexpr std::size_t sequence_length = 1000;
+inline constexpr std::size_t table_size = 1024;
+inline constexpr std::size_t verify_steps = 1000;
+inline constexpr double default_tolerance = 1e-5;
+
+enum class cell { lstm, gru };
+inline constexpr std::array<cell, 2> cells{cell::lstm, cell::gru};
+constexpr std::size_t gates(cell c) noexcept { return c == cell::lstm ? 4 : 3; }
+constexpr std::string_view name_of(cell c) noexcept { return c == cell::lstm ? "lstm" : "gru"; }
+
+/// FLOPs per time step, bench/step_bench.cpp's formula: the matrix-vector products only,
+///   2 * G * H * (In + H) + 2 * H * Out   (G = 4 LSTM, 3 GRU; In = Out = 1 here)
+/// biases, activations and elementwise cell updates ignored; logical H, not SIMD-padded.
+constexpr double flops_per_step(std::size_t g, std::size_t in, std::size_t hidden,
+                                std::size_t out) {
+  return 2.0 * static_cast<double>(g * hidden * (in + hidden)) +
+         2.0 * static_cast<double>(hidden * out);
+}
+
+/// The model's parameters in PyTorch's layout: row-major, gate blocks i, f, g, o (LSTM) or
+/// r, z, n (GRU) of H rows each.
+struct weights {
+  cell kind;
+  std::size_t hidden;
+  std::vector<float> w_ih;   // G*H x 1
+  std::vector<float> w_hh;   // G*H x H
+  std::vector<float> b_ih;   // G*H
+  std::vector<float> b_hh;   // G*H
+  std::vector<float> w_out;  // 1 x H
+  float b_out = 0;
+};
+
+/// PyTorch's default initialisation, uniform(-1/sqrt(H), 1/sqrt(H)) for every parameter, drawn
+/// in the weight file's order (weight_ih, weight_hh, bias_ih, bias_hh, weight, bias; rows then
+/// columns) from mt19937(seed + H): the same values bench/step_bench.cpp's models get.
+inline const weights& model_weights(cell c, std::size_t hidden) {
+  static std::map<std::pair<cell, std::size_t>, weights> cache;
+  auto [it, inserted] = cache.try_emplace({c, hidden});
+  weights& w = it->second;
+  if (!inserted) return w;
+  w.kind = c;
+  w.hidden = hidden;
+  std::mt19937 engine(seed + static_cast<std::uint32_t>(hidden));
+  const float bound = 1.0f / std::sqrt(static_cast<float>(hidden));
+  std::uniform_real_distribution<float> uniform(-bound, bound);
+  const std::size_t rows = gates(c) * hidden;
+  auto fill = [&](std::vector<float>& v, std::size_t n) {
+    v.resize(n);
+    for (float& x : v) x = uniform(engine);
+  };
+  fill(w.w_ih, rows);
+  fill(w.w_hh, rows * hidden);
+  fill(w.b_ih, rows);
+  fill(w.b_hh, rows);
+  fill(w.w_out, hidden);
+  w.b_out = uniform(engine);
+  return w;
+}
+
+/// The weights as an rnnx weight document (docs/weights-format.md).
+inline std::string weights_json(const weights& w) {
+  const std::size_t h = w.hidden, rows = gates(w.kind) * h;
+  std::string out = R"({"format": "rnnx.weights", "version": 1, "dtype": "float32", "layers": [)";
+  auto number = [&](float v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+    out += buf;
+  };
+  auto matrix = [&](const std::vector<float>& m, std::size_t r, std::size_t cols) {
+    out += '[';
+    for (std::size_t i = 0; i < r; ++i) {
+      out += i ? ", [" : "[";
+      for (std::size_t j = 0; j < cols; ++j) {
+        if (j) out += ", ";
+        number(m[i * cols + j]);
+      }
+      out += ']';
+    }
+    out += ']';
+  };
+  auto vector = [&](const std::vector<float>& v) {
+    out += '[';
+    for (std::size_t j = 0; j < v.size(); ++j) {
+      if (j) out += ", ";
+      number(v[j]);
+    }
+    out += ']';
+  };
+  out += R"({"type": ")" + std::string(name_of(w.kind)) + R"(", "input_size": 1, "hidden_size": )" +
+         std::to_string(h) + R"(, "parameters": {"weight_ih": )";
+  matrix(w.w_ih, rows, 1);
+  out += R"(, "weight_hh": )";
+  matrix(w.w_hh, rows, h);
+  out += R"(, "bias_ih": )";
+  vector(w.b_ih);
+  out += R"(, "bias_hh": )";
+  vector(w.b_hh);
+  out += R"(}}, {"type": "dense", "in_features": )" + std::to_string(h) +
+         R"(, "out_features": 1, "activation": "identity", "parameters": {"weight": )";
+  matrix(w.w_out, 1, h);
+  out += R"(, "bias": [)";
+  number(w.b_out);
+  out += "]}}]}";
+  return out;
+}
+
+/// x_t: one period of a sine over the table (about a 47 Hz tone at 48 kHz).
+inline const std::array<float, table_size>& sine_table() {
+  static const std::array<float, table_size> table = [] {
+    std::array<float, table_size> t{};
+    for (std::size_t i = 0; i < table_size; ++i)
+      t[i] = 0.5f * static_cast<float>(std::sin(2.0 * std::numbers::pi * static_cast<double>(i) /
+                                                static_cast<double>(table_size)));
+    return t;
+  }();
+  return table;
+}
+
+/// The T = 1000 input sequence: x_t = sine_table()[t % 1024], the stream's first 1000 inputs.
+inline std::vector<float> sequence_inputs() {
+  std::vector<float> xs(sequence_length);
+  for (std::size_t t = 0; t < sequence_length; ++t) xs[t] = sine_table()[t % table_size];
+  return xs;
+}
+
+/// The model's outputs over the first verify_steps inputs from the zero state, in double
+/// precision with std::exp / std::tanh: PyTorch's equations, written out plainly.
+inline const std::vector<double>& reference_outputs(cell c, std::size_t hidden) {
+  static std::map<std::pair<cell, std::size_t>, std::vector<double>> cache;
+  auto [it, inserted] = cache.try_emplace({c, hidden});
+  if (!inserted) return it->second;
+  const weights& w = model_weights(c, hidden);
+  const std::size_t h = hidden, g = gates(c);
+  std::vector<double> hs(h, 0.0), cs(h, 0.0), pre_x(g * h), pre_h(g * h);
+  auto sigmoid = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  std::vector<double>& ys = it->second;
+  for (std::size_t t = 0; t < verify_steps; ++t) {
+    const double x = sine_table()[t % table_size];
+    for (std::size_t r = 0; r < g * h; ++r) {
+      pre_x[r] = double(w.w_ih[r]) * x + double(w.b_ih[r]);
+      double s = double(w.b_hh[r]);
+      for (std::size_t j = 0; j < h; ++j) s += double(w.w_hh[r * h + j]) * hs[j];
+      pre_h[r] = s;
+    }
+    for (std::size_t u = 0; u < h; ++u) {
+      if (c == cell::lstm) {
+        const double i = sigmoid(pre_x[u] + pre_h[u]);
+        const double f = sigmoid(pre_x[h + u] + pre_h[h + u]);
+        const double gg = std::tanh(pre_x[2 * h + u] + pre_h[2 * h + u]);
+        const double o = sigmoid(pre_x[3 * h + u] + pre_h[3 * h + u]);
+        cs[u] = f * cs[u] + i * gg;
+        hs[u] = o * std::tanh(cs[u]);
+      } else {
+        const double r = sigmoid(pre_x[u] + pre_h[u]);
+        const double z = sigmoid(pre_x[h + u] + pre_h[h + u]);
+        const double n = std::tanh(pre_x[2 * h + u] + r * pre_h[2 * h + u]);
+        hs[u] = (1.0 - z) * n + z * hs[u];
+      }
+    }
+    double y = double(w.b_out);
+    for (std::size_t u = 0; u < h; ++u) y += double(w.w_out[u]) * hs[u];
+    ys.push_back(y);
+  }
+  return ys;
+}
+
+/// Compares an implementation's first outputs with the reference; records max_abs_diff and
+/// stops the benchmark with SkipWithError when it exceeds the tolerance. True when it passed.
+inline bool verify(benchmark::State& state, cell c, std::size_t hidden, std::span<const float> got,
+                   double tolerance = default_tolerance) {
+  const std::vector<double>& want = reference_outputs(c, hidden);
+  double worst = got.size() == want.size() ? 0.0 : INFINITY;
+  for (std::size_t t = 0; t < std::min(got.size(), want.size()); ++t) {
+    const double d = std::abs(double(got[t]) - want[t]);
+    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
+  }
+  state.counters["max_abs_diff"] = worst;
+  if (worst <= tolerance) return true;
+  static std::string message;  // SkipWithError keeps the pointer
+  message = "outputs differ from the reference by " + std::to_string(worst) + " > " +
+            std::to_string(tolerance) + " (over " + std::to_string(want.size()) + " steps)";
+  state.SkipWithError(message.c_str());
+  return false;
+}
+
+/// Runs `step(x) -> y` over the first verify_steps inputs and verifies the outputs.
+template <class Step>
+bool verify_stream(benchmark::State& state, cell c, std::size_t hidden, Step&& step,
+                   double tolerance = default_tolerance) {
+  std::vector<float> ys(verify_steps);
+  for (std::size_t t = 0; t < verify_steps; ++t) ys[t] = step(sine_table()[t % table_size]);
+  return verify(state, c, hidden, ys, tolerance);
+}
+
+inline void set_counters(benchmark::State& state, cell c, std::size_t hidden,
+                         std::size_t steps_per_iteration) {
+  const double flops = flops_per_step(gates(c), 1, hidden, 1);
+  const auto steps =
+      static_cast<double>(state.iterations()) * static_cast<double>(steps_per_iteration);
+  state.SetItemsProcessed(static_cast<std::int64_t>(steps));
+  state.counters["flops_per_step"] = flops;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * steps * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["ns/step"] =
+      benchmark::Counter(steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+/// The streaming timing loop: y = step(x_t) once per iteration, the state carried on.
+/// y goes to DoNotOptimize as const: Google Benchmark 1.7's DoNotOptimize(T&) ("+m,r") lets
+/// g++ 12 drop the store to y, so y read after the loop would be a stale stack slot.
+template <class Step>
+void time_stream(benchmark::State& state, cell c, std::size_t hidden, Step&& step) {
+  const auto& input = sine_table();
+  std::size_t t = 0;
+  float y = 0.0f;
+  for (auto _ : state) {
+    y = step(input[t++ % table_size]);
+    benchmark::DoNotOptimize(std::as_const(y));
+  }
+  if (!std::isfinite(y)) state.SkipWithError("the output became non-finite while timing");
+  set_counters(state, c, hidden, 1);
+}
+
+/// The sequence timing loop: run() computes all T outputs from the zero state.
+template <class Run>
+void time_sequence(benchmark::State& state, cell c, std::size_t hidden, Run&& run) {
+  for (auto _ : state) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, c, hidden, sequence_length);
+}
+
+// ---- registration ------------------------------------------------------------------------
+// Each peers_*.cpp adds its benchmarks at static initialisation; peers_main.cpp registers them
+// grouped by (mode, cell, H), implementations side by side in `implementations` order, so
+// that rows compared with each other also run close together in time.
+
+inline constexpr std::array<std::string_view, 5> implementations{"typed", "dynamic", "eigen",
+                                                                 "onednn", "libtorch"};
+inline constexpr std::array<std::string_view, 2> modes{"stream", "seq"};
+
+struct entry {
+  std::string impl, mode;
+  cell kind;
+  std::size_t hidden;
+  std::function<void(benchmark::State&)> run;
+};
+
+inline std::vector<entry>& registry() {
+  static std::vector<entry> entries;
+  return entries;
+}
+
+inline bool add(std::string_view impl, std::string_view mode, cell c, std::size_t hidden,
+                std::function<void(benchmark::State&)> run) {
+  registry().push_back({std::string(impl), std::string(mode), c, hidden, std::move(run)});
+  return true;
+}
+
+inline std::string benchmark_name(const entry& e) {
+  return e.impl + "/" + e.mode + "/" + std::string(name_of(e.kind)) +
+         "/H:" + std::to_string(e.hidden);
+}
+
+inline void register_all() {
+  auto rank = [](const entry& e) {
+    const auto m = std::find(modes.begin(), modes.end(), e.mode) - modes.begin();
+    const auto i =
+        std::find(implementations.begin(), implementations.end(), e.impl) - implementations.begin();
+    return std::make_tuple(m, e.kind, e.hidden, i);
+  };
+  auto& entries = registry();
+  std::stable_sort(entries.begin(), entries.end(),
+                   [&](const entry& a, const entry& b) { return rank(a) < rank(b); });
+  for (const auto& e : entries) benchmark::RegisterBenchmark(benchmark_name(e).c_str(), e.run);
+}
+
+inline constexpr std::array<std::size_t, 6> hidden_sizes{8, 16, 32, 64, 128, 256};
+
+}  // namespace peers

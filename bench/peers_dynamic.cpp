@@ -1,0 +1,78 @@
+// rnnx::dynamic in the peer comparison (bench/peers_common.hpp): dynamic/<mode>/<cell>/H:<H>,
+// the same model as typed/..., read from the same weight document with its sizes at run time.
+// Also peak_fma, the core's FMA peak that "% of peak" refers to (as in bench/step_bench.cpp).
+
+#include <rnnx/dynamic/dynamic.hpp>
+#include <xsimd/xsimd.hpp>
+
+#include "peers_common.hpp"
+
+namespace {
+
+using peers::cell;
+
+void stream(benchmark::State& state, cell c, std::size_t h) {
+  const auto model =
+      rnnx::dynamic::network_from_string(peers::weights_json(peers::model_weights(c, h)));
+  auto s = model.initial_state();
+  auto step = [&](float x) { return model.step(x, s)[0]; };
+  if (!peers::verify_stream(state, c, h, step)) return;
+  s.reset();
+  peers::time_stream(state, c, h, step);
+}
+
+void sequence(benchmark::State& state, cell c, std::size_t h) {
+  const auto model =
+      rnnx::dynamic::network_from_string(peers::weights_json(peers::model_weights(c, h)));
+  const std::vector<float> inputs = peers::sequence_inputs();
+  xt::xtensor<float, 2> xs = xt::xtensor<float, 2>::from_shape({inputs.size(), 1});
+  std::copy(inputs.begin(), inputs.end(), xs.begin());
+  const xt::xtensor<float, 2> ys = model.forward(xs);
+  if (!peers::verify(state, c, h, std::span<const float>(ys.data(), ys.size()))) return;
+  peers::time_sequence(state, c, h, [&] {
+    auto out = model.forward(xs);
+    benchmark::DoNotOptimize(out.data());
+  });
+}
+
+/// Peak single-core FP32 throughput: independent FMA chains on the widest xsimd batch
+/// (bench/step_bench.cpp's peak_fma, repeated here so that one run holds rows and peak).
+void peak_fma(benchmark::State& state) {
+  using batch = xsimd::batch<float>;
+  constexpr std::size_t chains = batch::size >= 16 ? 16 : 12;
+  constexpr std::size_t inner = 1024;
+  float a_value = 0.999f, b_value = 1e-3f;
+  benchmark::DoNotOptimize(a_value);
+  benchmark::DoNotOptimize(b_value);
+  const batch a(a_value), b(b_value);
+  std::array<batch, chains> acc;
+  for (std::size_t k = 0; k < chains; ++k) acc[k] = batch(static_cast<float>(k));
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < inner; ++i) {
+      [&]<std::size_t... K>(std::index_sequence<K...>) {
+        ((acc[K] = xsimd::fma(acc[K], a, b)), ...);
+      }
+      (std::make_index_sequence<chains>{});
+    }
+    [&]<std::size_t... K>(std::index_sequence<K...>) { (benchmark::DoNotOptimize(acc[K]), ...); }
+    (std::make_index_sequence<chains>{});
+  }
+  const double flops = 2.0 * batch::size * chains * inner;
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(xsimd::default_arch::name()) + ", " + std::to_string(chains) +
+                 " chains");
+}
+
+[[maybe_unused]] const bool added = [] {
+  benchmark::RegisterBenchmark("peak_fma", peak_fma);
+  for (const std::string_view mode : peers::modes)
+    for (const cell c : peers::cells)
+      for (const std::size_t h : peers::hidden_sizes)
+        peers::add("dynamic", mode, c, h, [c, h, seq = mode == "seq"](benchmark::State& s) {
+          seq ? sequence(s, c, h) : stream(s, c, h);
+        });
+  return true;
+}();
+
+}  // namespace
