@@ -38,8 +38,12 @@ inline std::vector<std::string> header_summary(const std::string& header_name) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot open " + path);
   std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line) && line.rfind("//", 0) == 0;)
-    if (line.rfind("// network: ", 0) == 0 || !lines.empty()) lines.push_back(line.substr(3));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("// network: ", 0) == 0 || !lines.empty()) {
+      if (line.rfind("// ", 0) != 0) break;
+      lines.push_back(line.substr(3));
+    }
+  }
   return lines;
 }
 
@@ -67,8 +71,8 @@ void set_all_parameters(Net& model, typename Net::scalar value) {
 
 /// The generated model against load_weights on `document` and against rnnx::summary.
 template <class Net>
-void check_against_loader(const Net& generated, void (*fill)(Net&),
-                          const nlohmann::json& document, const std::string& header_name) {
+void check_against_loader(const Net& generated, void (*fill)(Net&), const nlohmann::json& document,
+                          const std::string& header_name) {
   auto loaded = std::make_unique<Net>();
   rnnx::load_weights_from_json(*loaded, document, header_name);
   EXPECT_TRUE(generated == *loaded) << header_name << ": differs from load_weights";

@@ -216,9 +216,27 @@ class Tool(unittest.TestCase):
         # Within the per-size limit, but 4 * 65536 * 65536 values: refused before reading any.
         doc = document({"type": "lstm", "input_size": 65536, "hidden_size": 65536})
         self.assert_fails(doc, r"the model declares 34360262656 parameter values, more than the "
-                               r"limit of 16777216 \(--max-parameters\)$")
+                               r"limit of 4194304 \(--max-parameters\)$")
         self.assert_fails(valid(), r"declares 76 parameter values, more than the limit of 64",
                           "--max-parameters", "64")
+
+    def test_file_size_limit(self):
+        self.assert_fails(json.dumps(valid()) + " " * (1 << 20),
+                          r"the file is 10\d{5} bytes, more than the limit of 1048640 for "
+                          r"--max-parameters 1$", "--max-parameters", "1")
+
+    def test_comments_cannot_be_broken_out_of(self):
+        # A key with a newline, reached through --pointer, and a file name with one.
+        doc = {"a\n#error injected": valid()}
+        source = self.write(doc, "bad\nname.json")
+        out = os.path.join(self.dir, "out.hpp")
+        result = self.run_tool(source, "--pointer", "/a\n#error injected", "-o", out)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(out) as f:
+            text = f.read()
+        self.assertNotIn("\n#error", text)
+        self.assertIn("// Source: bad\\nname.json (float32)", text)
+        self.assertIn("--pointer '/a\\n#error injected'", text)
 
     def test_bad_sizes(self):
         for value, shown in ((0, "0"), (-3, "-3"), (3.0, "3.0"), ("3", "a string"),

@@ -22,7 +22,7 @@ struct identity {
   }
   /// d act / dx at the x for which act(x) = y.
   template <class T>
-  static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
+  static simd::batch<T> derivative(const simd::batch<T>& /*y*/) noexcept {
     return simd::broadcast(T(1));
   }
 };

@@ -1,0 +1,54 @@
+// libFuzzer target for the weight-file parser (rnnx::load_weights_from_string), run by
+// scripts/fuzz. Beyond "no crash and no sanitizer report" it checks what
+// docs/weights-format.md promises for any input:
+//   - the only exception is rnnx::weights_error;
+//   - a failed load leaves the model unchanged;
+//   - a successful load saves (weights_to_string) and reloads bit-identically.
+// Two model types cover every layer kind, option and both scalar types; tests/fuzz/seeds holds
+// valid files for both, so mutations start deep inside the format.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <rnnx/io/weights.hpp>
+#include <rnnx/layers/dense.hpp>
+#include <rnnx/layers/gru.hpp>
+#include <rnnx/layers/lstm.hpp>
+#include <rnnx/layers/rnn.hpp>
+#include <rnnx/network.hpp>
+#include <string_view>
+
+namespace {
+
+using FloatNet = rnnx::network<rnnx::lstm<2, 3>, rnnx::dense<3, 2, rnnx::tanh>>;
+using DoubleNet =
+    rnnx::basic_network<double, rnnx::gru<1, 2>, rnnx::rnn<2, 2, rnnx::relu>,
+                        rnnx::activation<2, rnnx::sigmoid>, rnnx::dense<2, 1, rnnx::softmax>>;
+
+template <class Net>
+void check(std::string_view text) {
+  // One model per type, kept across inputs: a load that changes it must be a valid file.
+  static const auto model = std::make_unique<Net>();
+  const auto before = std::make_unique<Net>(*model);
+  const std::string before_text = rnnx::weights_to_string(*model);  // exact, -0.0 included
+  try {
+    rnnx::load_weights_from_string(*model, text);
+  } catch (const rnnx::weights_error&) {
+    // A failed load must leave the model unchanged, padding lanes (operator==) included.
+    if (!(*model == *before) || rnnx::weights_to_string(*model) != before_text) std::abort();
+    return;
+  }
+  const std::string saved = rnnx::weights_to_string(*model);
+  auto again = std::make_unique<Net>();
+  rnnx::load_weights_from_string(*again, saved);  // must not throw
+  if (!(*again == *model) || rnnx::weights_to_string(*again) != saved) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  check<FloatNet>(text);
+  check<DoubleNet>(text);
+  return 0;
+}
