@@ -3,24 +3,45 @@
 
 Library use::
 
-    from export_torch import export_model, write_weights
-    write_weights(export_model(model), "model.json")
+    from export_torch import export_model, load_module, write_weights
+    write_weights(export_model(model), "model.json")  # nn.Module or
+    # ScriptModule; load_module(path) reads either kind of file
 
 Command line::
 
     /usr/bin/python3 codegen/export_torch.py MODEL.pt -o model.json \
         [--dtype float32|float64]
 
-where MODEL.pt was written by ``torch.save(model)`` of a full module: an
-nn.Sequential, or a module whose direct children form the layer chain.
+where MODEL.pt is either
+
+- a full module written by ``torch.save(model)`` (its class must be
+  importable), or
+- a TorchScript file written by ``torch.jit.save`` of a scripted
+  (``torch.jit.script``) or traced (``torch.jit.trace``) module; no Python
+  class is needed. The format is detected from the file's contents.
+
+The module is an nn.Sequential, a single nn.LSTM/GRU/RNN/Linear, or a module
+whose direct children (in registration order; nested nn.Sequential
+flattened) form the layer chain of nn.LSTM, nn.GRU, nn.RNN (any num_layers,
+batch_first either way, bias=False), nn.Linear, nn.Identity, nn.Sigmoid,
+nn.Tanh, nn.ReLU and nn.Softmax over the last axis. A TorchScript module gives
+exactly the document its eager module gives: its children are recognised by
+their TorchScript type (torch.nn's classes), their options read from the
+ScriptModule's attributes (scripted) or inferred from the parameter names and
+shapes and the traced graph (traced: aten::rnn_relu / rnn_tanh, the dropout
+and Softmax dim constants). Anything else is refused, naming the first
+unsupported submodule.
 """
 
 import argparse
 import inspect
 import json
 import math
+import pickle
+import re
 import sys
 import warnings
+import zipfile
 
 import numpy as np
 import torch
@@ -54,11 +75,18 @@ class ExportError(ValueError):
     """The model cannot be represented in the rnnx weight format."""
 
 
-def _describe(name, module):
-    """Name a chain element for error messages, e.g. "'fc' (nn.Linear)"."""
+def _type_name(module):
+    """The module's class as messages show it: "nn.Linear", "Stack"."""
+    if isinstance(module, _Scripted):
+        return module.type_name
     cls = type(module)
     prefix = "nn." if cls.__module__.startswith("torch.nn") else ""
-    return "'%s' (%s%s)" % (name, prefix, cls.__name__)
+    return prefix + cls.__name__
+
+
+def _describe(name, module):
+    """Name a chain element for error messages, e.g. "'fc' (nn.Linear)"."""
+    return "'%s' (%s)" % (name, _type_name(module))
 
 
 def _resolve_dtype(dtype, module):
@@ -110,8 +138,236 @@ def _chain_of(module):
         else:
             chain.append((name, child))
     if not chain:
+        type_name = _type_name(module)
+        if type_name.startswith("nn."):
+            type_name = type_name[len("nn."):]
         raise ExportError("the model (%s) has no child modules to export"
-                          % type(module).__name__)
+                          % type_name)
+    return chain
+
+
+# --- TorchScript ------------------------------------------------------------
+#
+# A ScriptModule (torch.jit.script or torch.jit.trace, saved by torch.jit.save
+# and read by torch.jit.load) keeps its submodules in registration order, each
+# with its TorchScript type (e.g. __torch__.torch.nn.modules.rnn.LSTM, or
+# ...rnn.___torch_mangle_3.LSTM when traced) and its parameters by name. It is
+# rebuilt as the equivalent eager module (the same torch.nn classes holding
+# the very same parameter tensors) and exported by the eager code, so both
+# give the same document and the same errors. Scripted modules keep the
+# options torch.nn declares as constants (hidden_size, num_layers, bias,
+# batch_first, dropout, bidirectional, proj_size, nonlinearity, in_features,
+# out_features, dim); traced ones keep none, so they are inferred from the
+# parameter names and shapes and from the traced graph.
+
+_MANGLE = re.compile(r"\.___torch_mangle_\d+(?=\.)")
+_TORCH_NN_PREFIX = "__torch__.torch.nn.modules."
+
+# TorchScript class name of torch.nn's supported classes -> eager class.
+_SCRIPTED_CLASSES = {cls.__name__: cls for cls in (
+    nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Sequential, *_ACTIVATIONS)}
+
+# aten operator of each RNN nonlinearity in a traced graph.
+_RNN_OPERATORS = {"aten::rnn_tanh": "tanh", "aten::rnn_relu": "relu"}
+_RECURRENT_OPERATORS = ("aten::lstm", "aten::gru") + tuple(_RNN_OPERATORS)
+
+
+class _Scripted(nn.Module):
+    """Stands for a TorchScript module that has no eager equivalent here.
+
+    As a chain element it is an unsupported module, named by its TorchScript
+    type; as the top-level module it is a chain of its children.
+    """
+
+    def __init__(self, type_name):
+        super().__init__()
+        self.type_name = type_name
+
+
+def _script_type(module):
+    """Return (qualified TorchScript type without mangling, class name)."""
+    qualified = _MANGLE.sub("", module._c._type().qualified_name())
+    return qualified, getattr(module, "original_name",
+                              qualified.rsplit(".", 1)[-1])
+
+
+def _scripted_class(module):
+    """The torch.nn class a ScriptModule was made from, or None."""
+    qualified, name = _script_type(module)
+    if not qualified.startswith(_TORCH_NN_PREFIX):
+        return None
+    return _SCRIPTED_CLASSES.get(name)
+
+
+def _scripted_type_name(module):
+    qualified, name = _script_type(module)
+    if qualified.startswith("__torch__.torch.nn."):
+        return "nn." + name
+    return name
+
+
+def _script_parameters(module):
+    return dict(module.named_parameters(recurse=False))
+
+
+def _graph_nodes(module, kinds):
+    """The nodes of the given kinds in the module's forward graph."""
+    try:
+        graph = module.graph
+    except (AttributeError, RuntimeError):
+        return []  # e.g. a scripted nn.LSTM: forward is overloaded
+    return [node for node in graph.nodes() if node.kind() in kinds]
+
+
+def _constant_input(node, index):
+    """The value of a node's constant input, or None."""
+    inputs = list(node.inputs())
+    if index >= len(inputs) or inputs[index].node().kind() != "prim::Constant":
+        return None
+    return inputs[index].toIValue()
+
+
+def _option(module, attribute, infer):
+    """A scripted module's attribute, or infer() for a traced one."""
+    if hasattr(module, attribute):
+        return getattr(module, attribute)
+    return infer()
+
+
+def _recurrent_options(name, module, cls):
+    """nn.LSTM/GRU/RNN constructor arguments of a ScriptModule."""
+    params = _script_parameters(module)
+    what = "'%s' (nn.%s)" % (name, cls.__name__)
+    if "weight_ih_l0" not in params or "weight_hh_l0" not in params:
+        raise ExportError("%s: TorchScript module has no weight_ih_l0 and "
+                          "weight_hh_l0" % what)
+    gates = {nn.LSTM: 4, nn.GRU: 3, nn.RNN: 1}[cls]
+    nodes = _graph_nodes(module, _RECURRENT_OPERATORS)
+    # aten::lstm/gru/rnn_*(input, hx, params, has_biases, num_layers,
+    #                      dropout, train, bidirectional, batch_first)
+    node = nodes[0] if nodes else None
+
+    def traced(index, default):
+        value = _constant_input(node, index) if node is not None else None
+        return default if value is None else value
+
+    def nonlinearity():
+        if node is None or node.kind() not in _RNN_OPERATORS:
+            raise ExportError("%s: the traced graph does not show its "
+                              "nonlinearity (aten::rnn_tanh or rnn_relu); "
+                              "was the module called while tracing?" % what)
+        return _RNN_OPERATORS[node.kind()]
+
+    proj = params.get("weight_hr_l0")
+    options = {
+        "input_size": _option(module, "input_size",
+                              lambda: params["weight_ih_l0"].shape[1]),
+        "hidden_size": _option(module, "hidden_size",
+                               lambda: params["weight_hh_l0"].shape[0]
+                               // gates),
+        "num_layers": _option(module, "num_layers", lambda: sum(
+            1 for p in params if re.fullmatch(r"weight_ih_l\d+", p))),
+        "bias": _option(module, "bias", lambda: "bias_ih_l0" in params),
+        "batch_first": _option(module, "batch_first",
+                               lambda: traced(8, False)),
+        "dropout": _option(module, "dropout", lambda: traced(5, 0.0)),
+        "bidirectional": _option(module, "bidirectional",
+                                 lambda: "weight_ih_l0_reverse" in params),
+    }
+    if cls is nn.LSTM:
+        options["proj_size"] = _option(
+            module, "proj_size",
+            lambda: 0 if proj is None else proj.shape[0])
+    if cls is nn.RNN:
+        options["nonlinearity"] = _option(module, "nonlinearity",
+                                          nonlinearity)
+    return options
+
+
+def _softmax_dim(name, module):
+    def traced():
+        nodes = _graph_nodes(module, ("aten::softmax",))
+        dim = _constant_input(nodes[0], 1) if nodes else None
+        if dim is None:
+            raise ExportError("'%s' (nn.Softmax): the traced graph does not "
+                              "show its dim (no aten::softmax with a "
+                              "constant dim); was the module called while "
+                              "tracing?" % name)
+        return dim
+    return _option(module, "dim", traced)
+
+
+def _eager_layer(name, module, cls):
+    """Build the eager torch.nn module equivalent to a ScriptModule."""
+    params = _script_parameters(module)
+    with warnings.catch_warnings():
+        # e.g. "dropout option adds dropout after all but last recurrent
+        # layer": the export itself warns about dropout.
+        warnings.simplefilter("ignore")
+        if cls in _RECURRENT:
+            eager = cls(**_recurrent_options(name, module, cls))
+        elif cls is nn.Linear:
+            weight = params.get("weight")
+            if weight is None or weight.dim() != 2:
+                raise ExportError("'%s' (nn.Linear): TorchScript module has "
+                                  "no 2-D weight" % name)
+            eager = nn.Linear(
+                _option(module, "in_features", lambda: weight.shape[1]),
+                _option(module, "out_features", lambda: weight.shape[0]),
+                bias="bias" in params)
+        elif cls is nn.Softmax:
+            eager = nn.Softmax(dim=_softmax_dim(name, module))
+        else:
+            eager = cls()
+    # The very same tensors, whatever their dtype, so that the values are
+    # exactly the scripted module's.
+    expected = dict(eager.named_parameters(recurse=False))
+    what = "'%s' (nn.%s)" % (name, cls.__name__)
+    if set(expected) != set(params):
+        raise ExportError("%s: TorchScript module holds parameters %s, but "
+                          "its options call for %s"
+                          % (what, ", ".join(sorted(params)) or "none",
+                             ", ".join(sorted(expected)) or "none"))
+    for pname, tensor in params.items():
+        if tensor.shape != expected[pname].shape:
+            raise ExportError("%s: TorchScript parameter %s has shape %s, "
+                              "expected %s" % (what, pname,
+                                               list(tensor.shape),
+                                               list(expected[pname].shape)))
+        setattr(eager, pname, nn.Parameter(tensor.detach(),
+                                           requires_grad=False))
+    return eager
+
+
+def _eager_child(name, module):
+    """One chain element: a torch.nn layer, a Sequential or a stand-in."""
+    cls = _scripted_class(module)
+    if cls is None:
+        return _Scripted(_scripted_type_name(module))
+    if cls is nn.Sequential:
+        sequential = nn.Sequential()
+        for sub_name, sub in module.named_children():
+            sequential.add_module(sub_name,
+                                  _eager_child("%s.%s" % (name, sub_name),
+                                               sub))
+        return sequential
+    return _eager_layer(name, module, cls)
+
+
+def eager_from_script(module):
+    """Rebuild a ScriptModule as the eager module export_model reads.
+
+    Supported torch.nn layers become those layers holding the ScriptModule's
+    own parameter tensors; a top-level module of another type becomes a
+    chain of its children; other children become stand-ins that
+    export_model refuses, naming them.
+    """
+    cls = _scripted_class(module)
+    if cls is not None:
+        return _eager_child("model", module)
+    chain = _Scripted(_scripted_type_name(module))
+    for name, child in module.named_children():
+        chain.add_module(name, _eager_child(name, child))
     return chain
 
 
@@ -211,9 +467,13 @@ def export_model(module, dtype=None):
     """Return the rnnx weights document (a dict) for a PyTorch module.
 
     ``module`` is an nn.Sequential, a single supported layer, or any module
-    whose direct children (in registration order) form the layer chain.
+    whose direct children (in registration order) form the layer chain; or
+    the same as a TorchScript module (torch.jit.script / trace / load),
+    which gives the same document.
     ``dtype`` is "float32" or "float64" (default: the parameters' dtype).
     """
+    if isinstance(module, torch.jit.ScriptModule):
+        module = eager_from_script(module)
     dtype = _resolve_dtype(dtype, module)
     named = []  # (label for messages, layer dict) per emitted layer
     for name, child in _chain_of(module):
@@ -353,8 +613,37 @@ def write_weights(doc, path):
         f.write(text)
 
 
+def is_torchscript(path):
+    """True if path is a TorchScript archive (written by torch.jit.save).
+
+    Both torch.save and torch.jit.save write zip archives; only TorchScript's
+    hold the module's code (<archive>/code/) and <archive>/constants.pkl.
+    """
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        for entry in archive.namelist():
+            parts = entry.split("/")
+            if len(parts) > 2 and parts[1] == "code":
+                return True
+            if len(parts) == 2 and parts[1] == "constants.pkl":
+                return True
+    return False
+
+
 def load_module(path):
-    """Load a full module written by torch.save(model)."""
+    """Load a module: torch.jit.save's TorchScript or torch.save's pickle.
+
+    Returns a ScriptModule for a TorchScript file, an nn.Module otherwise.
+    """
+    if is_torchscript(path):
+        try:
+            return torch.jit.load(path, map_location="cpu")
+        except RuntimeError as err:
+            message = str(err).strip().splitlines()
+            raise ExportError("cannot load TorchScript file %s: %s"
+                              % (path, message[0] if message else err)
+                              ) from err
     kwargs = {"map_location": "cpu"}
     # torch >= 2.6 defaults to weights_only=True, which refuses modules.
     if "weights_only" in inspect.signature(torch.load).parameters:
@@ -364,12 +653,18 @@ def load_module(path):
     except (AttributeError, ModuleNotFoundError) as err:
         raise ExportError(
             "cannot unpickle %s: %s (the model's class must be importable; "
-            "put its module on PYTHONPATH)" % (path, err)) from err
+            "put its module on PYTHONPATH, or save the model with "
+            "torch.jit.save instead)" % (path, err)) from err
+    except (RuntimeError, EOFError, pickle.UnpicklingError) as err:
+        message = str(err).strip().splitlines()
+        raise ExportError("cannot read %s as a torch.save or torch.jit.save "
+                          "file: %s" % (path, message[0] if message else
+                                        type(err).__name__)) from err
     if not isinstance(obj, nn.Module):
         hint = ""
         if isinstance(obj, dict):
             hint = " (a state_dict has no layer structure: save the module " \
-                   "itself with torch.save(model))"
+                   "itself with torch.save(model) or torch.jit.save)"
         raise ExportError("%s holds an object of type %s, not an "
                           "nn.Module%s" % (path, type(obj).__name__, hint))
     return obj
@@ -378,9 +673,12 @@ def load_module(path):
 def main(argv=None):
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        description="Export a torch.save'd PyTorch model to rnnx JSON "
-                    "weights (docs/weights-format.md).")
-    parser.add_argument("model", help="file written by torch.save(model)")
+        description="Export a PyTorch model (torch.save'd module or "
+                    "torch.jit.save'd TorchScript) to rnnx JSON weights "
+                    "(docs/weights-format.md).")
+    parser.add_argument("model", help="file written by torch.save(model) or "
+                                      "torch.jit.save(scripted or traced "
+                                      "model)")
     parser.add_argument("-o", "--output", required=True,
                         help="output JSON file ('-' for stdout)")
     parser.add_argument("--dtype", choices=sorted(_DTYPES),
