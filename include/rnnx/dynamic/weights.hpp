@@ -245,27 +245,11 @@ template <class T = float>
 basic_network<T> network_from_json(const nlohmann::json& document,
                                    const std::string& source = "JSON") {
   const std::string where = "rnnx::dynamic::load_weights(" + source + ")";
-  if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
-  const auto format = document.find("format");
-  if (format == document.end() || *format != weights_format_name)
-    throw weights_error(where + ": field 'format' must be \"" + std::string(weights_format_name) +
-                        "\"");
-  const auto version = document.find("version");
-  if (version == document.end() || *version != weights_format_version)
-    throw weights_error(where + ": field 'version' must be " +
-                        std::to_string(weights_format_version) + ", found " +
-                        (version == document.end() ? std::string("none") : version->dump()));
-  const auto dtype = document.find("dtype");
-  if (dtype == document.end() || (*dtype != "float32" && *dtype != "float64"))
-    throw weights_error(where + ": field 'dtype' must be \"float32\" or \"float64\"");
-  const bool file_is_float32 = *dtype == "float32";
-  if (!file_is_float32 && std::is_same_v<T, float>)
-    throw weights_error(where +
-                        ": the file holds float64 values and the model is float32; they would be "
-                        "rounded. Export as float32 or use a double model");
-  const auto layers = document.find("layers");
-  if (layers == document.end() || !layers->is_array() || layers->empty())
-    throw weights_error(where + ": field 'layers' (a non-empty list) is missing");
+  // Plain variables, not a structured binding: clang 14 cannot capture those in lambdas.
+  const auto header = rnnx::detail::read_header<T>(document, where);
+  const nlohmann::json* const layers = header.first;
+  const bool file_is_float32 = header.second;
+  if (layers->empty()) throw weights_error(where + ": field 'layers' (a non-empty list) is empty");
 
   std::vector<typename basic_network<T>::layer> built;
   built.reserve(layers->size());

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "rnnx/layers/layer.hpp"
 
@@ -137,15 +138,12 @@ void append_number(std::string& out, T value) {
   out.append(buf, result.ptr);
 }
 
-}  // namespace detail
-
-/// Replaces the model's parameters with those in `document` (already parsed JSON).
-/// Throws weights_error; on error the model is unchanged.
-template <class Net>
-void load_weights_from_json(Net& model, const nlohmann::json& document,
-                            const std::string& source = "JSON") {
-  using T = typename Net::scalar;
-  const std::string where = "rnnx::load_weights(" + source + ")";
+/// The document's layer list and whether its values are float32, after checking the fields
+/// every weight file starts with: format, version, dtype (a float64 file does not fill a float
+/// model: it would be rounded) and that 'layers' is a list.
+template <class T>
+std::pair<const nlohmann::json*, bool> read_header(const nlohmann::json& document,
+                                                   const std::string& where) {
   if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
   const auto format = document.find("format");
   if (format == document.end() || *format != weights_format_name)
@@ -167,6 +165,22 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
   const auto layers = document.find("layers");
   if (layers == document.end() || !layers->is_array())
     throw weights_error(where + ": field 'layers' (a list) is missing");
+  return {&*layers, file_is_float32};
+}
+
+}  // namespace detail
+
+/// Replaces the model's parameters with those in `document` (already parsed JSON).
+/// Throws weights_error; on error the model is unchanged.
+template <class Net>
+void load_weights_from_json(Net& model, const nlohmann::json& document,
+                            const std::string& source = "JSON") {
+  using T = typename Net::scalar;
+  const std::string where = "rnnx::load_weights(" + source + ")";
+  // Plain variables, not a structured binding: clang 14 cannot capture those in lambdas.
+  const auto header = detail::read_header<T>(document, where);
+  const nlohmann::json* const layers = header.first;
+  const bool file_is_float32 = header.second;
   if (layers->size() != Net::layer_count)
     throw weights_error(where + ": the file has " + std::to_string(layers->size()) +
                         " layers, the model " + Net::description() + " has " +
