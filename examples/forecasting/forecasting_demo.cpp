@@ -1,0 +1,420 @@
+// Forecasts the yearly sunspot number with an LSTM trained by rnnx, and compares it with the
+// persistence baseline and with the same model trained by PyTorch from the same initial weights.
+//
+// Usage: forecasting_demo [--epochs N] [--data sunspots.csv] [--out DIR] [--no-torch] [--no-plot]
+//                         [--max-ratio R]
+// The data and scripts default to the files next to this source, the output directory to this
+// example's build directory (all baked in by CMake).
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <rnnx/rnnx.hpp>
+#include <rnnx/train/fit.hpp>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#ifndef RNNX_FORECASTING_DIR
+#define RNNX_FORECASTING_DIR "."
+#endif
+#ifndef RNNX_FORECASTING_OUT
+#define RNNX_FORECASTING_OUT "."
+#endif
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kHidden = 32;
+// Must match train_torch.py, which reads the sizes from the initial weights this demo writes.
+using Model = rnnx::network<rnnx::lstm<1, kHidden>, rnnx::dense<kHidden, 1>>;
+
+// Two solar cycles (about 11 years each) of context per prediction.
+constexpr std::size_t kWindow = 22;
+// The held-out tail: 1969-2008, nearly four cycles the model never trains on.
+constexpr std::size_t kTestYears = 40;
+constexpr std::size_t kBatch = 16;
+constexpr double kLearningRate = 5e-3;
+constexpr std::uint64_t kSeed = 1700;
+constexpr std::size_t kProgressEvery = 25;  // epochs per progress line
+
+struct Options {
+  fs::path data = fs::path(RNNX_FORECASTING_DIR) / "sunspots.csv";
+  fs::path out = RNNX_FORECASTING_OUT;
+  std::size_t epochs = 200;
+  bool torch = true;
+  bool plot = true;
+  // Exit non-zero unless the one-step RMSE is below this fraction of persistence's.
+  double max_ratio = 0.6;
+};
+
+struct Series {
+  std::vector<int> years;
+  std::vector<double> values;
+};
+
+// One model's forecasts of the held-out years, in sunspot numbers.
+struct Forecast {
+  std::vector<double> one_step, recursive;
+  double train_seconds = 0;
+  double final_loss = 0;
+};
+
+std::size_t parse_count(const char* text, std::string_view flag) {
+  char* end = nullptr;
+  const long long value = text ? std::strtoll(text, &end, 10) : 0;
+  if (end == nullptr || *end != '\0' || value <= 0)
+    throw std::invalid_argument(std::string(flag) + " needs a positive whole number");
+  return static_cast<std::size_t>(value);
+}
+
+Options parse_arguments(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
+    const bool takes_value =
+        arg == "--epochs" || arg == "--data" || arg == "--out" || arg == "--max-ratio";
+    if (takes_value && value == nullptr)
+      throw std::invalid_argument(std::string(arg) + " needs a value (see --help)");
+    if (arg == "--epochs") {
+      options.epochs = parse_count(value, arg), ++i;
+    } else if (arg == "--data") {
+      options.data = value, ++i;
+    } else if (arg == "--out") {
+      options.out = value, ++i;
+    } else if (arg == "--max-ratio") {
+      char* end = nullptr;
+      options.max_ratio = std::strtod(value, &end);
+      if (*end != '\0' || !(options.max_ratio > 0))
+        throw std::invalid_argument("--max-ratio needs a positive number");
+      ++i;
+    } else if (arg == "--no-torch") {
+      options.torch = false;
+    } else if (arg == "--no-plot") {
+      options.plot = false;
+    } else if (arg == "-h" || arg == "--help") {
+      std::printf(
+          "usage: %s [--epochs N] [--data sunspots.csv] [--out DIR] [--no-torch] [--no-plot] "
+          "[--max-ratio R]\n",
+          argv[0]);
+      std::exit(0);
+    } else {
+      throw std::invalid_argument("unexpected argument '" + std::string(arg) + "' (see --help)");
+    }
+  }
+  return options;
+}
+
+// "YEAR","SUNACTIVITY" then one "1700,5" line per year, consecutive years.
+Series load_series(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open the data file '" + path.string() + "'");
+  Series series;
+  std::string line;
+  std::getline(in, line);  // header
+  for (int number = 2; std::getline(in, line); ++number) {
+    if (line.empty() || line == "\r") continue;
+    std::istringstream fields(line);
+    int year = 0;
+    char comma = 0;
+    double value = 0;
+    if (!(fields >> year >> comma >> value) || comma != ',' || !std::isfinite(value) || value < 0)
+      throw std::runtime_error(path.string() + ":" + std::to_string(number) +
+                               ": expected 'year,sunspot number', got '" + line + "'");
+    if (!series.years.empty() && year != series.years.back() + 1)
+      throw std::runtime_error(path.string() + ":" + std::to_string(number) + ": year " +
+                               std::to_string(year) + " does not follow " +
+                               std::to_string(series.years.back()));
+    series.years.push_back(year);
+    series.values.push_back(value);
+  }
+  if (series.values.size() < kTestYears + kWindow + kBatch)
+    throw std::runtime_error(path.string() + ": " + std::to_string(series.values.size()) +
+                             " years are too few for a " + std::to_string(kTestYears) +
+                             "-year test and " + std::to_string(kWindow) + "-year windows");
+  return series;
+}
+
+// Standardises with the training years' statistics only, so nothing of the test leaks in.
+struct Scaler {
+  double mean = 0, std = 1;
+  explicit Scaler(std::span<const double> train) {
+    for (const double v : train) mean += v;
+    mean /= double(train.size());
+    double var = 0;
+    for (const double v : train) var += (v - mean) * (v - mean);
+    std = std::sqrt(var / double(train.size()));
+  }
+  float scale(double v) const { return float((v - mean) / std); }
+  double unscale(float v) const { return double(v) * std + mean; }
+};
+
+// A window of kWindow years, kWindow x 1, as forward_last takes it.
+xt::xtensor<float, 2> window(const std::vector<float>& scaled, std::size_t end) {
+  xt::xtensor<float, 2> xs = xt::xtensor<float, 2>::from_shape({kWindow, 1});
+  std::copy(scaled.begin() + std::ptrdiff_t(end - kWindow), scaled.begin() + std::ptrdiff_t(end),
+            xs.begin());
+  return xs;
+}
+
+// Many-to-many next-year prediction: every year of a window is trained to predict the next.
+// Only windows whose targets all lie before the test years are used.
+void training_windows(const std::vector<float>& scaled, std::size_t first_test,
+                      xt::xtensor<float, 3>& inputs, xt::xtensor<float, 3>& targets) {
+  const std::size_t count = first_test - kWindow;
+  inputs = xt::xtensor<float, 3>::from_shape({count, kWindow, 1});
+  targets = xt::xtensor<float, 3>::from_shape({count, kWindow, 1});
+  for (std::size_t w = 0; w < count; ++w)
+    for (std::size_t t = 0; t < kWindow; ++t) {
+      inputs(w, t, 0) = scaled[w + t];
+      targets(w, t, 0) = scaled[w + t + 1];
+    }
+}
+
+// One step ahead from the true history, and recursively from the last training year (each
+// prediction becomes the newest input), for every test year.
+Forecast forecast(const Model& model, const std::vector<float>& scaled, std::size_t first_test,
+                  const Scaler& scaler) {
+  Forecast f;
+  for (std::size_t t = first_test; t < scaled.size(); ++t)
+    f.one_step.push_back(scaler.unscale(model.forward_last(window(scaled, t))[0]));
+  std::vector<float> history(scaled.begin(), scaled.begin() + std::ptrdiff_t(first_test));
+  for (std::size_t t = first_test; t < scaled.size(); ++t) {
+    history.push_back(model.forward_last(window(history, history.size()))[0]);
+    f.recursive.push_back(scaler.unscale(history.back()));
+  }
+  return f;
+}
+
+double rmse(std::span<const double> forecast, std::span<const double> truth) {
+  double sum = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i)
+    sum += (forecast[i] - truth[i]) * (forecast[i] - truth[i]);
+  return std::sqrt(sum / double(truth.size()));
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+bool python_has(const char* module) {
+  const std::string command =
+      std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
+  return std::system(command.c_str()) == 0;
+}
+
+void write_json(const fs::path& path, const nlohmann::json& doc) {
+  std::ofstream out(path);
+  out << doc.dump(1) << '\n';
+  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
+}
+
+// The same model, data, initial weights, epochs, batch size and optimiser in PyTorch: the demo
+// hands the scaled windows to train_torch.py and reads its forecasts back.
+Forecast train_torch(const Options& options, const xt::xtensor<float, 3>& inputs,
+                     const xt::xtensor<float, 3>& targets, const std::vector<float>& scaled,
+                     std::size_t first_test, const Scaler& scaler) {
+  const fs::path job = options.out / "torch_job.json", result = options.out / "torch_result.json";
+  nlohmann::json doc;
+  doc["initial_weights"] = (options.out / "initial_weights.json").string();
+  doc["epochs"] = options.epochs;
+  doc["batch_size"] = kBatch;
+  doc["lr"] = kLearningRate;
+  doc["seed"] = kSeed;
+  doc["progress_every"] = kProgressEvery;
+  doc["window"] = kWindow;
+  doc["inputs"] = std::vector<float>(inputs.begin(), inputs.end());
+  doc["targets"] = std::vector<float>(targets.begin(), targets.end());
+  doc["series"] = scaled;
+  doc["first_test"] = first_test;
+  write_json(job, doc);
+  const fs::path script = fs::path(RNNX_FORECASTING_DIR) / "train_torch.py";
+  const std::string command = "/usr/bin/python3 " + shell_quote(script.string()) + " " +
+                              shell_quote(job.string()) + " " + shell_quote(result.string());
+  std::fflush(stdout);
+  if (std::system(command.c_str()) != 0)
+    throw std::runtime_error("PyTorch training failed: " + command);
+  std::ifstream in(result);
+  const nlohmann::json r = nlohmann::json::parse(in);
+  Forecast f;
+  for (const float v : r.at("one_step").get<std::vector<float>>())
+    f.one_step.push_back(scaler.unscale(v));
+  for (const float v : r.at("recursive").get<std::vector<float>>())
+    f.recursive.push_back(scaler.unscale(v));
+  f.train_seconds = r.at("train_seconds").get<double>();
+  f.final_loss = r.at("final_loss").get<double>();
+  return f;
+}
+
+int run(const Options& options) {
+  const Series series = load_series(options.data);
+  const std::size_t years = series.values.size(), first_test = years - kTestYears;
+  const Scaler scaler(std::span(series.values).first(first_test));
+  std::vector<float> scaled;
+  for (const double v : series.values) scaled.push_back(scaler.scale(v));
+  xt::xtensor<float, 3> inputs, targets;
+  training_windows(scaled, first_test, inputs, targets);
+  fs::create_directories(options.out);
+
+  std::printf("data       %s: yearly sunspot numbers %d-%d\n", options.data.string().c_str(),
+              series.years.front(), series.years.back());
+  std::printf("split      train %d-%d (%zu windows of %zu years), test %d-%d (%zu years)\n",
+              series.years.front(), series.years[first_test - 1], inputs.shape(0), kWindow,
+              series.years[first_test], series.years.back(), kTestYears);
+  std::printf("model      %s, MSE on every year's next-year value\n", Model::description().c_str());
+  std::printf("training   %zu epochs, batch %zu, Adam lr %g, seed %llu\n\n", options.epochs, kBatch,
+              kLearningRate, static_cast<unsigned long long>(kSeed));
+
+  auto model = std::make_unique<Model>();
+  rnnx::initialize(*model, kSeed);
+  // PyTorch starts from exactly these weights, so the two runs differ only in the framework.
+  rnnx::save_weights(*model, options.out / "initial_weights.json");
+
+  std::printf("rnnx training\n");
+  rnnx::adam optimizer(*model, {.lr = kLearningRate});
+  Forecast ours;
+  std::size_t updates = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t done = 0; done < options.epochs;) {
+    const std::size_t block = std::min(kProgressEvery, options.epochs - done);
+    // A new seed per block: each call restarts fit's shuffler.
+    const auto history = rnnx::fit(*model, optimizer, rnnx::mse{}, inputs, targets,
+                                   {.epochs = block, .batch_size = kBatch, .seed = kSeed + done});
+    done += block;
+    for (const auto& epoch : history) updates += epoch.updates;
+    ours.final_loss = history.back().loss;
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("  epoch %4zu/%zu  loss %.5f  %8.0f sequences/s  %6.0f updates/s  %.2f s\n", done,
+                options.epochs, ours.final_loss, double(done * inputs.shape(0)) / seconds,
+                double(updates) / seconds, seconds);
+  }
+  ours.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const Forecast rnnx_forecast = [&] {
+    Forecast f = forecast(*model, scaled, first_test, scaler);
+    f.train_seconds = ours.train_seconds;
+    f.final_loss = ours.final_loss;
+    return f;
+  }();
+  rnnx::save_weights(*model, options.out / "model.json");
+
+  std::optional<Forecast> theirs;
+  std::string torch_note;
+  if (!options.torch) {
+    torch_note = "skipped (--no-torch)";
+  } else if (!python_has("torch")) {
+    torch_note = "skipped: PyTorch not installed";
+  } else {
+    std::printf("\nPyTorch training (same initial weights, data and settings)\n");
+    theirs = train_torch(options, inputs, targets, scaled, first_test, scaler);
+  }
+
+  const std::span truth = std::span(series.values).subspan(first_test);
+  std::vector<double> persistence(series.values.begin() + std::ptrdiff_t(first_test - 1),
+                                  series.values.end() - 1);
+  const std::vector<double> flat(kTestYears, series.values[first_test - 1]);
+  const double base_rmse = rmse(persistence, truth);
+  const double our_rmse = rmse(rnnx_forecast.one_step, truth);
+
+  std::printf("\nheld-out %d-%d, RMSE in sunspot numbers (truth: mean %.1f)\n",
+              series.years[first_test], series.years.back(), [&] {
+                double s = 0;
+                for (const double v : truth) s += v;
+                return s / double(truth.size());
+              }());
+  std::printf("  %-22s %14s %16s %14s %12s\n", "", "one step ahead", "recursive 40 y", "final loss",
+              "training s");
+  std::printf("  %-22s %14.1f %16.1f %14s %12s\n", "persistence y[t-1]", base_rmse,
+              rmse(flat, truth), "-", "-");
+  std::printf("  %-22s %14.1f %16.1f %14.5f %12.2f\n", "rnnx LSTM", our_rmse,
+              rmse(rnnx_forecast.recursive, truth), rnnx_forecast.final_loss,
+              rnnx_forecast.train_seconds);
+  if (theirs)
+    std::printf("  %-22s %14.1f %16.1f %14.5f %12.2f\n", "PyTorch LSTM",
+                rmse(theirs->one_step, truth), rmse(theirs->recursive, truth), theirs->final_loss,
+                theirs->train_seconds);
+  else
+    std::printf("  %-22s %s\n", "PyTorch LSTM", torch_note.c_str());
+  if (theirs)
+    std::printf("  training time: rnnx %.2f s, PyTorch %.2f s (%.1fx)\n",
+                rnnx_forecast.train_seconds, theirs->train_seconds,
+                theirs->train_seconds / rnnx_forecast.train_seconds);
+  std::printf(
+      "  (recursive: from %d onwards, each forecast fed back as input; persistence "
+      "repeats %d's value)\n",
+      series.years[first_test - 1] + 1, series.years[first_test - 1]);
+
+  nlohmann::json results;
+  results["years"] =
+      std::vector<int>(series.years.begin() + std::ptrdiff_t(first_test), series.years.end());
+  results["history_years"] = series.years;
+  results["history"] = series.values;
+  results["truth"] = std::vector<double>(truth.begin(), truth.end());
+  results["persistence"] = persistence;
+  results["rnnx"] = {{"one_step", rnnx_forecast.one_step}, {"recursive", rnnx_forecast.recursive}};
+  if (theirs) results["torch"] = {{"one_step", theirs->one_step}, {"recursive", theirs->recursive}};
+  const fs::path results_path = options.out / "forecast.json";
+  write_json(results_path, results);
+  std::printf("\nwrote %s and the trained weights %s\n", results_path.string().c_str(),
+              (options.out / "model.json").string().c_str());
+
+  const fs::path plot_script = fs::path(RNNX_FORECASTING_DIR) / "plot_forecast.py";
+  const fs::path png = options.out / "forecast.png";
+  const std::string plot_command = "/usr/bin/python3 " + shell_quote(plot_script.string()) + " " +
+                                   shell_quote(results_path.string()) + " " +
+                                   shell_quote(png.string());
+  if (!options.plot) {
+    std::printf("plot skipped (--no-plot); to draw it: %s\n", plot_command.c_str());
+  } else if (!python_has("matplotlib")) {
+    std::printf(
+        "plot skipped: matplotlib not installed (apt-get install python3-matplotlib, then: "
+        "%s)\n",
+        plot_command.c_str());
+  } else if (std::fflush(stdout); std::system(plot_command.c_str()) == 0) {
+    std::printf("wrote %s\n", png.string().c_str());
+  } else {
+    std::printf("plot failed: %s\n", plot_command.c_str());
+  }
+
+  const double ratio = our_rmse / base_rmse;
+  if (!(ratio < options.max_ratio)) {
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "\nFAIL: one-step RMSE %.1f is %.2f of persistence's %.1f (must be below %.2f)\n",
+                 our_rmse, ratio, base_rmse, options.max_ratio);
+    return 1;
+  }
+  std::printf("\nOK: one-step RMSE %.1f is %.2f of persistence's %.1f (bound %.2f)\n", our_rmse,
+              ratio, base_rmse, options.max_ratio);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_arguments(argc, argv));
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "forecasting_demo: %s\n", e.what());
+  }
+  return 2;
+}
