@@ -18,6 +18,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <rnnx/rnnx.hpp>
 #include <rnnx/train/fit.hpp>
@@ -67,11 +68,14 @@ struct Series {
   std::vector<double> values;
 };
 
+struct Training {
+  double seconds = 0, final_loss = 0;
+};
+
 // One model's forecasts of the held-out years, in sunspot numbers.
 struct Forecast {
   std::vector<double> one_step, recursive;
-  double train_seconds = 0;
-  double final_loss = 0;
+  Training training;
 };
 
 std::size_t parse_count(const char* text, std::string_view flag) {
@@ -258,9 +262,32 @@ Forecast train_torch(const Options& options, const xt::xtensor<float, 3>& inputs
     f.one_step.push_back(scaler.unscale(v));
   for (const float v : r.at("recursive").get<std::vector<float>>())
     f.recursive.push_back(scaler.unscale(v));
-  f.train_seconds = r.at("train_seconds").get<double>();
-  f.final_loss = r.at("final_loss").get<double>();
+  f.training = {r.at("train_seconds").get<double>(), r.at("final_loss").get<double>()};
   return f;
+}
+
+// fit() in blocks of kProgressEvery epochs, to print one progress line per block.
+Training train(Model& model, const xt::xtensor<float, 3>& inputs,
+               const xt::xtensor<float, 3>& targets, std::size_t epochs) {
+  rnnx::adam optimizer(model, {.lr = kLearningRate});
+  Training result;
+  std::size_t updates = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t done = 0; done < epochs;) {
+    const std::size_t block = std::min(kProgressEvery, epochs - done);
+    // A new seed per block: each call restarts fit's shuffler.
+    const auto history = rnnx::fit(model, optimizer, rnnx::mse{}, inputs, targets,
+                                   {.epochs = block, .batch_size = kBatch, .seed = kSeed + done});
+    done += block;
+    for (const auto& epoch : history) updates += epoch.updates;
+    result.final_loss = history.back().loss;
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("  epoch %4zu/%zu  loss %.5f  %8.0f sequences/s  %6.0f updates/s  %.2f s\n", done,
+                epochs, result.final_loss, double(done * inputs.shape(0)) / result.seconds,
+                double(updates) / result.seconds, result.seconds);
+  }
+  return result;
 }
 
 int run(const Options& options) {
@@ -288,32 +315,9 @@ int run(const Options& options) {
   rnnx::save_weights(*model, options.out / "initial_weights.json");
 
   std::printf("rnnx training\n");
-  rnnx::adam optimizer(*model, {.lr = kLearningRate});
-  Forecast ours;
-  std::size_t updates = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t done = 0; done < options.epochs;) {
-    const std::size_t block = std::min(kProgressEvery, options.epochs - done);
-    // A new seed per block: each call restarts fit's shuffler.
-    const auto history = rnnx::fit(*model, optimizer, rnnx::mse{}, inputs, targets,
-                                   {.epochs = block, .batch_size = kBatch, .seed = kSeed + done});
-    done += block;
-    for (const auto& epoch : history) updates += epoch.updates;
-    ours.final_loss = history.back().loss;
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("  epoch %4zu/%zu  loss %.5f  %8.0f sequences/s  %6.0f updates/s  %.2f s\n", done,
-                options.epochs, ours.final_loss, double(done * inputs.shape(0)) / seconds,
-                double(updates) / seconds, seconds);
-  }
-  ours.train_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const Forecast rnnx_forecast = [&] {
-    Forecast f = forecast(*model, scaled, first_test, scaler);
-    f.train_seconds = ours.train_seconds;
-    f.final_loss = ours.final_loss;
-    return f;
-  }();
+  const Training training = train(*model, inputs, targets, options.epochs);
+  Forecast ours = forecast(*model, scaled, first_test, scaler);
+  ours.training = training;
   rnnx::save_weights(*model, options.out / "model.json");
 
   std::optional<Forecast> theirs;
@@ -332,31 +336,26 @@ int run(const Options& options) {
                                   series.values.end() - 1);
   const std::vector<double> flat(kTestYears, series.values[first_test - 1]);
   const double base_rmse = rmse(persistence, truth);
-  const double our_rmse = rmse(rnnx_forecast.one_step, truth);
+  const double our_rmse = rmse(ours.one_step, truth);
 
-  std::printf("\nheld-out %d-%d, RMSE in sunspot numbers (truth: mean %.1f)\n",
-              series.years[first_test], series.years.back(), [&] {
-                double s = 0;
-                for (const double v : truth) s += v;
-                return s / double(truth.size());
-              }());
+  std::printf("\nheld-out %d-%d, RMSE in sunspot numbers (observed mean %.1f)\n",
+              series.years[first_test], series.years.back(),
+              std::accumulate(truth.begin(), truth.end(), 0.0) / double(truth.size()));
   std::printf("  %-22s %14s %16s %14s %12s\n", "", "one step ahead", "recursive 40 y", "final loss",
               "training s");
   std::printf("  %-22s %14.1f %16.1f %14s %12s\n", "persistence y[t-1]", base_rmse,
               rmse(flat, truth), "-", "-");
   std::printf("  %-22s %14.1f %16.1f %14.5f %12.2f\n", "rnnx LSTM", our_rmse,
-              rmse(rnnx_forecast.recursive, truth), rnnx_forecast.final_loss,
-              rnnx_forecast.train_seconds);
-  if (theirs)
+              rmse(ours.recursive, truth), ours.training.final_loss, ours.training.seconds);
+  if (theirs) {
     std::printf("  %-22s %14.1f %16.1f %14.5f %12.2f\n", "PyTorch LSTM",
-                rmse(theirs->one_step, truth), rmse(theirs->recursive, truth), theirs->final_loss,
-                theirs->train_seconds);
-  else
+                rmse(theirs->one_step, truth), rmse(theirs->recursive, truth),
+                theirs->training.final_loss, theirs->training.seconds);
+    std::printf("  training time: rnnx %.2f s, PyTorch %.2f s (%.1fx)\n", ours.training.seconds,
+                theirs->training.seconds, theirs->training.seconds / ours.training.seconds);
+  } else {
     std::printf("  %-22s %s\n", "PyTorch LSTM", torch_note.c_str());
-  if (theirs)
-    std::printf("  training time: rnnx %.2f s, PyTorch %.2f s (%.1fx)\n",
-                rnnx_forecast.train_seconds, theirs->train_seconds,
-                theirs->train_seconds / rnnx_forecast.train_seconds);
+  }
   std::printf(
       "  (recursive: from %d onwards, each forecast fed back as input; persistence "
       "repeats %d's value)\n",
@@ -369,7 +368,7 @@ int run(const Options& options) {
   results["history"] = series.values;
   results["truth"] = std::vector<double>(truth.begin(), truth.end());
   results["persistence"] = persistence;
-  results["rnnx"] = {{"one_step", rnnx_forecast.one_step}, {"recursive", rnnx_forecast.recursive}};
+  results["rnnx"] = {{"one_step", ours.one_step}, {"recursive", ours.recursive}};
   if (theirs) results["torch"] = {{"one_step", theirs->one_step}, {"recursive", theirs->recursive}};
   const fs::path results_path = options.out / "forecast.json";
   write_json(results_path, results);
