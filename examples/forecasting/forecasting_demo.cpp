@@ -70,6 +70,7 @@ struct Series {
 
 struct Training {
   double seconds = 0, final_loss = 0;
+  std::vector<double> losses;  // per epoch
 };
 
 // One model's forecasts of the held-out years, in sunspot numbers.
@@ -262,7 +263,8 @@ Forecast train_torch(const Options& options, const xt::xtensor<float, 3>& inputs
     f.one_step.push_back(scaler.unscale(v));
   for (const float v : r.at("recursive").get<std::vector<float>>())
     f.recursive.push_back(scaler.unscale(v));
-  f.training = {r.at("train_seconds").get<double>(), r.at("final_loss").get<double>()};
+  f.training = {r.at("train_seconds").get<double>(), r.at("final_loss").get<double>(),
+                r.at("losses").get<std::vector<double>>()};
   return f;
 }
 
@@ -279,7 +281,10 @@ Training train(Model& model, const xt::xtensor<float, 3>& inputs,
     const auto history = rnnx::fit(model, optimizer, rnnx::mse{}, inputs, targets,
                                    {.epochs = block, .batch_size = kBatch, .seed = kSeed + done});
     done += block;
-    for (const auto& epoch : history) updates += epoch.updates;
+    for (const auto& epoch : history) {
+      updates += epoch.updates;
+      result.losses.push_back(epoch.loss);
+    }
     result.final_loss = history.back().loss;
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -368,8 +373,12 @@ int run(const Options& options) {
   results["history"] = series.values;
   results["truth"] = std::vector<double>(truth.begin(), truth.end());
   results["persistence"] = persistence;
-  results["rnnx"] = {{"one_step", ours.one_step}, {"recursive", ours.recursive}};
-  if (theirs) results["torch"] = {{"one_step", theirs->one_step}, {"recursive", theirs->recursive}};
+  results["rnnx"] = {
+      {"one_step", ours.one_step}, {"recursive", ours.recursive}, {"losses", ours.training.losses}};
+  if (theirs)
+    results["torch"] = {{"one_step", theirs->one_step},
+                        {"recursive", theirs->recursive},
+                        {"losses", theirs->training.losses}};
   const fs::path results_path = options.out / "forecast.json";
   write_json(results_path, results);
   std::printf("\nwrote %s and the trained weights %s\n", results_path.string().c_str(),

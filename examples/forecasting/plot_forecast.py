@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Draw forecasting_demo's held-out forecasts: truth vs rnnx (and PyTorch).
+"""Draw forecasting_demo's held-out forecasts, truth vs rnnx (and PyTorch),
+and both training-loss curves.
 
 Usage: /usr/bin/python3 examples/forecasting/plot_forecast.py forecast.json forecast.png
 forecast.json is written by forecasting_demo.
@@ -24,7 +25,8 @@ def main(argv):
     context = [(y, v) for y, v in zip(r["history_years"], r["history"])
                if years[0] - 40 <= y < years[0]]
 
-    fig, axes = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    fig, axes = plt.subplots(3, 1, figsize=(10, 10),
+                             gridspec_kw={"height_ratios": [3, 3, 2]})
     for ax, kind, title in ((axes[0], "one_step", "one year ahead from the true history"),
                             (axes[1], "recursive", "recursive from %d (forecasts fed back)"
                              % (years[0] - 1))):
@@ -41,7 +43,20 @@ def main(argv):
         ax.set_title("Yearly sunspot number, held-out %d-%d: %s" % (years[0], years[-1], title))
         ax.set_ylabel("sunspot number")
         ax.legend(loc="upper left", fontsize=8)
+        ax.set_xlim(context[0][0] - 1, years[-1] + 1)
     axes[1].set_xlabel("year")
+
+    # Same initial weights and settings: the curves should track each other.
+    ax = axes[2]
+    for name, label, style in (("rnnx", "rnnx", "-"), ("torch", "PyTorch", "--")):
+        if name in r:
+            losses = r[name]["losses"]
+            ax.plot(range(1, len(losses) + 1), losses, ls=style, label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training MSE (scaled)")
+    ax.set_title("Training loss per epoch")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(argv[2], dpi=110)
     return 0
