@@ -51,8 +51,8 @@ constexpr const char* kDefaultText =
 struct Options {
   fs::path text = kDefaultText;
   std::size_t chars = 0;  // 0: the whole book
-  std::size_t steps = 1000, batch = 32, bptt = 64, eval_every = 100;
-  double lr = 2e-3, clip = 5;
+  std::size_t steps = 600, batch = 32, bptt = 64, eval_every = 100;
+  double lr = 0.02, clip = 5;
   std::uint32_t seed = 1;
   std::optional<double> max_bpc;
   fs::path weights;  // given: load instead of training
@@ -66,10 +66,10 @@ struct Options {
 constexpr const char* kUsage = R"(usage: charlm_demo [options]
   --text FILE        the book (default: pg1661.txt from golang-github-bkaradzic-go-lz4-dev)
   --chars N          use only its first N characters (default: all)
-  --steps N          training updates (default 1000)
+  --steps N          training updates (default 600)
   --batch B          parallel streams of text per update (default 32)
   --bptt T           characters per update and stream, truncated BPTT (default 64)
-  --lr X             Adam learning rate (default 0.002)
+  --lr X             Adam learning rate (default 0.02)
   --clip X           gradient norm clipping (default 5)
   --eval-every N     held-out evaluation interval in updates (default 100)
   --seed S           initialisation and sampling seed (default 1)
@@ -212,6 +212,7 @@ struct Progress {
   std::size_t step;
   double train_bpc;
   double test_bpc;  // NaN where not evaluated
+  double seconds;   // training time so far
 };
 
 struct Training {
@@ -269,7 +270,7 @@ Training train(Model& model, const std::vector<std::uint8_t>& text,
     window_seconds += seconds;
     window_bits += loss / std::numbers::ln2;
     ++window_steps;
-    Progress p{step, loss / std::numbers::ln2, std::nan("")};
+    Progress p{step, loss / std::numbers::ln2, std::nan(""), result.seconds};
     if (step % o.eval_every == 0 || step == o.steps) {
       p.test_bpc = bits_per_char(model, test);
       std::printf("%8zu %7.2f %12.3f %12.3f %10.0f %10.1f\n", step, double(step) / double(chunks),
@@ -336,11 +337,11 @@ std::optional<TorchResult> train_torch(const std::vector<std::uint8_t>& text,
 
 void write_log(const fs::path& path, const std::vector<Progress>& log) {
   std::ofstream out(path);
-  out << "update,train_bpc,test_bpc\n";
+  out << "update,train_bpc,test_bpc,seconds\n";
   for (const auto& p : log) {
     out << p.step << ',' << p.train_bpc << ',';
     if (!std::isnan(p.test_bpc)) out << p.test_bpc;
-    out << '\n';
+    out << ',' << p.seconds << '\n';
   }
 }
 
@@ -410,6 +411,8 @@ int run(const Options& o) {
     trained = train(*model, text, test, o);
     rnnx::save_weights(*model, o.out / "charlm_model.json");
     write_log(o.out / "charlm_rnnx.csv", trained->log);
+    std::ofstream(o.out / "charlm_baselines.csv")
+        << "baseline,bpc\nunigram," << unigram << "\nbigram," << bigram << '\n';
     if (!o.torch)
       std::printf("\nPyTorch comparison: skipped (--no-torch)\n");
     else if (!python_has("torch"))

@@ -124,7 +124,7 @@ def main(argv=None):
                      window_steps * B * T / window_seconds, seconds), flush=True)
             window_bits, window_seconds, window_steps = 0.0, 0.0, 0
             final_bpc = test_bpc
-        log.append((step, loss.item() / math.log(2), test_bpc))
+        log.append((step, loss.item() / math.log(2), test_bpc, seconds))
 
     with open(args.result, "w", encoding="utf-8") as f:
         json.dump({"seconds": seconds, "final_bpc": final_bpc,
@@ -133,9 +133,9 @@ def main(argv=None):
     with open(os.path.join(os.path.dirname(os.path.abspath(args.result)), "charlm_torch.csv"),
               "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["update", "train_bpc", "test_bpc"])
-        for step, train_bpc, test_bpc in log:
-            out.writerow([step, train_bpc, "" if test_bpc is None else test_bpc])
+        out.writerow(["update", "train_bpc", "test_bpc", "seconds"])
+        for step, train_bpc, test_bpc, elapsed in log:
+            out.writerow([step, train_bpc, "" if test_bpc is None else test_bpc, elapsed])
     return 0
 
 
