@@ -5,9 +5,10 @@
 // system it was trained to emulate and against load_weights of the same file, then measures
 // throughput, per-sample and per-block latency, and counts heap allocations in the loops.
 //
-// Usage: streaming_demo [--steps N]
+// Usage: streaming_demo [--steps N] [--no-plot]
 // --steps sets the length of each timed stream (default 1,000,000 samples). The reference
-// signal comes from examples/streaming/train_torch.py (path baked in by CMake).
+// signal comes from examples/streaming/train_torch.py (path baked in by CMake). With matplotlib,
+// plot.py draws the signals and the latency histogram.
 
 #include <algorithm>
 #include <atomic>
@@ -35,6 +36,12 @@
 #endif
 #ifndef RNNX_STREAMING_REFERENCE
 #define RNNX_STREAMING_REFERENCE "reference.json"
+#endif
+#ifndef RNNX_STREAMING_DIR
+#define RNNX_STREAMING_DIR "."
+#endif
+#ifndef RNNX_STREAMING_OUT
+#define RNNX_STREAMING_OUT "."
 #endif
 
 // The proof that streaming allocates nothing: every operator new of the process goes through
@@ -90,8 +97,13 @@ struct Reference {
   std::vector<float> input, system_output, torch_output;
 };
 
-std::size_t parse_arguments(int argc, char** argv) {
+struct Options {
   std::size_t steps = 1'000'000;
+  bool plot = true;
+};
+
+Options parse_arguments(int argc, char** argv) {
+  Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--steps") {
@@ -100,15 +112,17 @@ std::size_t parse_arguments(int argc, char** argv) {
       if (end == nullptr || *end != '\0' || n < static_cast<long long>(kBlock))
         throw std::invalid_argument("--steps needs a number of samples >= " +
                                     std::to_string(kBlock));
-      steps = static_cast<std::size_t>(n);
+      options.steps = static_cast<std::size_t>(n);
+    } else if (arg == "--no-plot") {
+      options.plot = false;
     } else if (arg == "-h" || arg == "--help") {
-      std::printf("usage: %s [--steps N]\n", argv[0]);
+      std::printf("usage: %s [--steps N] [--no-plot]\n", argv[0]);
       std::exit(0);
     } else {
       throw std::invalid_argument("unexpected argument '" + std::string(arg) + "' (try --help)");
     }
   }
-  return steps;
+  return options;
 }
 
 Reference load_reference(const std::filesystem::path& path) {
@@ -191,7 +205,41 @@ void per_block(const std::vector<float>& in, std::vector<float>& out,
   }
 }
 
-int run(std::size_t steps) {
+// Counts per logarithmic bin, 10 per decade from 1 ns: a histogram that shows the rare outliers.
+std::vector<std::size_t> log_histogram(const std::vector<double>& sorted_ns) {
+  std::vector<std::size_t> counts(static_cast<std::size_t>(10 * std::log10(sorted_ns.back())) + 1);
+  for (const double v : sorted_ns)
+    ++counts[static_cast<std::size_t>(std::max(0.0, 10 * std::log10(std::max(v, 1.0))))];
+  return counts;
+}
+
+void plot(const Reference& ref, const std::vector<float>& output,
+          const std::vector<double>& sample_ns, const std::vector<double>& overhead_ns) {
+  const std::filesystem::path out = RNNX_STREAMING_OUT;
+  const nlohmann::json results = {{"input", ref.input},
+                                  {"system", ref.system_output},
+                                  {"torch", ref.torch_output},
+                                  {"rnnx", output},
+                                  {"step_ns_histogram", log_histogram(sample_ns)},
+                                  {"clock_ns_histogram", log_histogram(overhead_ns)},
+                                  {"bins_per_decade", 10}};
+  std::ofstream(out / "streaming.json") << results.dump() << '\n';
+  const std::string command = "/usr/bin/python3 " RNNX_STREAMING_DIR "/plot.py '" +
+                              (out / "streaming.json").string() + "' '" +
+                              (out / "streaming.png").string() + "'";
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
+    std::printf(
+        "\nplot skipped: matplotlib not installed (apt-get install python3-matplotlib, "
+        "then: %s)\n",
+        command.c_str());
+  else if (std::system(command.c_str()) == 0)
+    std::printf("\nplot       %s\n", (out / "streaming.png").string().c_str());
+  else
+    std::printf("\nplot failed: %s\n", command.c_str());
+}
+
+int run(const Options& options) {
+  const std::size_t steps = options.steps;
   amp::fill_AmpModel(g_model);
   const Reference ref = load_reference(RNNX_STREAMING_REFERENCE);
   std::printf("model      %s\n", AmpModel::description().c_str());
@@ -284,6 +332,8 @@ int run(std::size_t steps) {
       "heap       %ld allocations in all the timed loops above (counting operator new;\n"
       "           it counted the 1 allocation of a probe before them)\n",
       allocations);
+
+  if (options.plot) plot(ref, output, sample_ns, overhead_ns);
 
   std::fflush(stdout);  // keep the verdict after the numbers when both go to one terminal
   int status = 0;
