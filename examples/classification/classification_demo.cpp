@@ -34,6 +34,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <xtensor/xview.hpp>
 
 #ifndef RNNX_CLASSIFICATION_DIR
 #define RNNX_CLASSIFICATION_DIR "."
@@ -272,8 +273,8 @@ std::vector<std::vector<const Example*>> make_batches(const std::vector<Example>
   return batches;
 }
 
-std::array<float, kClasses> probabilities(const Classifier& model, std::u32string_view word) {
-  const std::vector<std::size_t> ids = symbol_ids(word);
+std::array<float, kClasses> probabilities(const Classifier& model,
+                                          const std::vector<std::size_t>& ids) {
   xt::xtensor<float, 2> xs = xt::zeros<float>({ids.size(), kSymbols});
   for (std::size_t t = 0; t < ids.size(); ++t) xs(t, ids[t]) = 1;
   const xt::xtensor<float, 1> logits = model.forward_last(xs);
@@ -286,7 +287,7 @@ std::array<float, kClasses> probabilities(const Classifier& model, std::u32strin
 }
 
 std::size_t predict(const Classifier& model, const Example& e) {
-  const auto p = probabilities(model, decode(e.word));
+  const auto p = probabilities(model, e.ids);
   return static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
 }
 
@@ -310,17 +311,13 @@ History train(Classifier& model, const Dataset& data, std::size_t epochs) {
       const xt::xtensor<float, 3> ys = tape.forward(model, one_hot(batch));
       // Many-to-one: the loss sees the output after the last letter only.
       const std::size_t last = ys.shape(1) - 1;
-      xt::xtensor<float, 2> logits = xt::xtensor<float, 2>::from_shape({batch.size(), kClasses});
-      xt::xtensor<std::size_t, 1> labels = xt::xtensor<std::size_t, 1>::from_shape({batch.size()});
-      for (std::size_t b = 0; b < batch.size(); ++b) {
-        labels(b) = batch[b]->label;
-        for (std::size_t c = 0; c < kClasses; ++c) logits(b, c) = ys(b, last, c);
-      }
+      const xt::xtensor<float, 2> logits = xt::view(ys, xt::all(), last, xt::all());
+      xt::xtensor<std::size_t, 1> labels = xt::empty<std::size_t>({batch.size()});
+      for (std::size_t b = 0; b < batch.size(); ++b) labels(b) = batch[b]->label;
       xt::xtensor<float, 2> dlogits;
       loss_sum += double(rnnx::cross_entropy{}(logits, labels, dlogits)) * double(batch.size());
       xt::xtensor<float, 3> dys = xt::zeros<float>(ys.shape());
-      for (std::size_t b = 0; b < batch.size(); ++b)
-        for (std::size_t c = 0; c < kClasses; ++c) dys(b, last, c) = dlogits(b, c);
+      xt::view(dys, xt::all(), last, xt::all()) = dlogits;
       rnnx::zero(*grads);
       tape.backward_parameters(model, dys, *grads);
       optimizer.step(model, *grads);
@@ -447,7 +444,7 @@ int run(const Options& options) {
   std::printf("\nexample held-out words\n");
   for (std::size_t i = 0; i < data.test.size(); i += data.test.size() / 10) {
     const Example& e = data.test[i];
-    const auto p = probabilities(*model, decode(e.word));
+    const auto p = probabilities(*model, e.ids);
     const auto best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
     std::printf("  %s %-8s -> %-8s %3.0f%%%s\n", padded(e.word, 16).c_str(),
                 kLanguages[e.label].name, kLanguages[best].name, 100 * p[best],
@@ -459,7 +456,7 @@ int run(const Options& options) {
       std::printf("  %s (skipped: not a word of letters)\n", padded(word, 16).c_str());
       continue;
     }
-    const auto p = probabilities(*model, w);
+    const auto p = probabilities(*model, symbol_ids(w));
     const auto best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
     std::printf("  %s %-8s -> %-8s %3.0f%%\n", padded(encode_utf8(w), 16).c_str(), "(yours)",
                 kLanguages[best].name, 100 * p[best]);
