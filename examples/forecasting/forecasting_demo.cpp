@@ -164,6 +164,7 @@ struct Scaler {
     double var = 0;
     for (const double v : train) var += (v - mean) * (v - mean);
     std = std::sqrt(var / double(train.size()));
+    if (!(std > 0)) throw std::runtime_error("the training years are constant: nothing to learn");
   }
   float scale(double v) const { return float((v - mean) / std); }
   double unscale(float v) const { return double(v) * std + mean; }
