@@ -63,6 +63,22 @@ void lstm_reference(std::map<std::string, matrix>& p, const std::vector<double>&
   }
 }
 
+/// Gers & Schmidhuber's peepholes: i, f see c_{t-1}, o sees c_t.
+void peephole_lstm_reference(std::map<std::string, matrix>& p, const std::vector<double>& x,
+                             reference_state& s) {
+  const std::size_t H = s.h.size();
+  const auto gx = affine(p["weight_ih"], x, p["bias_ih"]);
+  const auto gh = affine(p["weight_hh"], s.h, p["bias_hh"]);
+  for (std::size_t u = 0; u < H; ++u) {
+    const double i = sigmoid(gx[u] + gh[u] + p["weight_ci"][u][0] * s.c[u]);
+    const double f = sigmoid(gx[H + u] + gh[H + u] + p["weight_cf"][u][0] * s.c[u]);
+    const double g = std::tanh(gx[2 * H + u] + gh[2 * H + u]);
+    s.c[u] = f * s.c[u] + i * g;
+    const double o = sigmoid(gx[3 * H + u] + gh[3 * H + u] + p["weight_co"][u][0] * s.c[u]);
+    s.h[u] = o * std::tanh(s.c[u]);
+  }
+}
+
 void gru_reference(std::map<std::string, matrix>& p, const std::vector<double>& x,
                    reference_state& s) {
   const std::size_t H = s.h.size();
@@ -118,6 +134,13 @@ TEST(CellReference, Lstm) {
   check_cell<rnnx::lstm<1, 48>>(lstm_reference, 1e-6);
   check_cell<rnnx::lstm<2, 130>>(lstm_reference, 2e-6);
   check_cell<rnnx::lstm<9, 40, double>>(lstm_reference, 1e-13);
+}
+
+TEST(CellReference, PeepholeLstm) {
+  check_cell<rnnx::peephole_lstm<3, 1>>(peephole_lstm_reference, 1e-6);
+  check_cell<rnnx::peephole_lstm<5, 33>>(peephole_lstm_reference, 1e-6);
+  check_cell<rnnx::peephole_lstm<2, 130>>(peephole_lstm_reference, 2e-6);
+  check_cell<rnnx::peephole_lstm<4, 21, double>>(peephole_lstm_reference, 1e-13);
 }
 
 TEST(CellReference, Gru) {

@@ -11,12 +11,14 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <xtensor/xtensor.hpp>
 
 #include "rnnx/kernels/unroll.hpp"
+#include "rnnx/layers/embedding.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
@@ -51,6 +53,17 @@ constexpr bool chain_is_valid() {
   }
 }
 
+/// Why x cannot be an input value of layer L ("" if it can): L's own rule (an embedding takes
+/// token ids), else any finite value.
+template <class L>
+std::string_view input_problem(typename L::scalar x) noexcept {
+  if constexpr (requires { L::input_problem(x); }) {
+    return L::input_problem(x);
+  } else {
+    return std::isfinite(x) ? std::string_view{} : std::string_view{"input is not finite"};
+  }
+}
+
 template <class T, class... Ls>
 constexpr std::size_t widest_padded() {
   return std::max({simd::padded<T>(Ls::in_size)..., simd::padded<T>(Ls::out_size)...});
@@ -71,8 +84,8 @@ class basic_network {
   static_assert(sizeof...(Specs) > 0, "rnnx::network: a network needs at least one layer");
   static_assert(is_supported_scalar_v<T>, "rnnx::network: the scalar type must be float or double");
   static_assert((layer<typename Specs::template rebind<T>> && ...),
-                "rnnx::network: every argument must be a layer (rnnx::dense, rnn, lstm, gru, "
-                "activation)");
+                "rnnx::network: every argument must be a layer (rnnx::dense, rnn, lstm, "
+                "peephole_lstm, gru, activation, layer_norm, dropout, embedding)");
   static_assert(detail::chain_is_valid<Specs...>());
 
  public:
@@ -123,6 +136,14 @@ class basic_network {
   std::span<const T, out_size> step(T x, state& s) const noexcept requires(in_size == 1) {
     return step(std::span<const T, 1>(&x, 1), s);
   }
+
+  /// Streaming a model that starts with an rnnx::embedding: model.step(rnnx::token{k}, state).
+  /// An id outside the vocabulary gives the embedding's zero vector (sequence entry points
+  /// reject it with a message instead).
+  std::span<const T, out_size> step(token t, state& s) const noexcept requires requires {
+    layer_type<0>::vocabulary_size;
+  }
+  { return step(static_cast<T>(t.id), s); }
 
   /// Many-to-many over a whole sequence (steps x in_size -> steps x out_size), continuing s.
   xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs, state& s) const {
@@ -212,10 +233,10 @@ class basic_network {
     if (xs.shape(0) == 0) throw std::invalid_argument(where + "empty sequence (0 time steps)");
     for (std::size_t t = 0; t < xs.shape(0); ++t)
       for (std::size_t j = 0; j < in_size; ++j)
-        if (!std::isfinite(xs(t, j)))
-          throw std::invalid_argument(where + "input is not finite (" + std::to_string(xs(t, j)) +
-                                      ") at step " + std::to_string(t) + ", feature " +
-                                      std::to_string(j));
+        if (const auto problem = detail::input_problem<layer_type<0>>(xs(t, j)); !problem.empty())
+          throw std::invalid_argument(where + std::string(problem) + " (" +
+                                      std::to_string(xs(t, j)) + ") at step " + std::to_string(t) +
+                                      ", feature " + std::to_string(j));
     return xs.shape(0);
   }
 

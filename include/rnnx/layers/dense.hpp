@@ -51,9 +51,7 @@ class dense {
   }
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
-  struct tape {
-    void prepare(std::size_t, std::size_t) noexcept {}
-  };
+  using tape = no_tape;
 
   void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* s, tape&,
                      T* ys) const {
@@ -140,9 +138,7 @@ class activation {
       step(xs + t * simd::padded<T>(N), s, ys + t * simd::padded<T>(N));
   }
 
-  struct tape {
-    void prepare(std::size_t, std::size_t) noexcept {}
-  };
+  using tape = no_tape;
 
   void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* s, tape&,
                      T* ys) const {

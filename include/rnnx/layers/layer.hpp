@@ -34,6 +34,11 @@ struct no_state {
   friend constexpr bool operator==(const no_state&, const no_state&) = default;
 };
 
+/// The tape of a layer whose backward needs nothing beyond its inputs and outputs.
+struct no_tape {
+  constexpr void prepare(std::size_t, std::size_t) noexcept {}
+};
+
 namespace detail {
 struct attribute_probe {
   void operator()(std::string_view, std::size_t) const {}

@@ -3,11 +3,15 @@
 //   i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)    f = sigmoid(W_if x + b_if + W_hf h + b_hf)
 //   g = tanh   (W_ig x + b_ig + W_hg h + b_hg)    o = sigmoid(W_io x + b_io + W_ho h + b_ho)
 //   c' = f * c + i * g                            h' = o * tanh(c')
+// The peephole variant (Gers & Schmidhuber; `peephole_lstm`) lets the gates see the cell:
+//   i = sigmoid(... + w_ci * c)    f = sigmoid(... + w_cf * c)    o = sigmoid(... + w_co * c')
+// with three more vectors weight_ci, weight_cf, weight_co (element-wise products).
 
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
@@ -16,11 +20,19 @@
 
 namespace rnnx {
 
-template <std::size_t In, std::size_t H, class T = float>
+template <std::size_t In, std::size_t H, class T = float, bool Peephole = false>
 class lstm {
   static_assert(In > 0 && H > 0, "rnnx::lstm<In, H>: input and hidden sizes must be positive");
   static_assert(is_supported_scalar_v<T>, "rnnx::lstm: the scalar type must be float or double");
   using weights = recurrent_weights<T, 4, In, H>;
+  /// The peephole weights, or nothing (no storage) for the standard cell.
+  struct no_peepholes {
+    friend constexpr bool operator==(const no_peepholes&, const no_peepholes&) = default;
+  };
+  struct peepholes {
+    vector_parameter<T, H> ci, cf, co;
+    friend constexpr bool operator==(const peepholes&, const peepholes&) = default;
+  };
   using batch = simd::batch<T>;
   static constexpr std::size_t V = simd::width<T>;
   static constexpr std::size_t Hs = simd::padded<T>(H);
@@ -28,10 +40,11 @@ class lstm {
  public:
   using scalar = T;
   template <class U>
-  using rebind = lstm<In, H, U>;
+  using rebind = lstm<In, H, U, Peephole>;
   static constexpr std::size_t in_size = In;
   static constexpr std::size_t out_size = H;
-  static constexpr std::string_view type_name = "lstm";
+  static constexpr bool has_peepholes = Peephole;
+  static constexpr std::string_view type_name = Peephole ? "peephole_lstm" : "lstm";
 
   struct state {
     simd::padded_array<T, H> h;
@@ -78,15 +91,11 @@ class lstm {
           const std::size_t u = slice * V;
           const T* c_prev = row < batch_size ? tp.initial_c.data() + b * Hs
                                              : tp.c.data() + (row - batch_size) * Hs;
-          const batch i = simd::sigmoid(simd::load(x) + hg[0]);
-          const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
-          const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
-          const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
+          const auto [i, f, g, o, c_next] = gates_and_cell(x, hg, simd::load(c_prev + u), u);
           simd::store(x, i);  // kept for backward
           simd::store(x + V, f);
           simd::store(x + 2 * V, g);
           simd::store(x + 3 * V, o);
-          const batch c_next = xsimd::fma(f, simd::load(c_prev + u), i * g);
           const batch tc = simd::tanh(c_next);
           simd::store(tp.c.data() + row * Hs + u, c_next);
           simd::store(tp.tanh_c.data() + row * Hs + u, tc);
@@ -104,6 +113,8 @@ class lstm {
   ///   do = dh tanh(c) o (1 - o)         di = dc g i (1 - i)
   ///   dg = dc i (1 - g^2)               df = dc c_prev f (1 - f)
   ///   dh_prev = W_hh^T [di df dg do]    dc_prev = dc f
+  /// Peepholes add  dc += do w_co,  dc_prev += di w_ci + df w_cf,  dw_ci += di c_prev,
+  /// dw_cf += df c_prev,  dw_co += do c  (d* of a gate: of its pre-activation).
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, lstm& grad, T* dxs) const {
     w_.transpose_into(tp);
@@ -123,14 +134,27 @@ class lstm {
             const std::size_t u = slice * V;
             const batch i = simd::load(gs), f = simd::load(gs + V), g = simd::load(gs + 2 * V),
                         o = simd::load(gs + 3 * V);
-            const batch tc = simd::load(tanh_c + u);
+            const batch tc = simd::load(tanh_c + u), cp = simd::load(c_prev + u);
             const batch dh_t = simd::load(dy + u) + simd::load(dh_next + u);
-            const batch dc_t = xsimd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
-            simd::store(gs, dc_t * g * i * (one - i));
-            simd::store(gs + V, dc_t * simd::load(c_prev + u) * f * (one - f));
+            const batch d_o = dh_t * tc * o * (one - o);
+            batch dc_t = xsimd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
+            if constexpr (Peephole) dc_t = xsimd::fma(d_o, simd::load(peep_.co.raw() + u), dc_t);
+            const batch d_i = dc_t * g * i * (one - i);
+            const batch d_f = dc_t * cp * f * (one - f);
+            simd::store(gs, d_i);
+            simd::store(gs + V, d_f);
             simd::store(gs + 2 * V, dc_t * i * (one - g * g));
-            simd::store(gs + 3 * V, dh_t * tc * o * (one - o));
-            simd::store(dc + u, dc_t * f);
+            simd::store(gs + 3 * V, d_o);
+            batch dc_prev = dc_t * f;
+            if constexpr (Peephole) {
+              dc_prev = xsimd::fma(d_i, simd::load(peep_.ci.raw() + u), dc_prev);
+              dc_prev = xsimd::fma(d_f, simd::load(peep_.cf.raw() + u), dc_prev);
+              const batch c_t = simd::load(tp.c.data() + row * Hs + u);
+              accumulate(grad.peep_.ci, u, d_i * cp);
+              accumulate(grad.peep_.cf, u, d_f * cp);
+              accumulate(grad.peep_.co, u, d_o * c_t);
+            }
+            simd::store(dc + u, dc_prev);
           }
           return static_cast<const T*>(gates);
         });
@@ -145,24 +169,54 @@ class lstm {
   }
   template <class F>
   void visit_parameters(F&& f) {
-    weights::visit(w_, f);
+    visit(*this, f);
   }
   template <class F>
   void visit_parameters(F&& f) const {
-    weights::visit(w_, f);
+    visit(*this, f);
   }
 
   friend constexpr bool operator==(const lstm&, const lstm&) = default;
 
  private:
+  template <class Self, class F>
+  static void visit(Self& self, F& f) {
+    weights::visit(self.w_, f);
+    if constexpr (Peephole) {
+      f("weight_ci", self.peep_.ci);
+      f("weight_cf", self.peep_.cf);
+      f("weight_co", self.peep_.co);
+    }
+  }
+
+  struct gate_values {
+    batch i, f, g, o, c_next;
+  };
+  /// The cell's equations for one slice of units (u: its first unit): x holds W_ih x + b_ih,
+  /// hg W_hh h + b_hh, c the cell before the step.
+  gate_values gates_and_cell(const T* x, const batch* hg, batch c, std::size_t u) const noexcept {
+    batch ai = simd::load(x) + hg[0], af = simd::load(x + V) + hg[1];
+    if constexpr (Peephole) {
+      ai = xsimd::fma(simd::load(peep_.ci.raw() + u), c, ai);
+      af = xsimd::fma(simd::load(peep_.cf.raw() + u), c, af);
+    }
+    const batch i = simd::sigmoid(ai);
+    const batch f = simd::sigmoid(af);
+    const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
+    const batch c_next = xsimd::fma(f, c, i * g);
+    batch ao = simd::load(x + 3 * V) + hg[3];
+    if constexpr (Peephole) ao = xsimd::fma(simd::load(peep_.co.raw() + u), c_next, ao);
+    return {i, f, g, simd::sigmoid(ao), c_next};
+  }
+
+  static void accumulate(vector_parameter<T, H>& p, std::size_t u, batch d) noexcept {
+    simd::store(p.data.data() + u, simd::load(p.raw() + u) + d);
+  }
+
   void advance(const T* xg, state& s, T* y) const noexcept {
     w_.recur(xg, s.h.data(), [&](std::size_t slice, const T* x, const batch* hg) {
-      const batch i = simd::sigmoid(simd::load(x) + hg[0]);
-      const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
-      const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
-      const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
       T* c = s.c.data() + slice * V;
-      const batch c_next = xsimd::fma(f, simd::load(c), i * g);
+      const auto [i, f, g, o, c_next] = gates_and_cell(x, hg, simd::load(c), slice * V);
       simd::store(c, c_next);
       simd::store(y + slice * V, o * simd::tanh(c_next));
     });
@@ -170,6 +224,11 @@ class lstm {
   }
 
   weights w_;
+  [[no_unique_address]] std::conditional_t<Peephole, peepholes, no_peepholes> peep_;
 };
+
+/// The LSTM with peephole connections from the cell to its gates (see the equations above).
+template <std::size_t In, std::size_t H, class T = float>
+using peephole_lstm = lstm<In, H, T, true>;
 
 }  // namespace rnnx

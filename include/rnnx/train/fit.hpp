@@ -170,6 +170,7 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
   std::mt19937_64 shuffler(options.seed);
   auto grads = std::make_unique<Net>();
   tape<Net> recorder;
+  recorder.seed(options.seed);  // dropout masks
   std::vector<typename Net::state> states;
   xt::xtensor<T, 3> dys;
   std::vector<epoch_summary> history;

@@ -2,6 +2,9 @@
 // PyTorch's default initialisation of every parameter, reproducibly from a seed:
 //   lstm, gru, rnn (hidden_size H):   all weights and biases ~ U(-1/sqrt(H), 1/sqrt(H))
 //   dense (nn.Linear, in_features n): weight and bias ~ U(-1/sqrt(n), 1/sqrt(n))
+//   peephole_lstm: its peephole weights like the others, U(-1/sqrt(H), 1/sqrt(H))
+//   layers with their own rule (reset_parameters): layer_norm weight 1, bias 0 (nn.LayerNorm);
+//   embedding N(0, 1) (nn.Embedding)
 // Values come from one std::mt19937_64 seeded with `seed`, mapped to [0, 1) through their top
 // 53 bits (not std::uniform_real_distribution, whose mapping differs between standard
 // libraries), in the order layers, parameters (file order), then PyTorch's row-major order.
@@ -47,6 +50,31 @@ inline double unit_uniform(std::mt19937_64& gen) {
 
 }  // namespace detail
 
+/// What a layer with its own initialisation (reset_parameters(draw)) draws from: the same
+/// generator, as uniform [0, 1) or standard normal values (Box-Muller, both values used).
+class parameter_draw {
+ public:
+  explicit parameter_draw(std::mt19937_64& gen) noexcept : gen_(gen) {}
+  double uniform() noexcept { return detail::unit_uniform(gen_); }
+  double normal() noexcept {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    constexpr double two_pi = 6.283185307179586476925286766559;
+    const double u1 = 1.0 - uniform(), u2 = uniform();  // u1 in (0, 1]
+    const double radius = std::sqrt(-2.0 * std::log(u1));
+    spare_ = radius * std::sin(two_pi * u2);
+    has_spare_ = true;
+    return radius * std::cos(two_pi * u2);
+  }
+
+ private:
+  std::mt19937_64& gen_;
+  double spare_ = 0;
+  bool has_spare_ = false;
+};
+
 /// Fills every parameter of `model` as PyTorch's default initialisation does (see above).
 template <class Model>
 void initialize(Model& model, std::uint64_t seed) {
@@ -54,6 +82,11 @@ void initialize(Model& model, std::uint64_t seed) {
   std::mt19937_64 gen(seed);
   model.for_each_layer([&](auto, auto& layer) {
     using Layer = std::remove_cvref_t<decltype(layer)>;
+    if constexpr (requires(parameter_draw & draw) { layer.reset_parameters(draw); }) {
+      parameter_draw draw(gen);
+      layer.reset_parameters(draw);
+      return;
+    }
     const double bound = detail::default_init_bound<Layer>();
     layer.visit_parameters([&](std::string_view name, auto& p) {
       if (bound == 0)

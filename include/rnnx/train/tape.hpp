@@ -14,6 +14,8 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -109,6 +111,21 @@ class tape {
     run_backward(model, grads, false);
   }
 
+  /// Seeds the random streams of the layers that draw while training (dropout masks): layer i
+  /// gets its own stream from (seed, i), so a run is reproducible.
+  void seed(std::uint64_t value) {
+    kernels::unroll<L>([&](auto i) {
+      if constexpr (requires { std::get<i>(tapes_).seed(value); }) {
+        std::seed_seq sequence{static_cast<std::uint32_t>(value),
+                               static_cast<std::uint32_t>(value >> 32),
+                               static_cast<std::uint32_t>(i)};
+        std::array<std::uint32_t, 2> words;
+        sequence.generate(words.begin(), words.end());
+        std::get<i>(tapes_).seed(std::uint64_t{words[0]} << 32 | words[1]);
+      }
+    });
+  }
+
   std::size_t batch_size() const noexcept { return batch_; }
   std::size_t steps() const noexcept { return steps_; }
 
@@ -144,8 +161,9 @@ class tape {
         T* row = x + (t * batch_ + b) * in_stride;
         for (std::size_t j = 0; j < Net::in_size; ++j) {
           const T v = xs(b, t, j);
-          if (!std::isfinite(v))
-            throw std::invalid_argument(where("forward") + "input is not finite (" +
+          if (const auto problem = detail::input_problem<typename Net::template layer_type<0>>(v);
+              !problem.empty())
+            throw std::invalid_argument(where("forward") + std::string(problem) + " (" +
                                         std::to_string(v) + ") at sequence " + std::to_string(b) +
                                         ", step " + std::to_string(t) + ", feature " +
                                         std::to_string(j));
