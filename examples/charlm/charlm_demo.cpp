@@ -286,6 +286,12 @@ Training train(Model& model, const std::vector<std::uint8_t>& text,
   return result;
 }
 
+std::string exact(double x) {  // as text that reads back as the same double
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", x);
+  return text;
+}
+
 std::string quote(const std::string& s) {  // for the shell
   std::string q = "'";
   for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -296,6 +302,7 @@ std::string quote(const std::string& s) {  // for the shell
 constexpr const char* kPython = "/usr/bin/python3";
 
 bool python_has(const char* module) {
+  std::fflush(stdout);  // what we printed comes before what the child prints
   return std::system(
              (std::string(kPython) + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
 }
@@ -321,9 +328,8 @@ std::optional<TorchResult> train_torch(const std::vector<std::uint8_t>& text,
       quote(data) + " --train-chars " + std::to_string(text.size()) + " --vocabulary " +
       std::to_string(vocabulary) + " --init " + quote(init) + " --steps " +
       std::to_string(o.steps) + " --batch " + std::to_string(o.batch) + " --bptt " +
-      std::to_string(o.bptt) + " --lr " + std::to_string(o.lr) + " --clip " +
-      std::to_string(o.clip) + " --eval-every " + std::to_string(o.eval_every) + " --result " +
-      quote(result);
+      std::to_string(o.bptt) + " --lr " + exact(o.lr) + " --clip " + exact(o.clip) +
+      " --eval-every " + std::to_string(o.eval_every) + " --result " + quote(result);
   std::printf("\n== PyTorch: %s\n", command.c_str());
   std::fflush(stdout);
   if (std::system(command.c_str()) != 0) {
@@ -349,9 +355,14 @@ void write_log(const fs::path& path, const std::vector<Progress>& log) {
 // committed model.json, must write exactly what this program writes from load_weights.
 bool generated_header_agrees(const Options& o) {
   const fs::path generator = RNNX_CHARLM_GENERATOR, committed = RNNX_CHARLM_DIR "/model.json";
-  if (generator.empty() || !fs::exists(generator)) {
-    std::printf("generated header check: skipped (charlm_generate not built)\n");
+  if (generator.empty()) {  // built without CMake: no generated header to compare with
+    std::printf("generated header check: skipped (no charlm_generate)\n");
     return true;
+  }
+  if (!fs::exists(generator)) {
+    std::printf("generated header check: %s is missing (build target charlm_generate)\n",
+                generator.c_str());
+    return false;
   }
   auto model = std::make_unique<Model>();
   rnnx::load_weights(*model, committed);
@@ -359,7 +370,7 @@ bool generated_header_agrees(const Options& o) {
       charlm::sample(*model, o.prompt, o.length, o.temperature, o.seed) + "\n";
   const std::string command = quote(generator) + " --seed " + std::to_string(o.seed) +
                               " --length " + std::to_string(o.length) + " --temperature " +
-                              std::to_string(o.temperature) + " --prompt " + quote(o.prompt);
+                              exact(o.temperature) + " --prompt " + quote(o.prompt);
   std::string got;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buffer[4096];
