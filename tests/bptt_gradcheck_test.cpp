@@ -19,6 +19,10 @@ TEST(BpttGradcheck, PeepholeLstm) {
   check_gradients<model<peephole_lstm<2, 11>, peephole_lstm<11, 3>>>(6, 3, 12);
 }
 TEST(BpttGradcheck, Gru) { check_all_shapes<model<gru<2, 6>, dense<6, 3>>>(3); }
+TEST(BpttGradcheck, GruResetBefore) {
+  check_all_shapes<model<gru_reset_before<2, 6>, dense<6, 3>>>(13);
+  check_gradients<model<gru_reset_before<3, 11>, gru_reset_before<11, 2>>>(6, 3, 14);
+}
 TEST(BpttGradcheck, RnnTanh) { check_all_shapes<model<rnn<3, 7, rnnx::tanh>, dense<7, 2>>>(4); }
 TEST(BpttGradcheck, RnnRelu) { check_all_shapes<model<rnn<2, 5, rnnx::relu>, dense<5, 1>>>(5); }
 TEST(BpttGradcheck, DenseActivations) {

@@ -91,6 +91,26 @@ void gru_reference(std::map<std::string, matrix>& p, const std::vector<double>& 
   }
 }
 
+/// Cho et al.'s GRU: the reset gate scales h before W_hn.
+void gru_reset_before_reference(std::map<std::string, matrix>& p, const std::vector<double>& x,
+                                reference_state& s) {
+  const std::size_t H = s.h.size();
+  const auto gx = affine(p["weight_ih"], x, p["bias_ih"]);
+  const auto gh = affine(p["weight_hh"], s.h, p["bias_hh"]);  // r and z rows used
+  std::vector<double> r(H), z(H), rh(H);
+  for (std::size_t u = 0; u < H; ++u) {
+    r[u] = sigmoid(gx[u] + gh[u]);
+    z[u] = sigmoid(gx[H + u] + gh[H + u]);
+    rh[u] = r[u] * s.h[u];
+  }
+  for (std::size_t u = 0; u < H; ++u) {
+    double a = gx[2 * H + u] + p["bias_hh"][2 * H + u][0];
+    for (std::size_t j = 0; j < H; ++j) a += p["weight_hh"][2 * H + u][j] * rh[j];
+    const double n = std::tanh(a);
+    s.h[u] = (1 - z[u]) * n + z[u] * s.h[u];
+  }
+}
+
 template <bool Relu>
 void rnn_reference(std::map<std::string, matrix>& p, const std::vector<double>& x,
                    reference_state& s) {
@@ -149,6 +169,14 @@ TEST(CellReference, Gru) {
   check_cell<rnnx::gru<7, 64>>(gru_reference, 1e-6);
   check_cell<rnnx::gru<4, 80>>(gru_reference, 2e-6);
   check_cell<rnnx::gru<3, 5, double>>(gru_reference, 1e-13);
+}
+
+TEST(CellReference, GruResetBefore) {
+  check_cell<rnnx::gru_reset_before<1, 1>>(gru_reset_before_reference, 1e-6);
+  check_cell<rnnx::gru_reset_before<2, 17>>(gru_reset_before_reference, 1e-6);
+  check_cell<rnnx::gru_reset_before<7, 64>>(gru_reset_before_reference, 1e-6);
+  check_cell<rnnx::gru_reset_before<4, 144>>(gru_reset_before_reference, 2e-6);
+  check_cell<rnnx::gru_reset_before<3, 21, double>>(gru_reset_before_reference, 1e-13);
 }
 
 TEST(CellReference, Rnn) {

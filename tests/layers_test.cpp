@@ -219,7 +219,7 @@ TEST(Embedding, InitializesAsStandardNormal) {
 
 TEST(NewLayers, SaveAndLoadRoundTrip) {
   using Net = network<embedding<12, 6>, peephole_lstm<6, 5>, dropout<5, std::ratio<1, 5>>,
-                      layer_norm<5>, dense<5, 12, rnnx::softmax>>;
+                      layer_norm<5>, gru_reset_before<5, 7>, dense<7, 12, rnnx::softmax>>;
   auto a = std::make_unique<Net>();
   initialize(*a, 9);
   const std::string path = ::testing::TempDir() + "/rnnx_new_layers.json";
@@ -228,7 +228,7 @@ TEST(NewLayers, SaveAndLoadRoundTrip) {
   load_weights(*b, path);
   EXPECT_TRUE(*a == *b);
   using Other = network<embedding<12, 6>, peephole_lstm<6, 5>, dropout<5, std::ratio<1, 4>>,
-                        layer_norm<5>, dense<5, 12, rnnx::softmax>>;
+                        layer_norm<5>, gru_reset_before<5, 7>, dense<7, 12, rnnx::softmax>>;
   auto c = std::make_unique<Other>();
   try {
     load_weights(*c, path);

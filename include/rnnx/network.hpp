@@ -85,7 +85,7 @@ class basic_network {
   static_assert(is_supported_scalar_v<T>, "rnnx::network: the scalar type must be float or double");
   static_assert((layer<typename Specs::template rebind<T>> && ...),
                 "rnnx::network: every argument must be a layer (rnnx::dense, rnn, lstm, "
-                "peephole_lstm, gru, activation, layer_norm, dropout, embedding)");
+                "peephole_lstm, gru, gru_reset_before, activation, layer_norm, dropout, embedding)");
   static_assert(detail::chain_is_valid<Specs...>());
 
  public:

@@ -7,6 +7,7 @@
 #include "rnnx/layers/dropout.hpp"
 #include "rnnx/layers/embedding.hpp"
 #include "rnnx/layers/gru.hpp"
+#include "rnnx/layers/gru_reset_before.hpp"
 #include "rnnx/layers/layer_norm.hpp"
 #include "rnnx/layers/lstm.hpp"
 #include "rnnx/layers/rnn.hpp"
