@@ -12,6 +12,8 @@
 #include <rnnx/rnnx.hpp>
 #include <string>
 #include <vector>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xview.hpp>
 
 #include "gradcheck.hpp"
 
@@ -215,11 +217,62 @@ TEST(Embedding, InitializesAsStandardNormal) {
   EXPECT_NEAR(variance, 1.0, 0.05);
 }
 
+// ---- bidirectional ------------------------------------------------------------------------
+
+template <class Net>
+concept can_step = requires(const Net& n, typename Net::state& s,
+                            std::span<const float, Net::in_size> x) {
+  n.step(x, s);
+};
+
+TEST(Bidirectional, ConcatenatesTheCellRunForwardAndOverTheReversedSequence) {
+  using Net = network<bidirectional<lstm<3, 5>>>;
+  static_assert(!Net::streaming && network<lstm<3, 5>>::streaming);
+  static_assert(!can_step<Net> && can_step<network<lstm<3, 5>>>);
+  Net net;
+  rnnx_test::fill_uniform(net, 51, -0.7, 0.7);
+  network<lstm<3, 5>> forward, reverse;
+  forward.layer<0>() = net.layer<0>().forward_cell();
+  reverse.layer<0>() = net.layer<0>().reverse_cell();
+  xt::xtensor<float, 2> xs = xt::xtensor<float, 2>::from_shape({9, 3});
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (auto& v : xs) v = dist(gen);
+  const auto ys = net.forward(xs);
+  const auto yf = forward.forward(xs);
+  const xt::xtensor<float, 2> reversed = xt::flip(xs, 0);
+  const auto yr = reverse.forward(reversed);
+  ASSERT_EQ(ys.shape(1), 10u);
+  for (std::size_t t = 0; t < 9; ++t)
+    for (std::size_t j = 0; j < 5; ++j) {
+      EXPECT_EQ(ys(t, j), yf(t, j));
+      EXPECT_EQ(ys(t, 5 + j), yr(8 - t, j));
+    }
+}
+
+TEST(Bidirectional, Gradients) {
+  check_all_shapes<model<bidirectional<lstm<3, 4>>, dense<8, 2>>>(61);
+  check_gradients<model<bidirectional<gru<2, 5>>, bidirectional<rnn<10, 3>>, dense<6, 1>>>(5, 4,
+                                                                                           62);
+}
+
+TEST(Bidirectional, ParametersCarryPyTorchsReverseSuffix) {
+  network<bidirectional<gru<2, 3>>> net;
+  std::vector<std::string> names;
+  for_each_parameter([&](std::size_t, std::string_view name, auto) { names.emplace_back(name); },
+                     net);
+  EXPECT_EQ(names, (std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh",
+                                             "weight_ih_reverse", "weight_hh_reverse",
+                                             "bias_ih_reverse", "bias_hh_reverse"}));
+  EXPECT_EQ((layer_name<bidirectional<gru<2, 3>>>()), "bidirectional<gru, 2, 3>");
+}
+
 // ---- weight files ---------------------------------------------------------------------------
 
 TEST(NewLayers, SaveAndLoadRoundTrip) {
   using Net = network<embedding<12, 6>, peephole_lstm<6, 5>, dropout<5, std::ratio<1, 5>>,
-                      layer_norm<5>, gru_reset_before<5, 7>, dense<7, 12, rnnx::softmax>>;
+                      layer_norm<5>, gru_reset_before<5, 7>, bidirectional<rnn<7, 4, rnnx::relu>>,
+                      dense<8, 12, rnnx::softmax>>;
   auto a = std::make_unique<Net>();
   initialize(*a, 9);
   const std::string path = ::testing::TempDir() + "/rnnx_new_layers.json";
@@ -228,7 +281,8 @@ TEST(NewLayers, SaveAndLoadRoundTrip) {
   load_weights(*b, path);
   EXPECT_TRUE(*a == *b);
   using Other = network<embedding<12, 6>, peephole_lstm<6, 5>, dropout<5, std::ratio<1, 4>>,
-                        layer_norm<5>, gru_reset_before<5, 7>, dense<7, 12, rnnx::softmax>>;
+                        layer_norm<5>, gru_reset_before<5, 7>, bidirectional<rnn<7, 4, rnnx::relu>>,
+                        dense<8, 12, rnnx::softmax>>;
   auto c = std::make_unique<Other>();
   try {
     load_weights(*c, path);

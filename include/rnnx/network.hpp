@@ -64,6 +64,11 @@ std::string_view input_problem(typename L::scalar x) noexcept {
   }
 }
 
+template <class L>
+concept starts_with_embedding = requires {
+  L::vocabulary_size;
+};
+
 template <class T, class... Ls>
 constexpr std::size_t widest_padded() {
   return std::max({simd::padded<T>(Ls::in_size)..., simd::padded<T>(Ls::out_size)...});
@@ -85,7 +90,8 @@ class basic_network {
   static_assert(is_supported_scalar_v<T>, "rnnx::network: the scalar type must be float or double");
   static_assert((layer<typename Specs::template rebind<T>> && ...),
                 "rnnx::network: every argument must be a layer (rnnx::dense, rnn, lstm, "
-                "peephole_lstm, gru, gru_reset_before, activation, layer_norm, dropout, embedding)");
+                "peephole_lstm, gru, gru_reset_before, bidirectional, activation, layer_norm, "
+                "dropout, embedding)");
   static_assert(detail::chain_is_valid<Specs...>());
 
  public:
@@ -118,8 +124,12 @@ class basic_network {
   /// All-zero state, as PyTorch starts a sequence.
   state initial_state() const noexcept { return state{}; }
 
+  /// Whether every layer can run one step at a time (not so with a bidirectional layer).
+  static constexpr bool streaming = (streaming_layer<typename Specs::template rebind<T>> && ...);
+
   /// One time step: reads x, advances s, returns the output (valid until s changes).
-  std::span<const T, out_size> step(std::span<const T, in_size> x, state& s) const noexcept {
+  std::span<const T, out_size> step(std::span<const T, in_size> x,
+                                    state& s) const noexcept requires streaming {
     alignas(simd::alignment) T ping[widest];
     alignas(simd::alignment) T pong[widest];
     std::copy(x.begin(), x.end(), ping);
@@ -133,17 +143,18 @@ class basic_network {
   }
 
   /// Streaming a single-input model: model.step(sample, state)[0].
-  std::span<const T, out_size> step(T x, state& s) const noexcept requires(in_size == 1) {
+  std::span<const T, out_size> step(T x, state& s) const noexcept
+      requires(in_size == 1 && streaming) {
     return step(std::span<const T, 1>(&x, 1), s);
   }
 
   /// Streaming a model that starts with an rnnx::embedding: model.step(rnnx::token{k}, state).
   /// An id outside the vocabulary gives the embedding's zero vector (sequence entry points
   /// reject it with a message instead).
-  std::span<const T, out_size> step(token t, state& s) const noexcept requires requires {
-    layer_type<0>::vocabulary_size;
+  std::span<const T, out_size> step(token t, state& s) const noexcept
+      requires(streaming&& detail::starts_with_embedding<layer_type<0>>) {
+    return step(static_cast<T>(t.id), s);
   }
-  { return step(static_cast<T>(t.id), s); }
 
   /// Many-to-many over a whole sequence (steps x in_size -> steps x out_size), continuing s.
   xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs, state& s) const {

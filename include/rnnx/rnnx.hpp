@@ -3,6 +3,7 @@
 
 #include "rnnx/io/weights.hpp"
 #include "rnnx/layers/activation_functions.hpp"
+#include "rnnx/layers/bidirectional.hpp"
 #include "rnnx/layers/dense.hpp"
 #include "rnnx/layers/dropout.hpp"
 #include "rnnx/layers/embedding.hpp"

@@ -6,8 +6,9 @@
 //   scalar, in_size, out_size, type_name      what it is
 //   rebind<U>                                 the same layer with scalar type U
 //   state                                     its recurrent state (no_state when stateless)
-//   step(x, state, y) const noexcept          one time step; x and y are padded, aligned
-//   forward_sequence(xs, steps, state, ys)    a whole sequence, rows padded like step's x, y
+//   forward_sequence(xs, steps, state, ys)    a whole sequence, rows padded to whole registers
+//   step(x, state, y) const noexcept          one time step (streaming_layer; all but layers
+//                                             that look ahead, e.g. bidirectional)
 //   visit_attributes(f)                       f(name, size or option): the format's fields
 //   visit_parameters(f)                       f(name, parameter&) in file order
 // and, for training (train/bptt.hpp), over a batch of sequences stored row t * batch + b:
@@ -57,12 +58,19 @@ concept layer = requires(const L& cl, L& l, typename L::state& s, const typename
   { L::in_size } -> std::convertible_to<std::size_t>;
   { L::out_size } -> std::convertible_to<std::size_t>;
   { L::type_name } -> std::convertible_to<std::string_view>;
-  { cl.step(x, s, y) }
-  noexcept;
   cl.forward_sequence(x, std::size_t{}, s, y);
   s.reset();
   L::visit_attributes(detail::attribute_probe{});
   l.visit_parameters(detail::parameter_probe{});
+};
+
+/// A layer that can run one step at a time (all but those that look ahead in time, such as
+/// bidirectional<Cell>): what network::step needs.
+template <class L>
+concept streaming_layer = layer<L> && requires(const L& cl, typename L::state& s,
+                                               const typename L::scalar* x, typename L::scalar* y) {
+  { cl.step(x, s, y) }
+  noexcept;
 };
 
 template <class L>
