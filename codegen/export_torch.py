@@ -34,6 +34,7 @@ unsupported submodule.
 """
 
 import argparse
+import fractions
 import inspect
 import json
 import math
@@ -65,6 +66,23 @@ _ACTIVATIONS = {
     nn.ReLU: "relu",
     nn.Softmax: "softmax",
 }
+
+# Parameter-free or per-step layers other than the recurrent ones, nn.Linear and
+# the activations.
+_OTHERS = {nn.Embedding: "embedding", nn.LayerNorm: "layer_norm",
+           nn.Dropout: "dropout"}
+
+# The eps rnnx::layer_norm uses (nn.LayerNorm's default).
+_LAYER_NORM_EPS = 1e-5
+
+# A dropout probability becomes the fraction a/b closest to it with b at most
+# this; it must then equal p to within _DROPOUT_TOLERANCE.
+_DROPOUT_MAX_DENOMINATOR = 10 ** 6
+_DROPOUT_TOLERANCE = 1e-12
+
+_SUPPORTED = ("nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding, nn.LayerNorm, "
+              "nn.Dropout, nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, "
+              "nn.Softmax")
 
 # nn.Softmax dims that mean "the feature axis" both for a 3-D (batch, time,
 # feature) or (time, batch, feature) tensor and for any input via -1.
@@ -127,7 +145,7 @@ def _zeros(count):
 
 def _chain_of(module):
     """Return the (name, module) pairs forming the layer chain."""
-    if isinstance(module, tuple(_RECURRENT) + (nn.Linear,)):
+    if isinstance(module, tuple(_RECURRENT) + (nn.Linear,) + tuple(_OTHERS)):
         return [("model", module)]
     chain = []
     for name, child in module.named_children():
@@ -165,7 +183,8 @@ _TORCH_NN_PREFIX = "__torch__.torch.nn.modules."
 
 # TorchScript class name of torch.nn's supported classes -> eager class.
 _SCRIPTED_CLASSES = {cls.__name__: cls for cls in (
-    nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Sequential, *_ACTIVATIONS)}
+    nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Sequential, *_OTHERS,
+    *_ACTIVATIONS)}
 
 # aten operator of each RNN nonlinearity in a traced graph.
 _RNN_OPERATORS = {"aten::rnn_tanh": "tanh", "aten::rnn_relu": "relu"}
@@ -297,6 +316,110 @@ def _softmax_dim(name, module):
     return _option(module, "dim", traced)
 
 
+def _constant_list(node, index):
+    """The value of a node's input built by prim::ListConstruct of constants
+    (as a traced graph passes normalized_shape), or None."""
+    inputs = list(node.inputs())
+    if index >= len(inputs):
+        return None
+    producer = inputs[index].node()
+    if producer.kind() == "prim::Constant":
+        value = inputs[index].toIValue()
+        return list(value) if isinstance(value, (list, tuple)) else None
+    if producer.kind() != "prim::ListConstruct":
+        return None
+    values = []
+    for item in producer.inputs():
+        if item.node().kind() != "prim::Constant":
+            return None
+        values.append(item.toIValue())
+    return values
+
+
+def _traced_call(name, module, kinds, what):
+    """The first node of one of `kinds` in a traced module's graph; an
+    ExportError saying `what` is unknown without it."""
+    nodes = _graph_nodes(module, kinds)
+    if not nodes:
+        raise ExportError("'%s' (nn.%s): the traced graph does not show its "
+                          "%s (no %s call); was the module called while "
+                          "tracing?" % (name, _script_type(module)[1], what,
+                                        " or ".join(kinds)))
+    return nodes[0]
+
+
+def _embedding_options(name, module, params):
+    """nn.Embedding constructor arguments of a ScriptModule."""
+    weight = params.get("weight")
+    if weight is None or weight.dim() != 2:
+        raise ExportError("'%s' (nn.Embedding): TorchScript module has no "
+                          "2-D weight" % name)
+
+    def traced_max_norm():
+        # F.embedding with max_norm calls aten::embedding_renorm_(weight,
+        # input, max_norm, norm_type) before aten::embedding; without it,
+        # only aten::embedding.
+        _traced_call(name, module, ("aten::embedding",), "max_norm")
+        renorm = _graph_nodes(module, ("aten::embedding_renorm_",))
+        if not renorm:
+            return None
+        value = _constant_input(renorm[0], 2)
+        return float("nan") if value is None else value
+
+    return {
+        "num_embeddings": _option(module, "num_embeddings",
+                                  lambda: weight.shape[0]),
+        "embedding_dim": _option(module, "embedding_dim",
+                                 lambda: weight.shape[1]),
+        # Not used by the export (it only masks a gradient); kept when known.
+        "padding_idx": getattr(module, "padding_idx", None),
+        "max_norm": _option(module, "max_norm", traced_max_norm),
+    }
+
+
+def _layer_norm_options(name, module, params):
+    """nn.LayerNorm constructor arguments of a ScriptModule."""
+    def node():
+        return _traced_call(name, module, ("aten::layer_norm",),
+                            "normalized_shape and eps")
+
+    def traced_shape():
+        # aten::layer_norm(input, normalized_shape, weight, bias, eps, cudnn)
+        shape = _constant_list(node(), 1)
+        if shape is None:
+            raise ExportError("'%s' (nn.LayerNorm): the traced graph does "
+                              "not show a constant normalized_shape" % name)
+        return shape
+
+    def traced_eps():
+        eps = _constant_input(node(), 4)
+        if eps is None:
+            raise ExportError("'%s' (nn.LayerNorm): the traced graph does "
+                              "not show a constant eps" % name)
+        return eps
+
+    return {
+        "normalized_shape": tuple(_option(module, "normalized_shape",
+                                          traced_shape)),
+        "eps": _option(module, "eps", traced_eps),
+        "elementwise_affine": _option(module, "elementwise_affine",
+                                      lambda: "weight" in params),
+    }
+
+
+def _dropout_probability(name, module):
+    def traced():
+        # aten::dropout(input, p, train)
+        node = _traced_call(name, module, ("aten::dropout", "aten::dropout_"),
+                            "probability")
+        p = _constant_input(node, 1)
+        if p is None:
+            raise ExportError("'%s' (nn.Dropout): the traced graph does not "
+                              "show a constant p" % name)
+        return p
+    return _option(module, "p", traced)
+
+
 def _eager_layer(name, module, cls):
     """Build the eager torch.nn module equivalent to a ScriptModule."""
     params = _script_parameters(module)
@@ -317,6 +440,23 @@ def _eager_layer(name, module, cls):
                 bias="bias" in params)
         elif cls is nn.Softmax:
             eager = nn.Softmax(dim=_softmax_dim(name, module))
+        elif cls is nn.Embedding:
+            options = _embedding_options(name, module, params)
+            eager = nn.Embedding(options.pop("num_embeddings"),
+                                 options.pop("embedding_dim"))
+            # Set, not passed: the constructor checks them, and zeroes the
+            # padding row of the weight it makes (replaced below anyway).
+            eager.padding_idx = options["padding_idx"]
+            eager.max_norm = options["max_norm"]
+        elif cls is nn.LayerNorm:
+            options = _layer_norm_options(name, module, params)
+            eager = nn.LayerNorm(options["normalized_shape"],
+                                 elementwise_affine=options["elementwise_affine"])
+            eager.eps = options["eps"]
+        elif cls is nn.Dropout:
+            eager = nn.Dropout()
+            # Set, not passed: nn.Dropout refuses p outside [0, 1] itself.
+            eager.p = _dropout_probability(name, module)
         else:
             eager = cls()
     # The very same tensors, whatever their dtype, so that the values are
@@ -378,9 +518,10 @@ def _recurrent_layers(name, module, dtype):
         raise ExportError("%s: bidirectional=True is not supported" % what)
     if getattr(module, "proj_size", 0) > 0:
         raise ExportError("%s: proj_size>0 is not supported" % what)
-    if module.dropout > 0:
-        warnings.warn("%s: dropout=%g is ignored (rnnx runs inference only)"
-                      % (what, module.dropout), stacklevel=3)
+    # PyTorch applies dropout to the output of every layer but the last.
+    between = None
+    if module.dropout > 0 and module.num_layers > 1:
+        between = _dropout_fraction(module.dropout, what + ": dropout")
     kind = _RECURRENT[type(module)]
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
     hidden = module.hidden_size
@@ -409,6 +550,9 @@ def _recurrent_layers(name, module, dtype):
                 params[pname] = _zeros(gates * hidden)
         layer["parameters"] = params
         layers.append((label, layer))
+        if between is not None and k + 1 < module.num_layers:
+            layers.append(("%s dropout after l%d" % (what, k),
+                           {"type": "dropout", "size": hidden, "p": between}))
     return layers
 
 
@@ -429,6 +573,78 @@ def _dense_layer(name, module, dtype):
     }
 
 
+def _dropout_fraction(p, what):
+    """A dropout probability as the reduced fraction "a/b" rnnx::dropout takes.
+
+    ExportError unless 0 <= p < 1 and a fraction with a denominator of at
+    most 10**6 equals p to 1e-12 (e.g. 0.2 -> "1/5", 0.125 -> "1/8").
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float)) \
+            or not math.isfinite(p) or not 0 <= p < 1:
+        raise ExportError("%s=%r is not supported: rnnx::dropout takes a "
+                          "probability in [0, 1)" % (what, p))
+    fraction = fractions.Fraction(p).limit_denominator(_DROPOUT_MAX_DENOMINATOR)
+    if abs(float(fraction) - p) > _DROPOUT_TOLERANCE:
+        raise ExportError("%s=%r is not a fraction a/b with b <= %d (the "
+                          "nearest, %s, differs by %.3g); rnnx::dropout "
+                          "takes p as a std::ratio"
+                          % (what, p, _DROPOUT_MAX_DENOMINATOR, fraction,
+                             abs(float(fraction) - p)))
+    # Fraction is always reduced; "0/1" for p = 0.
+    return "%d/%d" % (fraction.numerator, fraction.denominator)
+
+
+def _dropout_layer(name, module):
+    """nn.Dropout(p) -> a dropout layer; its size is filled in later."""
+    what = _describe(name, module)
+    return {"type": "dropout", "size": None,
+            "p": _dropout_fraction(module.p, what + ": p")}
+
+
+def _embedding_layer(name, module, dtype):
+    """nn.Embedding(V, D) -> an embedding layer (its input: one token id)."""
+    what = _describe(name, module)
+    if module.max_norm is not None:
+        raise ExportError("%s: max_norm=%g is not supported (each lookup "
+                          "would renormalise the rows in place)"
+                          % (what, module.max_norm))
+    # padding_idx only masks that row's gradient in training: at inference
+    # the row is looked up like any other.
+    return {
+        "type": "embedding",
+        "num_embeddings": module.num_embeddings,
+        "embedding_dim": module.embedding_dim,
+        "parameters": {"weight": _values(module.weight, dtype,
+                                         what + ".weight")},
+    }
+
+
+def _layer_norm_layer(name, module, dtype):
+    """nn.LayerNorm(N) (eps 1e-5, over the last axis) -> a layer_norm layer."""
+    what = _describe(name, module)
+    shape = tuple(module.normalized_shape)
+    if len(shape) != 1:
+        raise ExportError("%s: normalized_shape=%s is not supported; only "
+                          "normalisation over the feature axis (one size, "
+                          "e.g. nn.LayerNorm(%d)) is"
+                          % (what, list(shape), shape[-1] if shape else 1))
+    if module.eps != _LAYER_NORM_EPS:
+        raise ExportError("%s: eps=%r is not supported; rnnx::layer_norm "
+                          "uses eps=1e-05 (nn.LayerNorm's default)"
+                          % (what, module.eps))
+    (size,) = shape
+    weight = getattr(module, "weight", None)
+    bias = getattr(module, "bias", None)
+    params = {
+        "weight": ([1.0] * size if weight is None
+                   else _values(weight, dtype, what + ".weight")),
+        "bias": (_zeros(size) if bias is None
+                 else _values(bias, dtype, what + ".bias")),
+    }
+    return {"type": "layer_norm", "normalized_shape": size,
+            "parameters": params}
+
+
 def _activation_function(name, module):
     """Return the rnnx activation name for an activation module."""
     function = _ACTIVATIONS[type(module)]
@@ -439,26 +655,43 @@ def _activation_function(name, module):
     return function
 
 
+# Size fields of each layer type: (input, output); None: the layer's input.
+_SIZE_FIELDS = {
+    "lstm": ("input_size", "hidden_size"),
+    "gru": ("input_size", "hidden_size"),
+    "rnn": ("input_size", "hidden_size"),
+    "dense": ("in_features", "out_features"),
+    "embedding": (None, "embedding_dim"),  # its input is one token id
+    "layer_norm": ("normalized_shape", "normalized_shape"),
+    "dropout": ("size", "size"),
+    "activation": ("size", "size"),
+}
+
+# Layers whose size is that of their input (filled in from their neighbours).
+_SIZED_BY_NEIGHBOURS = ("activation", "dropout")
+
+
 def _input_size(layer):
-    return layer.get("input_size", layer.get("in_features", layer.get("size")))
+    field = _SIZE_FIELDS[layer["type"]][0]
+    return 1 if field is None else layer[field]
 
 
 def _output_size(layer):
-    return layer.get("hidden_size",
-                     layer.get("out_features", layer.get("size")))
+    return layer[_SIZE_FIELDS[layer["type"]][1]]
 
 
-def _size_leading_activations(named):
-    """Give activations that start the chain the first real layer's input."""
+def _size_leading_layers(named):
+    """Give activations and dropouts that start the chain the input size of
+    the first layer with sizes of its own."""
     for _, layer in named:
-        if layer["type"] != "activation":
+        if layer["type"] not in _SIZED_BY_NEIGHBOURS:
             size = _input_size(layer)
             break
     else:
-        raise ExportError("model consists of activations only; their size "
-                          "is unknown")
+        raise ExportError("model consists of activations and dropout only; "
+                          "their size is unknown")
     for _, layer in named:
-        if layer["type"] != "activation":
+        if layer["type"] not in _SIZED_BY_NEIGHBOURS:
             break
         layer["size"] = size
 
@@ -483,6 +716,22 @@ def export_model(module, dtype=None):
         elif cls is nn.Linear:
             named.append((_describe(name, child),
                           _dense_layer(name, child, dtype)))
+        elif cls is nn.Embedding:
+            if named:
+                raise ExportError(
+                    "%s must be the first layer: it takes token ids, and "
+                    "%s outputs values" % (_describe(name, child),
+                                           named[-1][0]))
+            named.append((_describe(name, child),
+                          _embedding_layer(name, child, dtype)))
+        elif cls is nn.LayerNorm:
+            named.append((_describe(name, child),
+                          _layer_norm_layer(name, child, dtype)))
+        elif cls is nn.Dropout:
+            layer = _dropout_layer(name, child)
+            if named:
+                layer["size"] = _output_size(named[-1][1])
+            named.append((_describe(name, child), layer))
         elif cls in _ACTIVATIONS:
             function = _activation_function(name, child)
             last = named[-1][1] if named else None
@@ -496,11 +745,9 @@ def export_model(module, dtype=None):
                      "function": function}
             named.append((_describe(name, child), layer))
         else:
-            raise ExportError(
-                "unsupported module %s; supported: nn.LSTM, nn.GRU, nn.RNN, "
-                "nn.Linear, nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, "
-                "nn.Softmax" % _describe(name, child))
-    _size_leading_activations(named)
+            raise ExportError("unsupported module %s; supported: %s"
+                              % (_describe(name, child), _SUPPORTED))
+    _size_leading_layers(named)
     for (prev_label, prev), (label, layer) in zip(named, named[1:]):
         if _output_size(prev) != _input_size(layer):
             raise ExportError(

@@ -121,6 +121,86 @@ class WithDropoutAndBlock(nn.Module):
         return self.block(self.drop(y))
 
 
+class Tokens(nn.Module):
+    """Embedding (with padding_idx), a two-layer LSTM with dropout between its
+    layers, LayerNorm, Dropout, bias-free LayerNorm-like (no affine), Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(11, 6, padding_idx=0)
+        self.lstm = nn.LSTM(6, 5, num_layers=2, batch_first=True, dropout=0.2)
+        self.norm = nn.LayerNorm(5)
+        self.drop = nn.Dropout(0.125)
+        self.plain_norm = nn.LayerNorm(5, elementwise_affine=False)
+        self.head = nn.Linear(5, 11)
+        self.act = nn.Softmax(dim=-1)
+
+    def forward(self, ids):
+        y, _ = self.lstm(self.embed(ids))
+        return self.act(self.head(self.plain_norm(self.drop(self.norm(y)))))
+
+
+class EmbeddingMaxNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(5, 3, max_norm=1.5)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, ids):
+        return self.fc(self.embed(ids))
+
+
+class NormEps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+        self.norm = nn.LayerNorm(3, eps=1e-6)
+
+    def forward(self, x):
+        return self.norm(self.fc(x))
+
+
+class NormTwoAxes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+        self.norm = nn.LayerNorm((3, 3))  # over time and features: the example is 2 x 3 x 3
+
+    def forward(self, x):
+        return self.norm(self.fc(x))
+
+
+class OddDropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 3)
+        self.drop = nn.Dropout(0.1234567891)
+
+    def forward(self, x):
+        return self.drop(self.fc(x))
+
+
+class UnusedNormAndDropout(nn.Module):
+    """Its LayerNorm and Dropout are never called: a trace records nothing."""
+
+    def __init__(self, which):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.extra = nn.LayerNorm(2) if which == "norm" else nn.Dropout(0.5)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class UnusedEmbedding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(4, 2)
+
+    def forward(self, x):
+        return x
+
+
 class WithBlock(nn.Module):
     def __init__(self):
         super().__init__()
@@ -165,9 +245,15 @@ class UnusedRnn(nn.Module):
 
 
 def _example(model):
-    """An input for tracing: 2 sequences of 3 steps of the model's features."""
+    """An input for tracing: 2 sequences of 3 steps of the model's features
+    (of token ids for a model with an embedding)."""
+    embedding = next((m for m in model.modules() if isinstance(m, nn.Embedding)), None)
+    if embedding is not None:
+        return torch.randint(0, embedding.num_embeddings, (2, 3))
     first = next(m for m in model.modules() if isinstance(m, (nn.RNNBase, nn.Linear)))
     features = first.input_size if isinstance(first, nn.RNNBase) else first.in_features
+    if isinstance(model, UnusedEmbedding):
+        return torch.randn(2, 3, 2)
     return torch.randn(2, 3, features, dtype=next(model.parameters()).dtype)
 
 
@@ -235,6 +321,114 @@ class ExportTest(unittest.TestCase):
                 export_torch.export_model(model)
             self.assertIn(part, str(ctx.exception))
 
+    def test_embedding_layer_norm_dropout(self):
+        torch.manual_seed(9)
+        model = Tokens()
+        doc = export_torch.export_model(model)
+        self.assertEqual([l["type"] for l in doc["layers"]],
+                         ["embedding", "lstm", "dropout", "lstm", "layer_norm", "dropout",
+                          "layer_norm", "dense"])
+        embed, _, between, _, norm, drop, plain, head = doc["layers"]
+        self.assertEqual({k: v for k, v in embed.items() if k != "parameters"},
+                         {"type": "embedding", "num_embeddings": 11, "embedding_dim": 6})
+        # padding_idx: its (zero) row is exported like any other.
+        w = torch.tensor(embed["parameters"]["weight"], dtype=torch.float32)
+        self.assertTrue(torch.equal(w, model.embed.weight.detach()))
+        self.assertEqual(w[0].tolist(), [0.0] * 6)
+        self.assertEqual(between, {"type": "dropout", "size": 5, "p": "1/5"})
+        self.assertEqual(drop, {"type": "dropout", "size": 5, "p": "1/8"})
+        self.assertEqual(norm["normalized_shape"], 5)
+        self.assertTrue(torch.equal(torch.tensor(norm["parameters"]["bias"]),
+                                    model.norm.bias.detach()))
+        self.assertEqual(plain["parameters"], {"weight": [1.0] * 5, "bias": [0.0] * 5})
+        self.assertEqual(head["activation"], "softmax")
+        # The document's text reads back as JSON, deterministically.
+        text = export_torch.dumps(doc)
+        self.assertEqual(json.loads(text)["layers"][2], between)
+        self.assertEqual(text, export_torch.dumps(export_torch.export_model(model)))
+
+    def test_recurrent_dropout_between_layers_only(self):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: dropout with num_layers=1
+            doc, caught = _export_quietly(nn.GRU(2, 3, num_layers=1, dropout=0.5))
+        self.assertEqual([l["type"] for l in doc["layers"]], ["gru"])
+        doc, caught = _export_quietly(nn.RNN(2, 3, num_layers=3, dropout=1 / 3))
+        self.assertEqual([(l["type"], l.get("p")) for l in doc["layers"]],
+                         [("rnn", None), ("dropout", "1/3"), ("rnn", None), ("dropout", "1/3"),
+                          ("rnn", None)])
+        self.assertEqual(caught, [])  # no longer "ignored"
+        doc, _ = _export_quietly(nn.LSTM(2, 3, num_layers=2, dropout=0.0))
+        self.assertEqual([l["type"] for l in doc["layers"]], ["lstm", "lstm"])
+
+    def test_dropout_fractions(self):
+        for p, text in ((0.0, "0/1"), (0.5, "1/2"), (0.1, "1/10"), (0.3, "3/10"),
+                        (1 / 3, "1/3"), (0.999999, "999999/1000000"), (2 / 7, "2/7")):
+            doc = export_torch.export_model(nn.Sequential(nn.Linear(2, 4), nn.Dropout(p)))
+            self.assertEqual(doc["layers"][1], {"type": "dropout", "size": 4, "p": text}, p)
+
+    def test_leading_dropout_and_activation_take_the_next_size(self):
+        doc = export_torch.export_model(nn.Sequential(
+            nn.Dropout(0.5), nn.Tanh(), nn.Dropout(0.25), nn.Linear(3, 2), nn.Dropout(0.5),
+            nn.ReLU()))
+        self.assertEqual([(l["type"], l.get("size")) for l in doc["layers"]],
+                         [("dropout", 3), ("activation", 3), ("dropout", 3), ("dense", None),
+                          ("dropout", 2), ("activation", 2)])
+        # Dropout between Linear and its activation keeps them apart.
+        self.assertEqual(doc["layers"][3]["activation"], "identity")
+        self.assertEqual(doc["layers"][5]["function"], "relu")
+
+    def test_single_new_layer_modules(self):
+        doc = export_torch.export_model(nn.Embedding(4, 2))
+        self.assertEqual(doc["layers"][0]["type"], "embedding")
+        doc = export_torch.export_model(nn.LayerNorm(3).double())
+        self.assertEqual((doc["dtype"], doc["layers"][0]["type"]), ("float64", "layer_norm"))
+
+    def test_new_layer_errors(self):
+        cases = [
+            (nn.Sequential(nn.Embedding(5, 3, max_norm=2.0), nn.Linear(3, 1)),
+             "'0' (nn.Embedding): max_norm=2 is not supported"),
+            (nn.Sequential(nn.Linear(3, 1), nn.Embedding(5, 3)),
+             "'1' (nn.Embedding) must be the first layer: it takes token ids, and '0' "
+             "(nn.Linear) outputs values"),
+            (nn.Sequential(nn.Tanh(), nn.Embedding(5, 3)),
+             "'1' (nn.Embedding) must be the first layer"),
+            (nn.Sequential(nn.Embedding(5, 3), nn.LSTM(4, 2)),
+             "size mismatch: '0' (nn.Embedding) outputs 3 values but the next layer '1' "
+             "(nn.LSTM) expects 4"),
+            (nn.Sequential(nn.Linear(2, 3), nn.LayerNorm(3, eps=1e-6)),
+             "'1' (nn.LayerNorm): eps=1e-06 is not supported; rnnx::layer_norm uses eps=1e-05"),
+            (nn.Sequential(nn.Linear(2, 3), nn.LayerNorm((4, 3))),
+             "'1' (nn.LayerNorm): normalized_shape=[4, 3] is not supported"),
+            (nn.Sequential(nn.Linear(2, 3), nn.LayerNorm(4)),
+             "'0' (nn.Linear) outputs 3 values but the next layer '1' (nn.LayerNorm) expects 4"),
+            (nn.Sequential(nn.Linear(2, 3), nn.Dropout(1.0)),
+             "'1' (nn.Dropout): p=1.0 is not supported: rnnx::dropout takes a probability in "
+             "[0, 1)"),
+            (nn.Sequential(nn.Linear(2, 3), nn.Dropout(0.1234567891)),
+             "'1' (nn.Dropout): p=0.1234567891 is not a fraction a/b with b <= 1000000"),
+            (nn.LSTM(2, 3, num_layers=2, dropout=1.0),
+             "'model' (nn.LSTM): dropout=1.0 is not supported"),
+            (nn.GRU(2, 3, num_layers=2, dropout=0.1234567891),
+             "'model' (nn.GRU): dropout=0.1234567891 is not a fraction a/b"),
+            (nn.Sequential(nn.Dropout(0.5), nn.ReLU()),
+             "model consists of activations and dropout only; their size is unknown"),
+            (nn.Sequential(nn.Linear(2, 3), nn.AlphaDropout(0.5)),
+             "unsupported module '1' (nn.AlphaDropout)"),
+        ]
+        for model, message in cases:
+            with self.subTest(message=message):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    with self.assertRaises(export_torch.ExportError) as ctx:
+                        export_torch.export_model(model)
+                self.assertIn(message, str(ctx.exception))
+        # p is checked with the tolerance the docs state: a fraction within 1e-12 is fine.
+        near = 0.3 + 5e-13
+        doc = export_torch.export_model(nn.Sequential(nn.Linear(1, 1), nn.Dropout(near)))
+        self.assertEqual(doc["layers"][1]["p"], "3/10")
+        with self.assertRaises(export_torch.ExportError):
+            export_torch.export_model(nn.Sequential(nn.Linear(1, 1), nn.Dropout(0.3 + 2e-12)))
+
     def test_command_line_round_trip(self):
         model = nn.Sequential(nn.GRU(1, 3), nn.Linear(3, 1))
         with tempfile.TemporaryDirectory() as tmp:
@@ -285,7 +479,40 @@ class TorchScriptTest(unittest.TestCase):
     def test_multi_layer_lstm_with_dropout(self):
         torch.manual_seed(3)
         doc = self.assert_same_as_eager(DeepLstm())
-        self.assertEqual([l["type"] for l in doc["layers"]], ["lstm"] * 3 + ["dense"])
+        self.assertEqual([l["type"] for l in doc["layers"]],
+                         ["lstm", "dropout", "lstm", "dropout", "lstm", "dense"])
+        self.assertEqual(doc["layers"][1], {"type": "dropout", "size": 5, "p": "1/4"})
+
+    def test_embedding_layer_norm_dropout(self):
+        torch.manual_seed(10)
+        doc = self.assert_same_as_eager(Tokens())
+        self.assertEqual([l["type"] for l in doc["layers"]],
+                         ["embedding", "lstm", "dropout", "lstm", "layer_norm", "dropout",
+                          "layer_norm", "dense"])
+
+    def test_new_layers_float64(self):
+        torch.manual_seed(11)
+        self.assertEqual(self.assert_same_as_eager(Tokens().double())["dtype"], "float64")
+
+    def test_untraced_new_layers(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for model, message in (
+                    (UnusedNormAndDropout("norm"),
+                     "'extra' (nn.LayerNorm): the traced graph does not show its "
+                     "normalized_shape and eps (no aten::layer_norm call); was the module "
+                     "called while tracing?"),
+                    (UnusedNormAndDropout("dropout"),
+                     "'extra' (nn.Dropout): the traced graph does not show its probability "
+                     "(no aten::dropout or aten::dropout_ call)"),
+                    (UnusedEmbedding(),
+                     "'embed' (nn.Embedding): the traced graph does not show its max_norm "
+                     "(no aten::embedding call)")):
+                with self.subTest(message=message):
+                    paths = _torchscript_files(model, tmp)
+                    export_torch.export_model(export_torch.load_module(paths["scripted"]))
+                    with self.assertRaises(export_torch.ExportError) as ctx:
+                        export_torch.export_model(export_torch.load_module(paths["traced"]))
+                    self.assertIn(message, str(ctx.exception))
 
     def test_rnn_relu_tanh_and_activations(self):
         torch.manual_seed(4)
@@ -312,8 +539,12 @@ class TorchScriptTest(unittest.TestCase):
 
     def test_errors_name_the_first_unsupported_submodule(self):
         cases = [
-            (WithDropoutAndBlock(), "unsupported module 'drop' (nn.Dropout)"),
+            (WithDropoutAndBlock(), "unsupported module 'block' (Block)"),
             (WithBlock(), "unsupported module 'block' (Block)"),
+            (EmbeddingMaxNorm(), "'embed' (nn.Embedding): max_norm=1.5 is not supported"),
+            (NormEps(), "'norm' (nn.LayerNorm): eps=1e-06 is not supported"),
+            (NormTwoAxes(), "'norm' (nn.LayerNorm): normalized_shape=[3, 3] is not supported"),
+            (OddDropout(), "'drop' (nn.Dropout): p=0.1234567891 is not a fraction"),
             (Bidirectional(), "'lstm' (nn.LSTM): bidirectional=True is not supported"),
             (SoftmaxOverTime(), "'act' (nn.Softmax): only Softmax over the feature axis"),
         ]
@@ -347,14 +578,13 @@ class TorchScriptTest(unittest.TestCase):
             pickled = os.path.join(tmp, "pickled.pt")
             torch.save(model, pickled)
             self.assertFalse(export_torch.is_torchscript(pickled))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # dropout is ignored
-                eager_text = export_torch.dumps(export_torch.export_model(model)).encode()
+            eager_text = export_torch.dumps(export_torch.export_model(model)).encode()
+            self.assertIn(b'"p": "1/4"', eager_text)
             for how, path in paths.items():
                 out = os.path.join(tmp, how + ".json")
                 run = subprocess.run([sys.executable, script, path, "-o", out], check=True,
                                      capture_output=True, text=True)
-                self.assertIn("dropout=0.25 is ignored", run.stderr)
+                self.assertEqual(run.stderr, "")
                 with open(out, "rb") as f:
                     self.assertEqual(f.read(), eager_text, how)
             garbage = os.path.join(tmp, "garbage.pt")

@@ -59,6 +59,34 @@ def valid():
     return document(recurrent("lstm", 1, 3), dense(3, 1))
 
 
+def embedding(vocab, dim):
+    return {"type": "embedding", "num_embeddings": vocab, "embedding_dim": dim,
+            "parameters": {"weight": matrix(vocab, dim)}}
+
+
+def peephole_lstm(i, h):
+    layer = recurrent("lstm", i, h)
+    layer["type"] = "peephole_lstm"
+    layer["parameters"].update(weight_ci=vector(h), weight_cf=vector(h), weight_co=vector(h))
+    return layer
+
+
+def layer_norm(n):
+    return {"type": "layer_norm", "normalized_shape": n,
+            "parameters": {"weight": vector(n, 1.0), "bias": vector(n, 0.0)}}
+
+
+def dropout(n, p="1/5"):
+    return {"type": "dropout", "size": n, "p": p}
+
+
+def new_layers():
+    """Every layer type added after the first five, as tests/layers_test.cpp's
+    NewLayers.SaveAndLoadRoundTrip saves them."""
+    return document(embedding(12, 6), peephole_lstm(6, 5), dropout(5), layer_norm(5),
+                    dense(5, 12, "softmax"))
+
+
 class Tool(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -132,7 +160,8 @@ class Tool(unittest.TestCase):
         doc = valid()
         doc["layers"][1]["type"] = "conv1d"
         self.assert_fails(doc, r'layer 1: unknown layer type "conv1d"; supported: lstm, gru, '
-                               r'rnn, dense, activation$')
+                               r'rnn, dense, activation, peephole_lstm, embedding, layer_norm, '
+                               r'dropout$')
         doc["layers"][1]["type"] = "x\ny" * 30  # user text stays on one line, shortened
         line = self.assert_fails(doc, r'unknown layer type "x\\ny')
         self.assertLess(len(line), 250)
@@ -343,6 +372,116 @@ class Tool(unittest.TestCase):
         with open(out) as f:
             self.assertEqual(f.read(), "previous header\n")
         self.assertEqual(sorted(os.listdir(self.dir)), ["model.json", "out.hpp"])
+
+    # ---- embedding, peephole_lstm, layer_norm, dropout ------------------------------------
+
+    def test_dropout_probability_must_be_a_reduced_fraction(self):
+        for p in ("0.2", "2/10", "5/5", "6/5", "1/0", "01/5", "-1/5", "+1/5", " 1/5", "1/5 ",
+                  "1 / 5", "0/5", "1/%d" % (1 << 63), "1/2/3", ""):
+            with self.subTest(p=p):
+                self.assert_fails(document(dense(2, 5), dropout(5, p)),
+                                  r'layer 1 \(dropout\): field \'p\' is %s; it must be a '
+                                  r'reduced fraction "a/b" with 0 <= a < b, e.g. "1/5"$'
+                                  % re.escape(json.dumps(p)))
+        for p, kind in ((0.2, "a number"), (None, "null"), ([1, 5], "an array")):
+            self.assert_fails(document(dense(2, 5), dropout(5, p)),
+                              r"layer 1 \(dropout\): field 'p' is %s; it must be a reduced "
+                              r"fraction" % kind)
+        doc = document(dense(2, 5), dropout(5))
+        del doc["layers"][1]["p"]
+        self.assert_fails(doc, r"layer 1 \(dropout\): field 'p' is missing$")
+        # The largest std::intmax_t is a valid denominator; 0 is written 0/1.
+        for p, ratio in (("1/%d" % ((1 << 63) - 1), "std::ratio<1, %d>" % ((1 << 63) - 1)),
+                         ("0/1", "std::ratio<0, 1>"), ("999999/1000000",
+                                                       "std::ratio<999999, 1000000>")):
+            result, text = self.generate(document(dense(2, 5), dropout(5, p)))
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("rnnx::dropout<5, %s>" % ratio, text)
+
+    def test_dropout_has_no_parameters(self):
+        self.assert_fails(document(dense(2, 5), dict(dropout(5), parameters={"mask": [1]})),
+                          r'layer 1 \(dropout<5, 1/5>\): unknown parameter "mask" \(this layer '
+                          r'has no parameters\)$')
+        result, text = self.generate(document(dense(2, 5), dict(dropout(5), parameters={})))
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_new_layer_parameters_and_sizes(self):
+        doc = new_layers()
+        del doc["layers"][1]["parameters"]["weight_cf"]
+        self.assert_fails(doc, r"layer 1 \(peephole_lstm<6, 5>\): parameter 'weight_cf' is "
+                               r"missing$")
+        doc = new_layers()
+        doc["layers"][1]["parameters"]["weight_co"] = vector(6)
+        self.assert_fails(doc, r"layer 1 \(peephole_lstm<6, 5>\): parameter 'weight_co' must be "
+                               r"a list of 5 numbers \(shape \[5\]\), found 6 entries$")
+        doc = new_layers()
+        doc["layers"][0]["parameters"]["weight"] = matrix(6, 12)
+        self.assert_fails(doc, r"layer 0 \(embedding<12, 6>\): parameter 'weight' must be a list "
+                               r"of 12 rows \(shape \[12 x 6\]\), found 6 entries$")
+        doc = new_layers()
+        doc["layers"][3]["parameters"]["bias"] = vector(4)
+        self.assert_fails(doc, r"layer 3 \(layer_norm<5>\): parameter 'bias' must be a list of "
+                               r"5 numbers")
+        doc = new_layers()
+        del doc["layers"][3]["normalized_shape"]
+        self.assert_fails(doc, r"layer 3 \(layer_norm\): field 'normalized_shape' is missing$")
+        doc = new_layers()
+        doc["layers"][0]["num_embeddings"] = 0
+        self.assert_fails(doc, r"layer 0 \(embedding\): field 'num_embeddings' must be a "
+                               r"positive integer, found 0$")
+        doc = new_layers()
+        doc["layers"][0]["padding_idx"] = 0
+        self.assert_fails(doc, r'layer 0 \(embedding\): unknown field "padding_idx"$')
+        # Sizes chain through them; an embedding takes one value (a token id) per step.
+        self.assert_fails(document(embedding(12, 6), peephole_lstm(5, 5)),
+                          r"layer 1 \(peephole_lstm<5, 5>\) expects 5 inputs, but layer 0 "
+                          r"\(embedding<12, 6>\) outputs 6$")
+        self.assert_fails(document(dense(3, 2), embedding(12, 6)),
+                          r"layer 1 \(embedding<12, 6>\) expects 1 inputs, but layer 0 "
+                          r"\(dense<3, 2, identity>\) outputs 2$")
+        self.assert_fails(document(dense(3, 2), dropout(3)),
+                          r"layer 1 \(dropout<3, 1/5>\) expects 3 inputs, but layer 0")
+        self.assert_fails(document(dense(3, 2), layer_norm(3)),
+                          r"layer 1 \(layer_norm<3>\) expects 3 inputs, but layer 0")
+
+    def test_new_layers_header_and_summary(self):
+        source = self.write(new_layers())
+        out = os.path.join(self.dir, "out.hpp")
+        result = self.run_tool(source, "-o", out, "--name", "Net")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines()[1:], [
+            "  network: embedding<12, 6> -> peephole_lstm<6, 5> -> dropout<5, 1/5> -> "
+            "layer_norm<5> -> dense<5, 12, softmax> (float)",
+            "  #  layer                  output  parameters  bytes",
+            "  0  embedding<12, 6>            6          72    288",
+            "  1  peephole_lstm<6, 5>         5         275  1,100",
+            "  2  dropout<5, 1/5>             5           0      0",
+            "  3  layer_norm<5>               5          10     40",
+            "  4  dense<5, 12, softmax>      12          72    288",
+            "     total                                 429  1,716",
+            "  input 1, output 12"])
+        with open(out) as f:
+            text = f.read()
+        self.assertIn("using Net = rnnx::basic_network<float,\n    rnnx::embedding<12, 6>,\n"
+                      "    rnnx::peephole_lstm<6, 5>,\n    rnnx::dropout<5, std::ratio<1, 5>>,\n"
+                      "    rnnx::layer_norm<5>,\n    rnnx::dense<5, 12, rnnx::softmax>>;\n", text)
+        for header in ("<ratio>", "<rnnx/layers/embedding.hpp>", "<rnnx/layers/lstm.hpp>",
+                       "<rnnx/layers/dropout.hpp>", "<rnnx/layers/layer_norm.hpp>"):
+            self.assertIn("#include %s\n" % header, text)
+        self.assertIn("inline constexpr float layer0_weight[12][6] = {", text)
+        self.assertIn("// layer 1 (peephole_lstm<6, 5>) weight_hh [20 x 5]; gate rows i, f, g, o\n",
+                      text)
+        for name in ("weight_ci", "weight_cf", "weight_co"):
+            self.assertIn("inline constexpr float layer1_%s[5] = {" % name, text)
+        self.assertIn("inline constexpr float layer3_bias[5] = {", text)
+        self.assertNotIn("layer2_", text)  # dropout: nothing to fill
+        self.assertIn("  if (assigned != 12)\n", text)  # 1 + 7 + 2 + 2 tensors
+        # <ratio> only when a dropout layer needs it.
+        result, text = self.generate(document(embedding(3, 2), layer_norm(2)))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertNotIn("<ratio>", text)
+        self.assertIn("rnnx::basic_network<float, rnnx::embedding<3, 2>, rnnx::layer_norm<2>>",
+                      text)
 
     # ---- what a valid input gives -----------------------------------------------------
 
