@@ -452,8 +452,12 @@ int run(const Options& o) {
   }
   if (trained) std::printf("  weights written to %s\n", (o.out / "charlm_model.json").c_str());
 
-  std::printf("\nsample (seed %u, temperature %g):\n%s\n\n", o.seed, o.temperature,
-              charlm::sample(*model, o.prompt, o.length, o.temperature, o.seed).c_str());
+  const auto start = std::chrono::steady_clock::now();
+  const std::string sample = charlm::sample(*model, o.prompt, o.length, o.temperature, o.seed);
+  const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
+  std::printf("\nsample (seed %u, temperature %g; %.1f us per character, a step() each):\n%s\n\n",
+              o.seed, o.temperature, took.count() / double(o.prompt.size() + o.length),
+              sample.c_str());
 
   if (trained && o.plot) {
     if (!python_has("matplotlib"))
