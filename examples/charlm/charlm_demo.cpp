@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numbers>
@@ -24,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "charlm.hpp"
@@ -90,9 +92,10 @@ Number number(std::string_view flag, const char* text) {
   } catch (const std::exception&) {
   }
   if (used == 0 || text[used] != '\0' || !(value >= 0) ||
+      value > double(std::numeric_limits<Number>::max()) ||
       (std::is_integral_v<Number> && value != std::floor(value)))
-    throw std::invalid_argument(std::string(flag) + " needs a non-negative number, not '" + text +
-                                "'");
+    throw std::invalid_argument(std::string(flag) +
+                                " needs a non-negative number (in range), not '" + text + "'");
   return static_cast<Number>(value);
 }
 
@@ -145,8 +148,8 @@ Options parse_arguments(int argc, char** argv) {
       throw std::invalid_argument("unknown argument '" + std::string(arg) + "' (see --help)");
     }
   }
-  if (o.batch == 0 || o.bptt == 0 || o.eval_every == 0)
-    throw std::invalid_argument("--batch, --bptt and --eval-every must be positive");
+  if (o.steps == 0 || o.batch == 0 || o.bptt == 0 || o.eval_every == 0)
+    throw std::invalid_argument("--steps, --batch, --bptt and --eval-every must be positive");
   if (o.prompt.empty()) throw std::invalid_argument("--prompt must not be empty");
   if (!(o.temperature > 0)) throw std::invalid_argument("--temperature must be positive");
   return o;
