@@ -20,17 +20,20 @@ where MODEL.pt is either
   (``torch.jit.script``) or traced (``torch.jit.trace``) module; no Python
   class is needed. The format is detected from the file's contents.
 
-The module is an nn.Sequential, a single nn.LSTM/GRU/RNN/Linear, or a module
-whose direct children (in registration order; nested nn.Sequential
-flattened) form the layer chain of nn.LSTM, nn.GRU, nn.RNN (any num_layers,
-batch_first either way, bias=False), nn.Linear, nn.Identity, nn.Sigmoid,
-nn.Tanh, nn.ReLU and nn.Softmax over the last axis. A TorchScript module gives
-exactly the document its eager module gives: its children are recognised by
-their TorchScript type (torch.nn's classes), their options read from the
-ScriptModule's attributes (scripted) or inferred from the parameter names and
-shapes and the traced graph (traced: aten::rnn_relu / rnn_tanh, the dropout
-and Softmax dim constants). Anything else is refused, naming the first
-unsupported submodule.
+The module is an nn.Sequential, a single supported layer, or a module whose
+direct children (in registration order; nested nn.Sequential flattened) form
+the layer chain of nn.LSTM, nn.GRU, nn.RNN (any num_layers, batch_first either
+way, bias=False; dropout=p becomes a dropout layer between consecutive
+layers), nn.Linear, nn.Embedding (first layer only; no max_norm),
+nn.LayerNorm (one size, eps=1e-5), nn.Dropout (p a fraction a/b, b <= 10**6),
+nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU and nn.Softmax over the last axis.
+A TorchScript module gives exactly the document its eager module gives: its
+children are recognised by their TorchScript type (torch.nn's classes), their
+options read from the ScriptModule's attributes (scripted) or inferred from
+the parameter names and shapes and the traced graph (traced: aten::rnn_relu /
+rnn_tanh, the recurrent dropout, Softmax dim, Dropout p and LayerNorm
+normalized_shape / eps constants, aten::embedding_renorm_ for max_norm).
+Anything else is refused, naming the first unsupported submodule.
 """
 
 import argparse

@@ -76,12 +76,24 @@ def topologies(r):
         return [nn.GRU(i, h, batch_first=True), nn.ReLU(), nn.RNN(h, h2, batch_first=True),
                 nn.Tanh()]
 
+    def embedding_lstm2_norm_softmax():
+        v, d, h = r.randint(2, 40), s(), s()
+        norm = nn.LayerNorm(h)
+        with torch.no_grad():  # not PyTorch's ones and zeros, so that they are checked
+            norm.weight.normal_()
+            norm.bias.normal_()
+        return [nn.Embedding(v, d, padding_idx=0),
+                nn.LSTM(d, h, num_layers=2, dropout=0.3, batch_first=True), norm,
+                nn.Dropout(0.25), nn.Linear(h, r.randint(2, 6)), nn.Softmax(dim=-1)]
+
     return [("lstm_dense", torch.float32, lstm_dense),
             ("gru2layer_dense_tanh", torch.float32, gru2layer_dense_tanh),
             ("rnn_relu_dense_softmax", torch.float32, rnn_relu_dense_softmax),
             ("dense_sigmoid_lstm_nobias_gru_dense", torch.float32,
              dense_sigmoid_lstm_nobias_gru_dense),
-            ("double_gru_relu_rnn_tanh", torch.float64, double_gru_relu_rnn_tanh)]
+            ("double_gru_relu_rnn_tanh", torch.float64, double_gru_relu_rnn_tanh),
+            ("embedding_lstm2_norm_softmax", torch.float32,
+             embedding_lstm2_norm_softmax)]
 
 
 def make_models(seed, work):
@@ -96,10 +108,17 @@ def make_models(seed, work):
         finally:
             torch.set_default_dtype(previous)
         doc = export_model(model)
-        features = doc["layers"][0].get("input_size", doc["layers"][0].get("in_features"))
-        x = torch.randn(STEPS, features, dtype=dtype)
-        with torch.no_grad():
-            y = model(x[None])[0]
+        first = doc["layers"][0]
+        if first["type"] == "embedding":  # token ids in, one per step
+            ids = torch.randint(0, first["num_embeddings"], (STEPS,))
+            with torch.no_grad():
+                y = model(ids[None])[0]
+            x = ids[:, None].to(dtype)
+        else:
+            features = first.get("input_size", first.get("in_features"))
+            x = torch.randn(STEPS, features, dtype=dtype)
+            with torch.no_grad():
+                y = model(x[None])[0]
         path = os.path.join(work, name + ".json")
         with open(path, "w") as f:
             f.write(to_json({"model": doc, "input": x.tolist(), "output": y.tolist()},
