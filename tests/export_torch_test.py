@@ -569,6 +569,65 @@ class TorchScriptTest(unittest.TestCase):
             self.assertIn("'rnn' (nn.RNN)", str(ctx.exception))
             self.assertIn("nonlinearity", str(ctx.exception))
 
+    def test_traced_graphs_without_constants(self):
+        """Options a traced graph passes as computed values, not constants, are refused
+        (torch.jit.trace records constants, so these graphs are made by hand)."""
+
+        class Value:
+            def __init__(self, kind, value=None, inputs=()):
+                self._node, self._value = Node(kind, inputs), value
+
+            def node(self):
+                return self._node
+
+            def toIValue(self):  # noqa: N802 (torch's name)
+                return self._value
+
+        class Node:
+            def __init__(self, kind, inputs=()):
+                self._kind, self._inputs = kind, list(inputs)
+
+            def kind(self):
+                return self._kind
+
+            def inputs(self):
+                return iter(self._inputs)
+
+        class Traced:
+            def __init__(self, name, *nodes):
+                self.original_name = name
+                self.graph = type("Graph", (), {"nodes": lambda _: iter(nodes)})()
+                qualified = "__torch__.torch.nn.modules.x." + name
+                self._c = type("C", (), {"_type": lambda _: type(
+                    "T", (), {"qualified_name": lambda _: qualified})()})()
+
+        x, computed = Value("prim::Param"), Value("aten::mul")
+        constant = lambda v: Value("prim::Constant", v)  # noqa: E731
+        shape = Value("prim::ListConstruct", inputs=[constant(3)])
+        dropout = Traced("Dropout", Node("aten::dropout", [x, computed, constant(False)]))
+        with self.assertRaisesRegex(export_torch.ExportError,
+                                    r"^'d' \(nn.Dropout\): the traced graph does not show a "
+                                    r"constant p$"):
+            export_torch._dropout_probability("d", dropout)
+        for inputs, what in (([x, Value("aten::size"), None, None, constant(1e-5)],
+                              "normalized_shape"),
+                             ([x, Value("prim::ListConstruct", inputs=[computed]), None, None,
+                               constant(1e-5)], "normalized_shape"),
+                             ([x, shape, None, None, computed], "eps")):
+            norm = Traced("LayerNorm", Node("aten::layer_norm", inputs))
+            with self.assertRaisesRegex(export_torch.ExportError,
+                                        r"^'n' \(nn.LayerNorm\): the traced graph does not show "
+                                        r"a constant %s$" % what):
+                export_torch._layer_norm_options("n", norm, {})
+        norm = Traced("LayerNorm", Node("aten::layer_norm",
+                                        [x, shape, None, None, constant(1e-5)]))
+        self.assertEqual(export_torch._layer_norm_options("n", norm, {}),
+                         {"normalized_shape": (3,), "eps": 1e-5, "elementwise_affine": False})
+        with self.assertRaisesRegex(export_torch.ExportError,
+                                    r"^'e' \(nn.Embedding\): TorchScript module has no 2-D "
+                                    r"weight$"):
+            export_torch._embedding_options("e", Traced("Embedding"), {})
+
     def test_command_line_gives_the_same_file(self):
         torch.manual_seed(8)
         model = DeepLstm()
