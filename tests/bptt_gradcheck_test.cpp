@@ -8,6 +8,7 @@ namespace {
 using namespace rnnx;
 using rnnx_test::check_all_shapes;
 using rnnx_test::check_gradients;
+using rnnx_test::check_state_gradients;
 using rnnx_test::model;
 
 TEST(BpttGradcheck, Lstm) { check_all_shapes<model<lstm<3, 5>, dense<5, 2>>>(1); }
@@ -39,6 +40,18 @@ TEST(BpttGradcheck, Stacked) {
 }
 TEST(BpttGradcheck, WideDenseHeadIsColumnMajor) {
   check_gradients<model<gru<3, 9>, dense<9, 17, rnnx::tanh>>>(2, 3, 10);
+}
+
+// Initial-state gradients, and final states feeding the loss (an encoder's final state
+// initialising a decoder).
+TEST(BpttGradcheck, StateGradientsOfEveryCell) {
+  check_state_gradients<model<lstm<2, 5>, dense<5, 2>>>(5, 4, 71);
+  check_state_gradients<model<peephole_lstm<3, 4>>>(2, 3, 72);
+  check_state_gradients<model<gru<2, 6>, dense<6, 1>>>(5, 3, 73);
+  check_state_gradients<model<gru_reset_before<3, 5>>>(2, 4, 74);
+  check_state_gradients<model<rnn<2, 7, rnnx::tanh>, rnn<7, 3, rnnx::relu>>>(3, 5, 75);
+  check_state_gradients<model<bidirectional<lstm<2, 3>>, layer_norm<6>, gru<6, 4>>>(5, 3, 76);
+  check_state_gradients<model<lstm<2, 5>>>(1, 1, 77);
 }
 
 }  // namespace

@@ -99,6 +99,127 @@ void check_gradients(std::size_t batch, std::size_t steps, unsigned seed,
   EXPECT_GT(checked, 0u);
 }
 
+/// f(span of values) for each vector of a network state's layer states (h, c, both
+/// directions of a bidirectional layer), in a fixed order.
+template <class S, class F>
+void visit_layer_state(S& s, F& f) {
+  if constexpr (requires {
+                  s.forward;
+                  s.reverse;
+                }) {
+    visit_layer_state(s.forward, f);
+    visit_layer_state(s.reverse, f);
+  } else {
+    if constexpr (requires { s.h; }) f(s.h.values());
+    if constexpr (requires { s.c; }) f(s.c.values());
+  }
+}
+template <class NetState, class F>
+void visit_state(NetState& s, F&& f) {
+  boost::hana::for_each(s.layers, [&](auto& layer_state) { visit_layer_state(layer_state, f); });
+}
+
+/// The initial states' gradients and the final states' influence on the parameters: with
+/// random initial states and L = sum(w * y) + sum(u * final states), checks dL/d(initial
+/// states) (tape::initial_state_gradients) and dL/dparameters (backward with the final states'
+/// gradients u) against central differences.
+template <class Net>
+void check_state_gradients(std::size_t batch, std::size_t steps, unsigned seed) {
+  using State = typename Net::state;
+  Net model;
+  rnnx_test::fill_uniform(model, seed, -0.6, 0.6);
+  const auto xs = random_tensor<Net>(batch, steps, Net::in_size, seed + 1);
+  const auto w = random_tensor<Net>(batch, steps, Net::out_size, seed + 2);
+  std::mt19937 gen(seed + 3);
+  std::uniform_real_distribution<double> dist(-0.5, 0.5);
+  std::vector<State> initial(batch), u(batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    visit_state(initial[b], [&](auto values) {
+      for (auto& v : values) v = dist(gen);
+    });
+    visit_state(u[b], [&](auto values) {
+      for (auto& v : values) v = dist(gen);
+    });
+  }
+  auto total_loss = [&](const std::vector<State>& start) {
+    std::vector<State> states = start;
+    tape<Net> tp;
+    const auto ys = tp.forward(model, xs, std::span<State>(states));
+    double sum = 0;
+    for (std::size_t i = 0; i < ys.size(); ++i) sum += ys.data()[i] * w.data()[i];
+    for (std::size_t b = 0; b < batch; ++b) {
+      std::vector<double> final_values, weights;
+      visit_state(states[b], [&](auto values) {
+        for (double v : values) final_values.push_back(v);
+      });
+      visit_state(u[b], [&](auto values) {
+        for (double v : values) weights.push_back(v);
+      });
+      for (std::size_t k = 0; k < final_values.size(); ++k) sum += final_values[k] * weights[k];
+    }
+    return sum;
+  };
+
+  Net grads{};
+  std::vector<State> states = initial, d_initial(batch);
+  tape<Net> tp;
+  tp.forward(model, xs, std::span<State>(states));
+  tp.backward(model, w, grads, std::span<const State>(u));
+  tp.initial_state_gradients(model, std::span<State>(d_initial));
+
+  constexpr double h = 1e-6, tol = 1e-7;
+  std::size_t checked = 0;
+  for (std::size_t b = 0; b < batch; ++b) {
+    std::vector<double*> values;
+    std::vector<double> analytic;
+    visit_state(initial[b], [&](auto v) {
+      for (auto& x : v) values.push_back(&x);
+    });
+    visit_state(d_initial[b], [&](auto v) {
+      for (double x : v) analytic.push_back(x);
+    });
+    ASSERT_EQ(values.size(), analytic.size());
+    for (std::size_t k = 0; k < values.size(); ++k) {
+      const double saved = *values[k];
+      *values[k] = saved + h;
+      const double up = total_loss(initial);
+      *values[k] = saved - h;
+      const double down = total_loss(initial);
+      *values[k] = saved;
+      const double numeric = (up - down) / (2 * h);
+      ASSERT_NEAR(analytic[k], numeric, tol * std::max(1.0, std::abs(numeric)))
+          << Net::description() << " initial state value " << k << " of sequence " << b;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0u) << "the network has no state";
+
+  model.for_each_layer([&](auto i, auto& layer) {
+    auto& grad_layer = grads.template layer<i>();
+    std::vector<double*> params;
+    std::vector<double> analytic;
+    layer.visit_parameters([&](std::string_view, auto& p) {
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) params.push_back(&p.at(r, c));
+    });
+    grad_layer.visit_parameters([&](std::string_view, auto& p) {
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) analytic.push_back(p.at(r, c));
+    });
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      const double saved = *params[k];
+      *params[k] = saved + h;
+      const double up = total_loss(initial);
+      *params[k] = saved - h;
+      const double down = total_loss(initial);
+      *params[k] = saved;
+      const double numeric = (up - down) / (2 * h);
+      ASSERT_NEAR(analytic[k], numeric, tol * std::max(1.0, std::abs(numeric)))
+          << Net::description() << " layer " << i << " parameter value " << k;
+    }
+  });
+}
+
 template <class... Layers>
 using model = basic_network<double, Layers...>;
 

@@ -119,6 +119,23 @@ class bidirectional {
       }
   }
 
+  /// dL/d(final state) of each sequence from outside the layer, for the next backward: each
+  /// direction's own (the reverse direction ends at the first step).
+  void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
+    give(forward_, tp.forward, tp.forward_states, d, batch_size, &state::forward);
+    give(reverse_, tp.reverse, tp.reverse_states, d, batch_size, &state::reverse);
+  }
+  /// dL/d(initial state) of each sequence, after backward.
+  void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
+    std::vector<typename Cell::state> forward(batch_size), reverse(batch_size);
+    forward_.initial_state_gradients(tp.forward, forward.data(), batch_size);
+    reverse_.initial_state_gradients(tp.reverse, reverse.data(), batch_size);
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      d[b].forward = forward[b];
+      d[b].reverse = reverse[b];
+    }
+  }
+
   template <class F>
   static void visit_attributes(F&& f) {
     f("cell", Cell::type_name);
@@ -158,6 +175,14 @@ class bidirectional {
     for (std::string_view reversed : names)
       if (reversed.substr(0, reversed.size() - 8) == name) return reversed;
     return "unknown_reverse";  // unreachable for the cells bidirectional accepts
+  }
+
+  static void give(const Cell& cell, typename Cell::tape& tp,
+                   std::vector<typename Cell::state>& scratch, const state* d,
+                   std::size_t batch_size, typename Cell::state state::*direction) {
+    scratch.resize(batch_size);
+    for (std::size_t b = 0; b < batch_size; ++b) scratch[b] = d[b].*direction;
+    cell.give_final_state_gradients(tp, scratch.data(), batch_size);
   }
 
   /// Row (t, b) of `to` is row (steps - 1 - t, b) of `from`.

@@ -92,6 +92,8 @@ class gru_reset_before {
     simd::aligned_vector<T> rh;         // rows: r * h_prev, the n rows' input
     simd::aligned_vector<T> dgh;        // rows: gate gradients in W_hh's layout
     simd::aligned_vector<T> dh;         // batch rows: dL/dh_t from the step after
+    simd::aligned_vector<T> final_dh;   // batch rows: dL/dh_T from outside, when given
+    bool final_dh_given = false;
     simd::aligned_vector<T> weight_ih_t = simd::aligned_vector<T>(Is * G, T(0));
     simd::aligned_vector<T> weight_hh_t = simd::aligned_vector<T>(Hs * G, T(0));
     void prepare(std::size_t batch_size, std::size_t steps) {
@@ -137,7 +139,12 @@ class gru_reset_before {
                 tape& tp, gru_reset_before& grad, T* dxs) const {
     kernels::transpose(weight_ih_.raw(), G, In, G, tp.weight_ih_t.data(), Is);
     kernels::transpose(weight_hh_.raw(), G, H, G, tp.weight_hh_t.data(), Hs);
-    std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
+    if (tp.final_dh_given) {
+      std::copy_n(tp.final_dh.data(), batch_size * Hs, tp.dh.data());
+      tp.final_dh_given = false;
+    } else {
+      std::fill_n(tp.dh.data(), batch_size * Hs, T(0));
+    }
     const batch one(T(1));
     alignas(simd::alignment) T d_rh[Hs];
     alignas(simd::alignment) T through_rz[Hs];
@@ -199,6 +206,19 @@ class gru_reset_before {
       for (std::size_t n = 0; n < rows; ++n)
         kernels::matvec_col_major<T, Is, G>(tp.weight_ih_t.data(), tp.gates.data() + n * G, nullptr,
                                             dxs + n * Is);
+  }
+
+  /// dL/d(final state) of each sequence from outside the layer, for the next backward.
+  void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
+    tape::grow(tp.final_dh, batch_size * Hs);
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(d[b].h.data(), Hs, tp.final_dh.data() + b * Hs);
+    tp.final_dh_given = true;
+  }
+  /// dL/d(initial state) of each sequence, after backward.
+  void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(tp.dh.data() + b * Hs, Hs, d[b].h.data());
   }
 
   template <class F>

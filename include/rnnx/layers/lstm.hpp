@@ -69,6 +69,8 @@ class lstm {
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   struct tape : weights::tape_base {
     simd::aligned_vector<T> initial_c, c, tanh_c, dc;
+    simd::aligned_vector<T> final_dc;  // batch rows: dL/dc_T from outside, when given
+    bool final_dc_given = false;
     void prepare(std::size_t batch_size, std::size_t steps) {
       weights::tape_base::prepare(batch_size, steps);
       this->grow(initial_c, batch_size * Hs);
@@ -118,7 +120,12 @@ class lstm {
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, lstm& grad, T* dxs) const {
     w_.transpose_into(tp);
-    std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
+    if (tp.final_dc_given) {
+      std::copy_n(tp.final_dc.data(), batch_size * Hs, tp.dc.data());
+      tp.final_dc_given = false;
+    } else {
+      std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
+    }
     const batch one(T(1));
     weights::backward_batch(
         tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
@@ -160,6 +167,22 @@ class lstm {
         });
     w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
                             grad.w_, dxs);
+  }
+
+  /// dL/d(final state) of each sequence from outside the layer, for the next backward.
+  void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
+    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+    tape::grow(tp.final_dc, batch_size * Hs);
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(d[b].c.data(), Hs, tp.final_dc.data() + b * Hs);
+    tp.final_dc_given = true;
+  }
+  /// dL/d(initial state) of each sequence, after backward.
+  void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      std::copy_n(tp.dh.data() + b * Hs, Hs, d[b].h.data());
+      std::copy_n(tp.dc.data() + b * Hs, Hs, d[b].c.data());
+    }
   }
 
   template <class F>

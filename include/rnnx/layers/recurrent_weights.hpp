@@ -138,6 +138,10 @@ struct recurrent_weights {
     simd::aligned_vector<T> initial_h;  // batch rows: h before step 0
     simd::aligned_vector<T> gates;      // rows: the cell's gate values, then their gradients
     simd::aligned_vector<T> dh;         // batch rows: dL/dh flowing back into the step before
+    // batch rows: dL/dh of the final states from outside the layer (an encoder's final state
+    // feeding a decoder), used by the next backward when given
+    simd::aligned_vector<T> final_dh;
+    bool final_dh_given = false;
     // W_ih^T and W_hh^T, column-major, so that W^T d runs on the forward kernel.
     simd::aligned_vector<T> weight_ih_t = simd::aligned_vector<T>(in_stride * gate_stride, T(0));
     simd::aligned_vector<T> weight_hh_t =
@@ -152,6 +156,15 @@ struct recurrent_weights {
       if (v.size() < size) v.resize(size);
     }
   };
+
+  /// Records dL/dh_T of each sequence (h_of(b): its padded values) for the next backward.
+  template <class HOf>
+  static void give_final_h_gradient(tape_base& tape, std::size_t batch_size, HOf&& h_of) {
+    tape_base::grow(tape.final_dh, batch_size * hidden_stride);
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(h_of(b), hidden_stride, tape.final_dh.data() + b * hidden_stride);
+    tape.final_dh_given = true;
+  }
 
   /// h before step t of sequence b: the previous output row, or the initial state.
   static const T* previous_h(const tape_base& tape, const T* ys, std::size_t batch_size,
@@ -204,9 +217,16 @@ struct recurrent_weights {
   /// tape.dh, dL/dh_t from the step after) and returns the hidden-side ones; then
   /// tape.dh = W_hh^T of them for the step before.
   template <class GatesGradient>
+  /// Afterwards tape.dh holds dL/dh_{-1} through W_hh (the initial states' gradient but for
+  /// paths around the matrix, which the cell adds).
   static void backward_batch(tape_base& tape, std::size_t batch_size, std::size_t steps,
                              GatesGradient&& gates_gradient) {
-    std::fill_n(tape.dh.data(), batch_size * hidden_stride, T(0));
+    if (tape.final_dh_given) {
+      std::copy_n(tape.final_dh.data(), batch_size * hidden_stride, tape.dh.data());
+      tape.final_dh_given = false;
+    } else {
+      std::fill_n(tape.dh.data(), batch_size * hidden_stride, T(0));
+    }
     for (std::size_t t = steps; t-- > 0;) {
       for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
         constexpr std::size_t K = decltype(streams)::value;

@@ -85,6 +85,16 @@ class rnn {
                             grad.w_, dxs);
   }
 
+  /// dL/d(final state) of each sequence from outside the layer, for the next backward.
+  void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
+    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+  }
+  /// dL/d(initial state) of each sequence, after backward.
+  void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
+    for (std::size_t b = 0; b < batch_size; ++b)
+      std::copy_n(tp.dh.data() + b * Hs, Hs, d[b].h.data());
+  }
+
   template <class F>
   static void visit_attributes(F&& f) {
     f("input_size", In);

@@ -104,6 +104,50 @@ class tape {
     return dxs;
   }
 
+  /// backward when the final states also feed a loss (an encoder's final state initialising a
+  /// decoder): final_state_gradients[b] holds dL/d(final state) of sequence b in its layer
+  /// states (its `output` is not read: that gradient belongs in dys' last step).
+  xt::xtensor<T, 3> backward(const Net& model, const xt::xtensor<T, 3>& dys, Net& grads,
+                             std::span<const typename Net::state> final_state_gradients) {
+    if (final_state_gradients.size() != batch_)
+      throw std::invalid_argument(where("backward") + std::to_string(final_state_gradients.size()) +
+                                  " final state gradients given for a batch of " +
+                                  std::to_string(batch_) + " sequences");
+    if (recorded_)
+      kernels::unroll<L>([&](auto i) {
+        const auto& layer = model.template layer<i>();
+        if constexpr (requires {
+                        layer.give_final_state_gradients(std::get<i>(tapes_), nullptr, 0);
+                      }) {
+          auto& scratch = std::get<i>(states_);
+          for (std::size_t b = 0; b < batch_; ++b)
+            scratch[b] = boost::hana::at_c<i>(final_state_gradients[b].layers);
+          layer.give_final_state_gradients(std::get<i>(tapes_), scratch.data(), batch_);
+        }
+      });
+    return backward(model, dys, grads);
+  }
+
+  /// After backward: dL/d(initial state) of each sequence into out[b]'s layer states (zero for
+  /// stateless layers; `output` is set to zero), e.g. to carry on into an encoder.
+  void initial_state_gradients(const Net& model, std::span<typename Net::state> out) const {
+    if (out.size() != batch_)
+      throw std::invalid_argument(where("initial_state_gradients") + std::to_string(out.size()) +
+                                  " states given for a batch of " + std::to_string(batch_) +
+                                  " sequences");
+    if (!backward_done_)
+      throw std::logic_error(where("initial_state_gradients") + "no backward pass to read from");
+    for (auto& s : out) s.reset();
+    kernels::unroll<L>([&](auto i) {
+      const auto& layer = model.template layer<i>();
+      if constexpr (requires { layer.initial_state_gradients(std::get<i>(tapes_), nullptr, 0); }) {
+        std::vector<typename Net::template layer_type<i>::state> d(batch_);
+        layer.initial_state_gradients(std::get<i>(tapes_), d.data(), batch_);
+        for (std::size_t b = 0; b < batch_; ++b) boost::hana::at_c<i>(out[b].layers) = d[b];
+      }
+    });
+  }
+
   /// backward without dL/dxs: what a training loop needs, saving the first layer's W^T d
   /// products.
   void backward_parameters(const Net& model, const xt::xtensor<T, 3>& dys, Net& grads) {
@@ -143,6 +187,7 @@ class tape {
     if (shape[0] == 0) throw std::invalid_argument(where("forward") + "empty batch (0 sequences)");
     if (shape[1] == 0) throw std::invalid_argument(where("forward") + "empty sequences (0 steps)");
     recorded_ = false;
+    backward_done_ = false;
     batch_ = shape[0];
     steps_ = shape[1];
     const std::size_t rows = batch_ * steps_;
@@ -224,6 +269,7 @@ class tape {
 
   void run_backward(const Net& model, Net& grads, bool input_gradients = true) {
     recorded_ = false;  // backward overwrites what the layers recorded
+    backward_done_ = true;
     kernels::unroll<L>([&](auto r) {
       constexpr std::size_t i = L - 1 - r;
       model.template layer<i>().backward(
@@ -244,6 +290,7 @@ class tape {
   std::size_t batch_ = 0;
   std::size_t steps_ = 0;
   bool recorded_ = false;
+  bool backward_done_ = false;
 };
 
 }  // namespace rnnx
