@@ -24,7 +24,9 @@ The module is an nn.Sequential, a single supported layer, or a module whose
 direct children (in registration order; nested nn.Sequential flattened) form
 the layer chain of nn.LSTM, nn.GRU, nn.RNN (any num_layers, batch_first either
 way, bias=False; dropout=p becomes a dropout layer between consecutive
-layers), nn.Linear, nn.Embedding (first layer only; no max_norm),
+layers; bidirectional=True gives one bidirectional layer per PyTorch layer,
+its parameters named weight_ih_reverse etc. for PyTorch's
+weight_ih_l{k}_reverse, its output 2 * hidden_size), nn.Linear, nn.Embedding (first layer only; no max_norm),
 nn.LayerNorm (one size, eps=1e-5), nn.Dropout (p a fraction a/b, b <= 10**6),
 nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU and nn.Softmax over the last axis.
 A TorchScript module gives exactly the document its eager module gives: its
@@ -517,8 +519,6 @@ def eager_from_script(module):
 def _recurrent_layers(name, module, dtype):
     """Expand an nn.LSTM/GRU/RNN into one rnnx layer per PyTorch layer."""
     what = _describe(name, module)
-    if module.bidirectional:
-        raise ExportError("%s: bidirectional=True is not supported" % what)
     if getattr(module, "proj_size", 0) > 0:
         raise ExportError("%s: proj_size>0 is not supported" % what)
     # PyTorch applies dropout to the output of every layer but the last.
@@ -528,34 +528,39 @@ def _recurrent_layers(name, module, dtype):
     kind = _RECURRENT[type(module)]
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
     hidden = module.hidden_size
+    # bidirectional=True: one rnnx bidirectional<cell> layer per PyTorch
+    # layer, its output (and the next layer's input) both directions' h.
+    directions = ("", "_reverse") if module.bidirectional else ("",)
+    out = hidden * len(directions)
     layers = []
     for k in range(module.num_layers):
         label = what
         if module.num_layers > 1:
             label = "%s layer l%d" % (what, k)  # PyTorch's _l{k} suffix
-        layer = {
-            "type": kind,
-            "input_size": module.input_size if k == 0 else hidden,
-            "hidden_size": hidden,
-        }
+        layer = {"type": "bidirectional", "cell": kind} \
+            if module.bidirectional else {"type": kind}
+        layer["input_size"] = module.input_size if k == 0 else out
+        layer["hidden_size"] = hidden
         if kind == "rnn":
             if module.nonlinearity not in ("tanh", "relu"):
                 raise ExportError("%s: nonlinearity %r is not supported"
                                   % (what, module.nonlinearity))
             layer["nonlinearity"] = module.nonlinearity
         params = {}
-        for pname in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            attr = "%s_l%d" % (pname, k)
-            if module.bias or pname.startswith("weight"):
-                params[pname] = _values(getattr(module, attr), dtype,
-                                        "%s.%s" % (what, attr))
-            else:
-                params[pname] = _zeros(gates * hidden)
+        for suffix in directions:
+            for pname in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                # PyTorch: weight_ih_l0_reverse; rnnx: weight_ih_reverse.
+                attr = "%s_l%d%s" % (pname, k, suffix)
+                if module.bias or pname.startswith("weight"):
+                    params[pname + suffix] = _values(
+                        getattr(module, attr), dtype, "%s.%s" % (what, attr))
+                else:
+                    params[pname + suffix] = _zeros(gates * hidden)
         layer["parameters"] = params
         layers.append((label, layer))
         if between is not None and k + 1 < module.num_layers:
             layers.append(("%s dropout after l%d" % (what, k),
-                           {"type": "dropout", "size": hidden, "p": between}))
+                           {"type": "dropout", "size": out, "p": between}))
     return layers
 
 
@@ -663,6 +668,7 @@ _SIZE_FIELDS = {
     "lstm": ("input_size", "hidden_size"),
     "gru": ("input_size", "hidden_size"),
     "rnn": ("input_size", "hidden_size"),
+    "bidirectional": ("input_size", None),  # outputs 2 * hidden_size
     "dense": ("in_features", "out_features"),
     "embedding": (None, "embedding_dim"),  # its input is one token id
     "layer_norm": ("normalized_shape", "normalized_shape"),
@@ -680,6 +686,8 @@ def _input_size(layer):
 
 
 def _output_size(layer):
+    if layer["type"] == "bidirectional":
+        return 2 * layer["hidden_size"]  # both directions' h, concatenated
     return layer[_SIZE_FIELDS[layer["type"]][1]]
 
 

@@ -213,9 +213,27 @@ class WithBlock(nn.Module):
 
 
 class Bidirectional(nn.Module):
+    """Each recurrent kind with bidirectional=True: a two-layer LSTM with dropout between,
+    a relu RNN, a bias-free GRU, then a Linear on both directions' outputs."""
+
     def __init__(self):
         super().__init__()
-        self.lstm = nn.LSTM(1, 4, bidirectional=True)
+        self.lstm = nn.LSTM(2, 4, num_layers=2, bidirectional=True, dropout=0.5)
+        self.rnn = nn.RNN(8, 3, nonlinearity="relu", bidirectional=True)
+        self.gru = nn.GRU(6, 2, bidirectional=True, bias=False)
+        self.head = nn.Linear(4, 1)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        y, _ = self.rnn(y)
+        y, _ = self.gru(y)
+        return self.head(y)
+
+
+class Projection(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(1, 4, proj_size=2)
 
     def forward(self, x):
         y, _ = self.lstm(x)
@@ -312,7 +330,7 @@ class ExportTest(unittest.TestCase):
     def test_errors_name_the_module(self):
         cases = [
             (nn.Sequential(nn.LSTM(1, 4), nn.Conv1d(4, 4, 1)), "nn.Conv1d"),
-            (nn.Sequential(nn.LSTM(1, 4, bidirectional=True)), "bidirectional"),
+            (nn.Sequential(nn.LSTM(1, 4, proj_size=2)), "proj_size>0 is not supported"),
             (nn.Sequential(nn.LSTM(1, 4), nn.GRU(3, 2)), "expects 3"),
             (nn.Sequential(nn.Linear(2, 3), nn.Softmax(dim=1)), "Softmax"),
         ]
@@ -320,6 +338,45 @@ class ExportTest(unittest.TestCase):
             with self.assertRaises(export_torch.ExportError) as ctx:
                 export_torch.export_model(model)
             self.assertIn(part, str(ctx.exception))
+
+    def test_bidirectional(self):
+        torch.manual_seed(12)
+        model = Bidirectional()
+        doc = export_torch.export_model(model)
+        self.assertEqual([(l["type"], l.get("cell"), l.get("input_size"), l.get("size"))
+                          for l in doc["layers"]],
+                         [("bidirectional", "lstm", 2, None), ("dropout", None, None, 8),
+                          ("bidirectional", "lstm", 8, None), ("bidirectional", "rnn", 8, None),
+                          ("bidirectional", "gru", 6, None), ("dense", None, None, None)])
+        first, between, second, rnn, gru, head = doc["layers"]
+        # The fields rnnx::save_weights writes: "cell", then the cell's own.
+        self.assertEqual(list(first), ["type", "cell", "input_size", "hidden_size",
+                                       "parameters"])
+        self.assertEqual(list(rnn), ["type", "cell", "input_size", "hidden_size",
+                                     "nonlinearity", "parameters"])
+        self.assertEqual(rnn["nonlinearity"], "relu")
+        self.assertEqual(between, {"type": "dropout", "size": 8, "p": "1/2"})
+        self.assertEqual(list(second["parameters"]),
+                         ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_ih_reverse",
+                          "weight_hh_reverse", "bias_ih_reverse", "bias_hh_reverse"])
+        # PyTorch's weight_hh_l1_reverse is the second layer's weight_hh_reverse, exactly.
+        for layer, k in ((first, 0), (second, 1)):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                for suffix in ("", "_reverse"):
+                    self.assertTrue(torch.equal(
+                        torch.tensor(layer["parameters"][name + suffix]),
+                        getattr(model.lstm, "%s_l%d%s" % (name, k, suffix)).detach()),
+                        (k, name, suffix))
+        self.assertEqual(len(second["parameters"]["weight_ih_reverse"][0]), 8)
+        # bias=False: zero biases for both directions.
+        self.assertEqual(gru["parameters"]["bias_hh_reverse"], [0.0] * 6)
+        self.assertEqual(head["in_features"], 4)
+        # Sizes chain through 2 * hidden_size.
+        with self.assertRaises(export_torch.ExportError) as ctx:
+            export_torch.export_model(nn.Sequential(nn.GRU(2, 3, bidirectional=True),
+                                                    nn.Linear(3, 1)))
+        self.assertIn("size mismatch: '0' (nn.GRU) outputs 6 values but the next layer '1' "
+                      "(nn.Linear) expects 3", str(ctx.exception))
 
     def test_embedding_layer_norm_dropout(self):
         torch.manual_seed(9)
@@ -514,6 +571,15 @@ class TorchScriptTest(unittest.TestCase):
                         export_torch.export_model(export_torch.load_module(paths["traced"]))
                     self.assertIn(message, str(ctx.exception))
 
+    def test_bidirectional(self):
+        torch.manual_seed(13)
+        doc = self.assert_same_as_eager(Bidirectional())
+        self.assertEqual([l["type"] for l in doc["layers"]],
+                         ["bidirectional", "dropout", "bidirectional", "bidirectional",
+                          "bidirectional", "dense"])
+        self.assertEqual(doc["layers"][3]["nonlinearity"], "relu")
+        self.assertEqual(self.assert_same_as_eager(Bidirectional().double())["dtype"], "float64")
+
     def test_rnn_relu_tanh_and_activations(self):
         torch.manual_seed(4)
         doc = self.assert_same_as_eager(Rnns())
@@ -545,7 +611,7 @@ class TorchScriptTest(unittest.TestCase):
             (NormEps(), "'norm' (nn.LayerNorm): eps=1e-06 is not supported"),
             (NormTwoAxes(), "'norm' (nn.LayerNorm): normalized_shape=[3, 3] is not supported"),
             (OddDropout(), "'drop' (nn.Dropout): p=0.1234567891 is not a fraction"),
-            (Bidirectional(), "'lstm' (nn.LSTM): bidirectional=True is not supported"),
+            (Projection(), "'lstm' (nn.LSTM): proj_size>0 is not supported"),
             (SoftmaxOverTime(), "'act' (nn.Softmax): only Softmax over the feature axis"),
         ]
         with tempfile.TemporaryDirectory() as tmp:

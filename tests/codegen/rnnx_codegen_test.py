@@ -80,6 +80,26 @@ def dropout(n, p="1/5"):
     return {"type": "dropout", "size": n, "p": p}
 
 
+def gru_reset_before(i, h):
+    layer = recurrent("gru", i, h)
+    layer["type"] = "gru_reset_before"
+    return layer
+
+
+def bidirectional(cell, i, h, **options):
+    """bidirectional<cell> as rnnx::save_weights writes it: "cell", then the cell's fields;
+    the cell's parameters, then the same names with "_reverse"."""
+    inner = {"gru_reset_before": lambda: gru_reset_before(i, h),
+             "peephole_lstm": lambda: peephole_lstm(i, h)}.get(
+                 cell, lambda: recurrent(cell, i, h, **options))()
+    layer = {"type": "bidirectional", "cell": cell}
+    layer.update((k, v) for k, v in inner.items() if k not in ("type", "parameters"))
+    params = dict(inner["parameters"])
+    params.update((k + "_reverse", v) for k, v in inner["parameters"].items())
+    layer["parameters"] = params
+    return layer
+
+
 def new_layers():
     """Every layer type added after the first five, as tests/layers_test.cpp's
     NewLayers.SaveAndLoadRoundTrip saves them."""
@@ -161,10 +181,10 @@ class Tool(unittest.TestCase):
         doc["layers"][1]["type"] = "conv1d"
         self.assert_fails(doc, r'layer 1: unknown layer type "conv1d"; supported: lstm, gru, '
                                r'rnn, dense, activation, peephole_lstm, embedding, layer_norm, '
-                               r'dropout$')
+                               r'dropout, gru_reset_before, bidirectional$')
         doc["layers"][1]["type"] = "x\ny" * 30  # user text stays on one line, shortened
         line = self.assert_fails(doc, r'unknown layer type "x\\ny')
-        self.assertLess(len(line), 250)
+        self.assertLess(len(line), 280)
         del doc["layers"][1]["type"]
         self.assert_fails(doc, r"layer 1: missing field 'type' \(a string\)")
 
@@ -443,6 +463,97 @@ class Tool(unittest.TestCase):
                           r"layer 1 \(dropout<3, 1/5>\) expects 3 inputs, but layer 0")
         self.assert_fails(document(dense(3, 2), layer_norm(3)),
                           r"layer 1 \(layer_norm<3>\) expects 3 inputs, but layer 0")
+
+    def test_bidirectional_and_gru_reset_before(self):
+        doc = document(gru_reset_before(3, 5), bidirectional("lstm", 5, 4),
+                       bidirectional("rnn", 8, 2, nonlinearity="relu"),
+                       bidirectional("peephole_lstm", 4, 3), bidirectional("gru", 6, 1),
+                       bidirectional("gru_reset_before", 2, 2), dense(4, 1))
+        source = self.write(doc)
+        out = os.path.join(self.dir, "out.hpp")
+        result = self.run_tool(source, "-o", out, "--name", "Net")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.splitlines()[1:], [
+            "  network: gru_reset_before<3, 5> -> bidirectional<lstm, 5, 4> -> "
+            "bidirectional<rnn, 8, 2, relu> -> bidirectional<peephole_lstm, 4, 3> -> "
+            "bidirectional<gru, 6, 1> -> bidirectional<gru_reset_before, 2, 2> -> "
+            "dense<4, 1, identity> (float)",
+            "  #  layer                                  output  parameters  bytes",
+            "  0  gru_reset_before<3, 5>                      5         150    600",
+            "  1  bidirectional<lstm, 5, 4>                   8         352  1,408",
+            "  2  bidirectional<rnn, 8, 2, relu>              4          48    192",
+            "  3  bidirectional<peephole_lstm, 4, 3>          6         234    936",
+            "  4  bidirectional<gru, 6, 1>                    2          54    216",
+            "  5  bidirectional<gru_reset_before, 2, 2>       4          72    288",
+            "  6  dense<4, 1, identity>                       1           5     20",
+            "     total                                                 915  3,660",
+            "  input 3, output 1"])
+        with open(out) as f:
+            text = f.read()
+        self.assertIn("using Net = rnnx::basic_network<float,\n    rnnx::gru_reset_before<3, 5>,\n"
+                      "    rnnx::bidirectional<rnnx::lstm<5, 4>>,\n"
+                      "    rnnx::bidirectional<rnnx::rnn<8, 2, rnnx::relu>>,\n"
+                      "    rnnx::bidirectional<rnnx::peephole_lstm<4, 3>>,\n"
+                      "    rnnx::bidirectional<rnnx::gru<6, 1>>,\n"
+                      "    rnnx::bidirectional<rnnx::gru_reset_before<2, 2>>,\n"
+                      "    rnnx::dense<4, 1, rnnx::identity>>;\n", text)
+        for header in ("bidirectional", "gru_reset_before", "lstm", "rnn", "gru",
+                       "activation_functions"):
+            self.assertIn("#include <rnnx/layers/%s.hpp>\n" % header, text)
+        self.assertIn("// layer 0 (gru_reset_before<3, 5>) weight_hh [15 x 5]; gate rows r, z, n\n",
+                      text)
+        self.assertIn("// layer 1 (bidirectional<lstm, 5, 4>) weight_hh_reverse [16 x 4]; gate rows "
+                      "i, f, g, o\n", text)
+        self.assertIn("inline constexpr float layer3_weight_co_reverse[3] = {", text)
+        self.assertIn("inline constexpr float layer2_bias_ih_reverse[2] = {", text)
+        self.assertIn("  if (assigned != 52)\n", text)  # 4 + 8 + 8 + 14 + 8 + 8 + 2
+        self.assertNotIn("step(", text)  # a bidirectional network has no step
+        # gru_reset_before alone, and a bidirectional rnn's activation header.
+        result, text = self.generate(document(gru_reset_before(2, 3)))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("#include <rnnx/layers/gru_reset_before.hpp>\n", text)
+        self.assertNotIn("rnnx/layers/gru.hpp", text)
+        result, text = self.generate(document(bidirectional("rnn", 2, 3, nonlinearity="tanh")))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("#include <rnnx/layers/activation_functions.hpp>\n", text)
+        self.assertIn("rnnx::bidirectional<rnnx::rnn<2, 3, rnnx::tanh>>", text)
+
+    def test_bidirectional_errors(self):
+        bi = lambda **kw: dict(bidirectional("gru", 2, 3), **kw)  # noqa: E731
+        doc = document(bi())
+        del doc["layers"][0]["cell"]
+        self.assert_fails(doc, r"layer 0 \(bidirectional\): field 'cell' is missing$")
+        for cell, shown in (("dense", '"dense"'), ("bidirectional", '"bidirectional"'),
+                            (3, "a number"), (None, "null")):
+            self.assert_fails(document(bi(cell=cell)),
+                              r"layer 0 \(bidirectional\): field 'cell' is %s; it must be one "
+                              r"of lstm, gru, rnn, peephole_lstm, gru_reset_before$" % shown)
+        doc = document(bi())
+        del doc["layers"][0]["hidden_size"]
+        self.assert_fails(doc, r"layer 0 \(bidirectional\): field 'hidden_size' is missing$")
+        self.assert_fails(document(bidirectional("rnn", 2, 3)),
+                          r"layer 0 \(bidirectional\): field 'nonlinearity' is missing$")
+        self.assert_fails(document(bi(nonlinearity="tanh")),
+                          r'layer 0 \(bidirectional\): unknown field "nonlinearity"$')
+        doc = document(bi())
+        del doc["layers"][0]["parameters"]["bias_hh_reverse"]
+        self.assert_fails(doc, r"layer 0 \(bidirectional<gru, 2, 3>\): parameter "
+                               r"'bias_hh_reverse' is missing$")
+        doc = document(bi())
+        doc["layers"][0]["parameters"]["weight_hh_reverse"] = matrix(9, 2)
+        self.assert_fails(doc, r"layer 0 \(bidirectional<gru, 2, 3>\): parameter "
+                               r"'weight_hh_reverse' row 0 must hold 3 numbers \(shape \[9 x 3\]\)")
+        doc = document(bi())
+        doc["layers"][0]["parameters"]["weight_ci_reverse"] = vector(3)
+        self.assert_fails(doc, r'layer 0 \(bidirectional<gru, 2, 3>\): unknown parameter '
+                               r'"weight_ci_reverse"$')
+        # The output is both directions: 2 * hidden_size.
+        self.assert_fails(document(bi(), dense(3, 1)),
+                          r"layer 1 \(dense<3, 1, identity>\) expects 3 inputs, but layer 0 "
+                          r"\(bidirectional<gru, 2, 3>\) outputs 6$")
+        self.assert_fails(document(dense(2, 4), bi()),
+                          r"layer 1 \(bidirectional<gru, 2, 3>\) expects 2 inputs, but layer 0 "
+                          r"\(dense<2, 4, identity>\) outputs 4$")
 
     def test_new_layers_header_and_summary(self):
         source = self.write(new_layers())
