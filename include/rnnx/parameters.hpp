@@ -7,6 +7,8 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -17,8 +19,8 @@ namespace rnnx {
 
 namespace detail {
 
-/// Parameters per layer that for_each_parameter can zip (PyTorch cells have four).
-inline constexpr std::size_t max_layer_parameters = 8;
+/// Parameters per layer that for_each_parameter can zip (a bidirectional peephole LSTM has 14).
+inline constexpr std::size_t max_layer_parameters = 16;
 
 template <class Layer>
 using parameter_span_t =
@@ -36,6 +38,9 @@ template <class Layer>
 layer_parameter_spans<Layer> parameter_spans_of(Layer& layer) {
   layer_parameter_spans<Layer> spans;
   layer.visit_parameters([&](std::string_view name, auto& p) {
+    if (spans.count == max_layer_parameters)
+      throw std::logic_error("rnnx::for_each_parameter: a layer has more than " +
+                             std::to_string(max_layer_parameters) + " parameters");
     spans.names[spans.count] = name;
     spans.data[spans.count] = parameter_span_t<Layer>(p.data);
     ++spans.count;
