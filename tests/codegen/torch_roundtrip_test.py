@@ -86,6 +86,17 @@ def topologies(r):
                 nn.LSTM(d, h, num_layers=2, dropout=0.3, batch_first=True), norm,
                 nn.Dropout(0.25), nn.Linear(h, r.randint(2, 6)), nn.Softmax(dim=-1)]
 
+    def bilstm2_dropout_dense():
+        i, h = s(), s()
+        return [nn.LSTM(i, h, num_layers=2, dropout=0.2, bidirectional=True, batch_first=True),
+                nn.Linear(2 * h, r.randint(1, 6))]
+
+    def double_bigru_birnn_relu_dense():
+        i, h, h2 = s(), s(), s()
+        return [nn.GRU(i, h, bidirectional=True, batch_first=True),
+                nn.RNN(2 * h, h2, nonlinearity="relu", bidirectional=True, batch_first=True),
+                nn.Linear(2 * h2, r.randint(1, 6)), nn.Tanh()]
+
     return [("lstm_dense", torch.float32, lstm_dense),
             ("gru2layer_dense_tanh", torch.float32, gru2layer_dense_tanh),
             ("rnn_relu_dense_softmax", torch.float32, rnn_relu_dense_softmax),
@@ -93,7 +104,11 @@ def topologies(r):
              dense_sigmoid_lstm_nobias_gru_dense),
             ("double_gru_relu_rnn_tanh", torch.float64, double_gru_relu_rnn_tanh),
             ("embedding_lstm2_norm_softmax", torch.float32,
-             embedding_lstm2_norm_softmax)]
+             embedding_lstm2_norm_softmax),
+            # bidirectional: no streaming step, so the C++ side runs forward() over the whole
+            # sequence (PyTorch's reverse direction starts from the last step).
+            ("bilstm2_dropout_dense", torch.float32, bilstm2_dropout_dense),
+            ("double_bigru_birnn_relu_dense", torch.float64, double_bigru_birnn_relu_dense)]
 
 
 def make_models(seed, work):
@@ -155,18 +170,28 @@ int check(const char* name, const char* path, std::unique_ptr<Net> generated) {
                     rnnx::weights_to_string(*generated) == rnnx::weights_to_string(*loaded);
   const auto& xs = fixture.at("input");
   const auto& ys = fixture.at("output");
-  auto state = generated->initial_state();
   double worst = 0;
-  for (std::size_t t = 0; t < xs.size(); ++t) {
-    std::array<T, Net::in_size> x;
-    for (std::size_t j = 0; j < Net::in_size; ++j) x[j] = xs[t][j].get<T>();
-    const auto y = generated->step(x, state);
-    for (std::size_t j = 0; j < Net::out_size; ++j)
-      worst = std::max(worst, std::abs(double(y[j]) - ys[t][j].get<double>()));
+  if constexpr (Net::streaming) {  // step by step
+    auto state = generated->initial_state();
+    for (std::size_t t = 0; t < xs.size(); ++t) {
+      std::array<T, Net::in_size> x;
+      for (std::size_t j = 0; j < Net::in_size; ++j) x[j] = xs[t][j].get<T>();
+      const auto y = generated->step(x, state);
+      for (std::size_t j = 0; j < Net::out_size; ++j)
+        worst = std::max(worst, std::abs(double(y[j]) - ys[t][j].get<double>()));
+    }
+  } else {  // bidirectional: the whole sequence at once
+    auto x = xt::xtensor<T, 2>::from_shape({xs.size(), Net::in_size});
+    for (std::size_t t = 0; t < xs.size(); ++t)
+      for (std::size_t j = 0; j < Net::in_size; ++j) x(t, j) = xs[t][j].get<T>();
+    const xt::xtensor<T, 2> y = generated->forward(x);
+    for (std::size_t t = 0; t < xs.size(); ++t)
+      for (std::size_t j = 0; j < Net::out_size; ++j)
+        worst = std::max(worst, std::abs(double(y(t, j)) - ys[t][j].get<double>()));
   }
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-10;
-  std::printf("%%-40s max |rnnx - torch| = %%.3g (bound %%g)%%s\n", name, worst, tolerance,
-              same ? "" : "  DIFFERS FROM load_weights");
+  std::printf("%%-40s max |rnnx - torch| = %%.3g (bound %%g, %%s)%%s\n", name, worst, tolerance,
+              Net::streaming ? "step" : "forward", same ? "" : "  DIFFERS FROM load_weights");
   return same && worst <= tolerance ? 0 : 1;
 }
 
