@@ -110,4 +110,27 @@ TEST(GradientFixture, DoubleStacked) {
       "grad_double_rnn_relu_2_7__dense_4__ce_b4_t50");
 }
 
+// Token ids in: rnnx reads the fixture's ids as values; no gradient reaches them (the fixture's
+// input gradient is zero, and so must rnnx's be).
+TEST(GradientFixture, EmbeddingGru) {
+  check_gradient_fixture<float_model<embedding<11, 6>, gru<6, 7>, dense<7, 11>>>(
+      "grad_embedding_11_6__gru_7__dense_11__ce_b4_t7");
+}
+
+TEST(GradientFixture, LstmLayerNorm) {
+  check_gradient_fixture<float_model<lstm<3, 9>, layer_norm<9>, dense<9, 2>>>(
+      "grad_lstm_3_9__layer_norm__dense_2__mse_b4_t7");
+  check_gradient_fixture<double_model<lstm<2, 8>, layer_norm<8>, dense<8, 3>>>(
+      "grad_double_lstm_2_8__layer_norm__dense_3__mse_b4_t50");
+}
+
+// nn.LSTM/GRU(bidirectional=True): one bidirectional layer per PyTorch layer.
+TEST(GradientFixture, Bidirectional) {
+  check_gradient_fixture<
+      double_model<bidirectional<lstm<2, 5>>, bidirectional<lstm<10, 5>>, dense<10, 2>>>(
+      "grad_double_bilstm2layer_2_5__dense_2__mse_b4_t50");
+  check_gradient_fixture<float_model<bidirectional<gru<3, 6>>, dense<12, 3>>>(
+      "grad_bigru_3_6__dense_3__ce_last_b4_t7");
+}
+
 }  // namespace

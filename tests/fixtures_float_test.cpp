@@ -1,4 +1,6 @@
 // Float models against PyTorch's recorded outputs (tests/data/make_fixtures.py).
+#include <ratio>
+
 #include "fixture_support.hpp"
 
 using namespace rnnx;
@@ -47,4 +49,10 @@ TEST(FixtureFloat, DenseOnly) {
 
 TEST(FixtureFloat, Lstm_1_128_Dense_1) {
   check_fixture<network<lstm<1, 128>, dense<128, 1>>>("lstm_1_128__dense_1");
+}
+
+// nn.Dropout in eval mode is the identity; nn.LayerNorm with random weight and bias.
+TEST(FixtureFloat, LstmLayerNormDropoutDense) {
+  check_fixture<network<lstm<3, 10>, layer_norm<10>, dropout<10, std::ratio<1, 5>>, dense<10, 2>>>(
+      "lstm_3_10__layer_norm__dropout__dense_2");
 }

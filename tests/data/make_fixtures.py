@@ -81,6 +81,16 @@ def _rnn(i, h, nonlinearity="tanh"):
     return nn.RNN(i, h, nonlinearity=nonlinearity, batch_first=True)
 
 
+def _layer_norm(n):
+    """nn.LayerNorm(n) with random weight and bias (not ones and zeros), so
+    that both are checked."""
+    norm = nn.LayerNorm(n)
+    with torch.no_grad():
+        norm.weight.copy_(1 + 0.5 * torch.randn(n))
+        norm.bias.copy_(0.5 * torch.randn(n))
+    return norm
+
+
 # name -> (dtype, steps, layer factory), default PyTorch init.
 CASES = {
     "lstm_1_8__dense_1": (
@@ -119,6 +129,11 @@ CASES = {
     # Fewer steps: the 128-wide weights alone take ~0.9 MB.
     "lstm_1_128__dense_1": (
         torch.float32, 200, lambda: [_lstm(1, 128), nn.Linear(128, 1)]),
+    # Run in eval mode, nn.Dropout is the identity: pure inference.
+    "lstm_3_10__layer_norm__dropout__dense_2": (
+        torch.float32, STEPS,
+        lambda: [_lstm(3, 10), _layer_norm(10), nn.Dropout(0.2),
+                 nn.Linear(10, 2)]),
 }
 
 
@@ -247,6 +262,25 @@ GRAD_CASES = {
     "grad_double_rnn_relu_2_7__dense_4__ce_b4_t50": GradCase(
         torch.float64, 4, 50, "cross_entropy", False,
         lambda: [_rnn(2, 7, "relu"), nn.Linear(7, 4)]),
+    # Token ids in (see make_grad_case): the gradient reaches the embedding's
+    # rows, none reaches the ids.
+    "grad_embedding_11_6__gru_7__dense_11__ce_b4_t7": GradCase(
+        torch.float32, 4, 7, "cross_entropy", False,
+        lambda: [nn.Embedding(11, 6), _gru(6, 7), nn.Linear(7, 11)]),
+    "grad_lstm_3_9__layer_norm__dense_2__mse_b4_t7": GradCase(
+        torch.float32, 4, 7, "mse", False,
+        lambda: [_lstm(3, 9), _layer_norm(9), nn.Linear(9, 2)]),
+    "grad_double_lstm_2_8__layer_norm__dense_3__mse_b4_t50": GradCase(
+        torch.float64, 4, 50, "mse", False,
+        lambda: [_lstm(2, 8), _layer_norm(8), nn.Linear(8, 3)]),
+    # bidirectional=True: one rnnx bidirectional layer per PyTorch layer.
+    "grad_double_bilstm2layer_2_5__dense_2__mse_b4_t50": GradCase(
+        torch.float64, 4, 50, "mse", False,
+        lambda: [_lstm(2, 5, num_layers=2, bidirectional=True),
+                 nn.Linear(10, 2)]),
+    "grad_bigru_3_6__dense_3__ce_last_b4_t7": GradCase(
+        torch.float32, 4, 7, "cross_entropy", True,
+        lambda: [_gru(3, 6, bidirectional=True), nn.Linear(12, 3)]),
 }
 
 
@@ -309,14 +343,30 @@ def make_grad_case(name):
     model = _build_model(name, case.dtype, case.factory)
     model.train()  # no dropout anywhere, so the same as eval
     doc = export_model(model)
-    x = make_batch(case.batch, case.steps, _input_features(doc), case.dtype)
+    first = doc["layers"][0]
     shape = (case.batch,) if case.many_to_one else (case.batch, case.steps)
-    target = make_target(case.loss, shape, _output_features(doc), case.dtype)
-    x.requires_grad_(True)
-    y = model(x)
+    if first["type"] == "embedding":
+        # Token ids: torch takes a long tensor (B x T); the fixture holds the
+        # ids as numbers (B x T x 1, as rnnx reads them), and no gradient
+        # flows to them: "input_grad" is zeros.
+        ids = torch.randint(first["num_embeddings"], (case.batch, case.steps))
+        target = make_target(case.loss, shape, _output_features(doc),
+                             case.dtype)
+        y = model(ids)
+        x = ids[..., None].to(case.dtype)
+        input_grad = torch.zeros_like(x)
+    else:
+        x = make_batch(case.batch, case.steps, _input_features(doc),
+                       case.dtype)
+        target = make_target(case.loss, shape, _output_features(doc),
+                             case.dtype)
+        x.requires_grad_(True)
+        y = model(x)
     loss = compute_loss(case.loss, y, target, case.many_to_one)
     model.zero_grad()
     loss.backward()
+    if first["type"] != "embedding":
+        input_grad = x.grad
     fixture = {
         "case": name,
         "model": doc,
@@ -326,13 +376,13 @@ def make_grad_case(name):
         "target": target.tolist(),
         "output": y.detach().tolist(),
         "loss_value": loss.item(),
-        "input_grad": x.grad.tolist(),
+        "input_grad": input_grad.tolist(),
         "grads": export_grads(model),
     }
     grads = torch.cat([p.grad.abs().flatten() for p in model.parameters()])
     stats = ("loss %.4g |grad| min %.2g max %.2g median %.2g, |input_grad| "
              "max %.2g" % (loss.item(), grads.min(), grads.max(),
-                           grads.median(), x.grad.abs().max()))
+                           grads.median(), input_grad.abs().max()))
     return to_json(fixture, doc["dtype"]), stats
 
 
