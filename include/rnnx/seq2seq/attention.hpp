@@ -250,6 +250,18 @@ class attention {
     }
   }
 
+  /// As nn.Linear initialises: each matrix and vector ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+  /// fan_in = its columns (the bias and score vector: A). See train/initialization.hpp.
+  template <class Draw>
+  void reset_parameters(Draw& draw) {
+    visit(*this, [&](std::string_view, auto& p) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(p.rank == 1 ? A : p.cols));
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+          p.at(r, c) = static_cast<T>(-bound + 2 * bound * draw.uniform());
+    });
+  }
+
   template <class F>
   static void visit_attributes(F&& f) {
     f("query_size", Q);
@@ -280,7 +292,7 @@ class attention {
   using vector_type = std::conditional_t<additive, vector_parameter<T, A>, no_parameters>;
 
   template <class Self, class F>
-  static void visit(Self& self, F& f) {
+  static void visit(Self& self, F&& f) {
     if constexpr (std::is_same_v<Score, general_score>) f("weight", self.w_k_);
     if constexpr (additive) {
       f("query_weight", self.w_q_);
