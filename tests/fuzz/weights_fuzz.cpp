@@ -4,15 +4,22 @@
 //   - the only exception is rnnx::weights_error;
 //   - a failed load leaves the model unchanged;
 //   - a successful load saves (weights_to_string) and reloads bit-identically.
-// Two model types cover every layer kind, option and both scalar types; tests/fuzz/seeds holds
-// valid files for both, so mutations start deep inside the format.
+// Four model types cover every layer kind (embedding, peephole_lstm, dropout, layer_norm,
+// gru_reset_before and bidirectional over each cell too), option and both scalar types;
+// tests/fuzz/seeds holds valid files for each, so mutations start deep inside the format.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <ratio>
 #include <rnnx/io/weights.hpp>
+#include <rnnx/layers/bidirectional.hpp>
 #include <rnnx/layers/dense.hpp>
+#include <rnnx/layers/dropout.hpp>
+#include <rnnx/layers/embedding.hpp>
 #include <rnnx/layers/gru.hpp>
+#include <rnnx/layers/gru_reset_before.hpp>
+#include <rnnx/layers/layer_norm.hpp>
 #include <rnnx/layers/lstm.hpp>
 #include <rnnx/layers/rnn.hpp>
 #include <rnnx/network.hpp>
@@ -24,6 +31,17 @@ using FloatNet = rnnx::network<rnnx::lstm<2, 3>, rnnx::dense<3, 2, rnnx::tanh>>;
 using DoubleNet =
     rnnx::basic_network<double, rnnx::gru<1, 2>, rnnx::rnn<2, 2, rnnx::relu>,
                         rnnx::activation<2, rnnx::sigmoid>, rnnx::dense<2, 1, rnnx::softmax>>;
+// The layers added later (seeds float_new_layers.json, double_bidirectional_cells.json).
+using NewFloatNet =
+    rnnx::network<rnnx::embedding<3, 2>, rnnx::peephole_lstm<2, 2>,
+                  rnnx::dropout<2, std::ratio<1, 5>>, rnnx::layer_norm<2>,
+                  rnnx::gru_reset_before<2, 2>, rnnx::bidirectional<rnnx::rnn<2, 1, rnnx::relu>>,
+                  rnnx::dense<2, 2>>;
+using BidirectionalDoubleNet =
+    rnnx::basic_network<double, rnnx::bidirectional<rnnx::lstm<1, 1>>,
+                        rnnx::bidirectional<rnnx::gru<2, 1>>,
+                        rnnx::bidirectional<rnnx::peephole_lstm<2, 1>>,
+                        rnnx::bidirectional<rnnx::gru_reset_before<2, 1>>>;
 
 template <class Net>
 void check(std::string_view text) {
@@ -50,5 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   check<FloatNet>(text);
   check<DoubleNet>(text);
+  check<NewFloatNet>(text);
+  check<BidirectionalDoubleNet>(text);
   return 0;
 }
