@@ -1,0 +1,676 @@
+// Translation with attention: dates as people write them ("3rd of March 1998", "Tue, 03/03/98",
+// "march 3 1998") to ISO 8601 ("1998-03-03"), character by character. An encoder GRU reads the
+// written date, a decoder GRU writes the ISO date starting from the encoder's final state, and
+// at every output character Luong attention looks back over the encoder's outputs. The data is
+// generated here from a fixed seed (dates 1950-2049 in 14 formats people use); held-out dates
+// are never seen in training. The same model is trained on the same batches in PyTorch, in the
+// same run, when PyTorch is installed.
+//
+// Usage: translation_demo [options] [DATE...]   (DATEs are translated after training)
+//   --train N         training examples (default 16000)
+//   --test N          held-out examples, one per held-out date (default 1000)
+//   --epochs N        training epochs (default 6)
+//   --min-accuracy A  exit 1 if held-out greedy exact match is below A (default 0.95)
+//   --no-torch        skip the PyTorch comparison
+//   --no-plot         skip the attention heat map
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <random>
+#include <rnnx/rnnx.hpp>
+#include <rnnx/seq2seq/decoding.hpp>
+#include <rnnx/seq2seq/encoder_decoder.hpp>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#ifndef RNNX_TRANSLATION_DIR
+#define RNNX_TRANSLATION_DIR "."
+#endif
+#ifndef RNNX_TRANSLATION_OUT
+#define RNNX_TRANSLATION_OUT "."
+#endif
+
+namespace {
+
+namespace chr = std::chrono;
+
+// Source: printable ASCII (id 1-95), anything else id 0. Target: the ISO date's characters.
+constexpr std::size_t kSourceVocabulary = 96;
+constexpr std::string_view kTargetChars = "0123456789-";
+constexpr std::size_t kStart = 0, kEnd = 1, kTargetVocabulary = kTargetChars.size() + 2;
+constexpr std::size_t kIsoLength = 10;  // "1998-03-03"
+
+constexpr std::size_t kEmbedding = 16, kHidden = 64, kHeadSize = 64;
+constexpr std::size_t kBatch = 32, kBeamWidth = 4;
+constexpr double kLearningRate = 1e-2, kDecay = 0.75, kClipNorm = 5.0;
+constexpr std::uint64_t kSeed = 19980303;
+
+// Same hidden size in both GRUs, so the encoder's final state can start the decoder. General
+// (Luong) scores, e = q . (W m): the keys W m are computed once per source, so each output
+// character costs one dot product per source character; additive scores would add a tanh
+// layer per pair, and the task (find the day, month and year fields) needs no more.
+using Encoder =
+    rnnx::network<rnnx::embedding<kSourceVocabulary, kEmbedding>, rnnx::gru<kEmbedding, kHidden>>;
+using Decoder =
+    rnnx::network<rnnx::embedding<kTargetVocabulary, kEmbedding>, rnnx::gru<kEmbedding, kHidden>>;
+using Translator =
+    rnnx::encoder_decoder<Encoder, Decoder, rnnx::attention<kHidden, kHidden, rnnx::general_score>,
+                          rnnx::network<rnnx::dense<2 * kHidden, kHeadSize, rnnx::tanh>,
+                                        rnnx::dense<kHeadSize, kTargetVocabulary>>>;
+
+struct Options {
+  std::size_t train = 16000, test = 1000, epochs = 6;
+  double min_accuracy = 0.95;
+  bool torch = true, plot = true;
+  std::vector<std::string> dates;
+};
+
+struct Example {
+  std::string text, iso;
+  std::size_t format;
+};
+
+struct Dataset {
+  std::vector<Example> train, test;
+};
+
+// ---- the data: dates written as people write them ----------------------------------------
+
+constexpr std::array<const char*, 12> kMonths{"January",   "February", "March",    "April",
+                                              "May",       "June",     "July",     "August",
+                                              "September", "October",  "November", "December"};
+constexpr std::array<const char*, 7> kWeekdays{"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                               "Thursday", "Friday", "Saturday"};
+
+struct Date {
+  int year;
+  unsigned month, day, weekday;  // month 1-12, weekday 0 = Sunday
+};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  return s;
+}
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return s;
+}
+std::string two_digits(unsigned n) { return {char('0' + n / 10 % 10), char('0' + n % 10)}; }
+std::string ordinal(unsigned d) {
+  const char* suffix = (d % 100 >= 11 && d % 100 <= 13) ? "th"
+                       : d % 10 == 1                    ? "st"
+                       : d % 10 == 2                    ? "nd"
+                       : d % 10 == 3                    ? "rd"
+                                                        : "th";
+  return std::to_string(d) + suffix;
+}
+
+// One entry per format, with the 1998-03-03 (a Tuesday) example the README lists. Slashes are
+// month first (US), dots day first (Europe), so every written date has one reading; two-digit
+// years are unambiguous because the dates span 1950-2049 only.
+struct Format {
+  const char* example;
+  std::string (*write)(const Date&);
+};
+const std::array<Format, 14> kFormats{{
+    {"3rd of March 1998",
+     [](const Date& d) {
+       return ordinal(d.day) + " of " + kMonths[d.month - 1] + " " + std::to_string(d.year);
+     }},
+    {"Tue, 03/03/98",
+     [](const Date& d) {
+       return std::string(kWeekdays[d.weekday], 3) + ", " + two_digits(d.month) + "/" +
+              two_digits(d.day) + "/" + two_digits(unsigned(d.year % 100));
+     }},
+    {"march 3 1998",
+     [](const Date& d) {
+       return lower(kMonths[d.month - 1]) + " " + std::to_string(d.day) + " " +
+              std::to_string(d.year);
+     }},
+    {"1998.3.3",
+     [](const Date& d) {
+       return std::to_string(d.year) + "." + std::to_string(d.month) + "." + std::to_string(d.day);
+     }},
+    {"March 3, 1998",
+     [](const Date& d) {
+       return std::string(kMonths[d.month - 1]) + " " + std::to_string(d.day) + ", " +
+              std::to_string(d.year);
+     }},
+    {"3 Mar 1998",
+     [](const Date& d) {
+       return std::to_string(d.day) + " " + std::string(kMonths[d.month - 1], 3) + " " +
+              std::to_string(d.year);
+     }},
+    {"Tuesday, March 3, 1998",
+     [](const Date& d) {
+       return std::string(kWeekdays[d.weekday]) + ", " + kMonths[d.month - 1] + " " +
+              std::to_string(d.day) + ", " + std::to_string(d.year);
+     }},
+    {"03.03.1998",
+     [](const Date& d) {
+       return two_digits(d.day) + "." + two_digits(d.month) + "." + std::to_string(d.year);
+     }},
+    {"3/3/1998",
+     [](const Date& d) {
+       return std::to_string(d.month) + "/" + std::to_string(d.day) + "/" + std::to_string(d.year);
+     }},
+    {"Tue 3 Mar 1998",
+     [](const Date& d) {
+       return std::string(kWeekdays[d.weekday], 3) + " " + std::to_string(d.day) + " " +
+              std::string(kMonths[d.month - 1], 3) + " " + std::to_string(d.year);
+     }},
+    {"the 3rd of march, 1998",
+     [](const Date& d) {
+       return "the " + ordinal(d.day) + " of " + lower(kMonths[d.month - 1]) + ", " +
+              std::to_string(d.year);
+     }},
+    {"Mar 3rd '98",
+     [](const Date& d) {
+       return std::string(kMonths[d.month - 1], 3) + " " + ordinal(d.day) + " '" +
+              two_digits(unsigned(d.year % 100));
+     }},
+    {"03-MAR-1998",
+     [](const Date& d) {
+       return two_digits(d.day) + "-" + upper(std::string(kMonths[d.month - 1], 3)) + "-" +
+              std::to_string(d.year);
+     }},
+    {"Tuesday 3rd March 1998",
+     [](const Date& d) {
+       return std::string(kWeekdays[d.weekday]) + " " + ordinal(d.day) + " " +
+              kMonths[d.month - 1] + " " + std::to_string(d.year);
+     }},
+}};
+
+std::vector<Date> all_dates() {
+  std::vector<Date> dates;
+  const chr::sys_days first = chr::year{1950} / chr::January / 1,
+                      last = chr::year{2049} / chr::December / 31;
+  for (chr::sys_days day = first; day <= last; day += chr::days{1}) {
+    const chr::year_month_day ymd{day};
+    dates.push_back({int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()),
+                     chr::weekday{day}.c_encoding()});
+  }
+  return dates;
+}
+
+std::string iso(const Date& d) {
+  return std::to_string(d.year) + "-" + two_digits(d.month) + "-" + two_digits(d.day);
+}
+
+// Fisher-Yates and draws on the engine's raw output: the same data with every standard library.
+template <class T>
+void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
+}
+
+// The held-out examples are the first `test` dates of a shuffled calendar, each in a random
+// format; training draws its dates from the rest, so no held-out date is ever seen.
+Dataset make_dataset(const Options& options) {
+  std::vector<Date> dates = all_dates();
+  if (options.test >= dates.size() / 2)
+    throw std::invalid_argument("--test must be below " + std::to_string(dates.size() / 2));
+  std::mt19937_64 rng(kSeed);
+  shuffle(dates, rng);
+  Dataset data;
+  const auto example = [&](const Date& d) {
+    const std::size_t f = rng() % kFormats.size();
+    return Example{kFormats[f].write(d), iso(d), f};
+  };
+  for (std::size_t i = 0; i < options.test; ++i) data.test.push_back(example(dates[i]));
+  const std::size_t pool = dates.size() - options.test;
+  for (std::size_t i = 0; i < options.train; ++i)
+    data.train.push_back(example(dates[options.test + rng() % pool]));
+  return data;
+}
+
+std::vector<std::size_t> source_ids(std::string_view text) {
+  std::vector<std::size_t> ids;
+  for (const char c : text) ids.push_back(c >= 32 && c < 127 ? std::size_t(c - 31) : 0);
+  return ids;
+}
+std::vector<std::size_t> target_ids(std::string_view iso) {
+  std::vector<std::size_t> ids;
+  for (const char c : iso) ids.push_back(kTargetChars.find(c) + 2);
+  return ids;
+}
+std::string target_text(const std::vector<std::size_t>& ids) {
+  std::string s;
+  for (const std::size_t id : ids)
+    if (id >= 2) s += kTargetChars[id - 2];
+  return s;
+}
+
+// ---- training -----------------------------------------------------------------------------
+
+// seq2seq_tape takes equal-length sources, so examples are grouped by source length and each
+// batch comes from one group (targets are all 10 characters + end); the batches of all lengths
+// are then shuffled together.
+std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& examples,
+                                                   std::mt19937_64& rng) {
+  std::map<std::size_t, std::vector<std::size_t>> by_length;
+  for (std::size_t i = 0; i < examples.size(); ++i) by_length[examples[i].text.size()].push_back(i);
+  std::vector<std::vector<std::size_t>> batches;
+  for (auto& [length, group] : by_length) {
+    shuffle(group, rng);
+    for (std::size_t i = 0; i < group.size(); i += kBatch)
+      batches.emplace_back(
+          group.begin() + static_cast<std::ptrdiff_t>(i),
+          group.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBatch, group.size())));
+  }
+  shuffle(batches, rng);
+  return batches;
+}
+
+xt::xtensor<float, 2> source_tensor(std::string_view text) {
+  const auto ids = source_ids(text);
+  xt::xtensor<float, 2> x = xt::xtensor<float, 2>::from_shape({ids.size(), 1});
+  for (std::size_t t = 0; t < ids.size(); ++t) x(t, 0) = float(ids[t]);
+  return x;
+}
+
+std::string greedy(const Translator& model, std::string_view text) {
+  return target_text(
+      rnnx::greedy_decode(model, source_tensor(text), kStart, kEnd, kIsoLength + 2).tokens);
+}
+
+double exact_match(const Translator& model, const std::vector<Example>& examples) {
+  std::size_t right = 0;
+  for (const Example& e : examples) right += greedy(model, e.text) == e.iso;
+  return double(right) / double(examples.size());
+}
+
+// Large steps first, then smaller ones: with a constant rate the held-out accuracy swings by
+// several points from one epoch to the next.
+double learning_rate(std::size_t epoch) { return kLearningRate * std::pow(kDecay, double(epoch)); }
+
+std::vector<double> learning_rates(std::size_t epochs) {
+  std::vector<double> rates;
+  for (std::size_t e = 0; e < epochs; ++e) rates.push_back(learning_rate(e));
+  return rates;
+}
+
+struct History {
+  std::vector<double> loss, accuracy, seconds;  // per epoch; seconds: training only
+  std::size_t updates = 0;
+};
+
+History train(Translator& model, const Dataset& data,
+              const std::vector<std::vector<std::vector<std::size_t>>>& epochs) {
+  rnnx::adam optimizer(model, {.lr = kLearningRate});
+  rnnx::seq2seq_tape<Translator> tape;
+  auto grads = std::make_unique<Translator>();
+  History history;
+  for (std::size_t epoch = 0; epoch < epochs.size(); ++epoch) {
+    optimizer.set_lr(learning_rate(epoch));
+    const auto start = chr::steady_clock::now();
+    double loss_sum = 0;
+    for (const auto& batch : epochs[epoch]) {
+      const std::size_t B = batch.size(), S = data.train[batch[0]].text.size();
+      xt::xtensor<float, 3> source = xt::xtensor<float, 3>::from_shape({B, S, 1});
+      xt::xtensor<float, 3> target_in = xt::xtensor<float, 3>::from_shape({B, kIsoLength + 1, 1});
+      xt::xtensor<std::size_t, 2> target =
+          xt::xtensor<std::size_t, 2>::from_shape({B, kIsoLength + 1});
+      for (std::size_t b = 0; b < B; ++b) {
+        const Example& e = data.train[batch[b]];
+        const auto src = source_ids(e.text), tgt = target_ids(e.iso);
+        for (std::size_t s = 0; s < S; ++s) source(b, s, 0) = float(src[s]);
+        // Teacher forcing: the decoder reads start, then the true previous characters.
+        target_in(b, 0, 0) = float(kStart);
+        for (std::size_t t = 0; t < kIsoLength; ++t) {
+          target_in(b, t + 1, 0) = float(tgt[t]);
+          target(b, t) = tgt[t];
+        }
+        target(b, kIsoLength) = kEnd;
+      }
+      const auto logits = tape.forward(model, source, target_in);
+      xt::xtensor<float, 3> dlogits;
+      loss_sum += double(rnnx::cross_entropy{}(logits, target, dlogits)) * double(B);
+      rnnx::zero(*grads);
+      tape.backward(model, dlogits, *grads);
+      rnnx::clip_grad_norm(*grads, kClipNorm);
+      optimizer.step(model, *grads);
+      ++history.updates;
+    }
+    const double seconds = chr::duration<double>(chr::steady_clock::now() - start).count();
+    history.loss.push_back(loss_sum / double(data.train.size()));
+    history.seconds.push_back(seconds);
+    history.accuracy.push_back(exact_match(model, data.test));
+    std::printf(
+        "  rnnx   epoch %2zu/%zu  loss %.4f  held-out exact match %5.1f%%  %6.0f dates/s  "
+        "%.2f s\n",
+        epoch + 1, epochs.size(), history.loss.back(), 100 * history.accuracy.back(),
+        double(data.train.size()) / seconds, seconds);
+    std::fflush(stdout);
+  }
+  return history;
+}
+
+// ---- PyTorch ------------------------------------------------------------------------------
+
+bool python_can_import(const char* module) {
+  const std::string command =
+      std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
+  return std::system(command.c_str()) == 0;
+}
+
+// Every parameter in the model's chain order (encoder, decoder, attention, head), with
+// PyTorch's shapes, so train_torch.py starts from exactly these values.
+nlohmann::json parameters_json(const Translator& model) {
+  nlohmann::json params = nlohmann::json::array();
+  model.for_each_layer([&](auto, const auto& layer) {
+    layer.visit_parameters([&](std::string_view name, const auto& p) {
+      std::vector<float> values;
+      for (std::size_t r = 0; r < p.rows; ++r)
+        for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) values.push_back(p.at(r, c));
+      params.push_back({{"name", name},
+                        {"shape", p.rank == 1 ? std::vector<std::size_t>{p.rows}
+                                              : std::vector<std::size_t>{p.rows, p.cols}},
+                        {"values", values}});
+    });
+  });
+  return params;
+}
+
+// The data, the batches of every epoch in rnnx's order and the initial weights, so PyTorch
+// makes the same updates from the same start.
+void write_torch_data(const std::filesystem::path& path, const Dataset& data,
+                      const std::vector<std::vector<std::vector<std::size_t>>>& epochs,
+                      const Translator& initial) {
+  const auto ids = [](const Example& e) {
+    nlohmann::json source = source_ids(e.text), target = target_ids(e.iso);
+    return nlohmann::json{source, target};
+  };
+  nlohmann::json j = {{"sizes",
+                       {{"source_vocabulary", kSourceVocabulary},
+                        {"target_vocabulary", kTargetVocabulary},
+                        {"embedding", kEmbedding},
+                        {"hidden", kHidden},
+                        {"head", kHeadSize}}},
+                      {"start", kStart},
+                      {"end", kEnd},
+                      {"lr", learning_rates(epochs.size())},
+                      {"clip", kClipNorm},
+                      {"train", nlohmann::json::array()},
+                      {"test", nlohmann::json::array()},
+                      {"epochs", epochs},
+                      {"parameters", parameters_json(initial)}};
+  for (const Example& e : data.train) j["train"].push_back(ids(e));
+  for (const Example& e : data.test) j["test"].push_back(ids(e));
+  std::ofstream out(path);
+  out << j.dump() << '\n';
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+// Runs train_torch.py, echoing its progress; its last line is the result as JSON.
+nlohmann::json run_torch(const std::filesystem::path& data_file) {
+  const std::string command =
+      "/usr/bin/python3 " RNNX_TRANSLATION_DIR "/train_torch.py '" + data_file.string() + "'";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  std::string line, last;
+  for (int c; (c = std::fgetc(pipe)) != EOF;) {
+    if (c != '\n') {
+      line += static_cast<char>(c);
+      continue;
+    }
+    if (line.starts_with("{"))
+      last = line;
+    else
+      std::printf("  %s\n", line.c_str()), std::fflush(stdout);
+    line.clear();
+  }
+  const int status = pclose(pipe);
+  if (status != 0 || last.empty()) throw std::runtime_error("PyTorch training failed: " + command);
+  return nlohmann::json::parse(last);
+}
+
+// ---- command line and report --------------------------------------------------------------
+
+std::size_t parse_count(std::string_view flag, const char* text) {
+  char* end = nullptr;
+  const long long value = text ? std::strtoll(text, &end, 10) : 0;
+  if (text == nullptr || *end != '\0' || value <= 0)
+    throw std::invalid_argument(std::string(flag) + " needs a positive whole number");
+  return static_cast<std::size_t>(value);
+}
+
+Options parse_arguments(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
+    if (arg == "--train") {
+      o.train = parse_count(arg, next), ++i;
+    } else if (arg == "--test") {
+      o.test = parse_count(arg, next), ++i;
+    } else if (arg == "--epochs") {
+      o.epochs = parse_count(arg, next), ++i;
+    } else if (arg == "--min-accuracy") {
+      char* end = nullptr;
+      o.min_accuracy = next ? std::strtod(next, &end) : -1;
+      if (next == nullptr || *end != '\0' || !(o.min_accuracy >= 0 && o.min_accuracy <= 1))
+        throw std::invalid_argument("--min-accuracy needs a number between 0 and 1");
+      ++i;
+    } else if (arg == "--no-torch") {
+      o.torch = false;
+    } else if (arg == "--no-plot") {
+      o.plot = false;
+    } else if (arg == "-h" || arg == "--help") {
+      std::printf(
+          "usage: %s [--train N] [--test N] [--epochs N] [--min-accuracy A] [--no-torch] "
+          "[--no-plot] [DATE...]\n",
+          argv[0]);
+      std::exit(0);
+    } else if (arg.starts_with("--")) {
+      throw std::invalid_argument("unknown option '" + std::string(arg) + "' (try --help)");
+    } else {
+      o.dates.emplace_back(arg);
+    }
+  }
+  return o;
+}
+
+std::string percent(double x) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.1f%%", 100 * x);
+  return text;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+// Attention maps of two held-out examples in different formats, for plot.py.
+nlohmann::json attention_maps(const Translator& model, const Dataset& data) {
+  nlohmann::json maps = nlohmann::json::array();
+  for (const std::size_t format : {std::size_t{6}, std::size_t{1}}) {
+    const auto e = std::find_if(data.test.begin(), data.test.end(),
+                                [&](const Example& x) { return x.format == format; });
+    if (e == data.test.end()) continue;
+    const auto out =
+        rnnx::greedy_decode(model, source_tensor(e->text), kStart, kEnd, kIsoLength + 2);
+    std::vector<std::vector<float>> rows;
+    for (std::size_t t = 0; t < out.attention.shape(0); ++t)
+      rows.emplace_back(out.attention.begin() + std::ptrdiff_t(t * out.attention.shape(1)),
+                        out.attention.begin() + std::ptrdiff_t((t + 1) * out.attention.shape(1)));
+    std::string output = target_text(out.tokens);
+    if (!out.tokens.empty() && out.tokens.back() == kEnd) output += '$';  // the end token
+    maps.push_back({{"source", e->text}, {"output", output}, {"weights", rows}});
+  }
+  return maps;
+}
+
+int run(const Options& options) {
+  const Dataset data = make_dataset(options);
+  std::printf("model     %s\n", Translator::description().c_str());
+  std::printf(
+      "data      synthetic: dates 1950-2049 in %zu written formats -> ISO 8601; %zu training\n"
+      "          examples, %zu held-out examples whose dates never occur in training\n",
+      kFormats.size(), data.train.size(), data.test.size());
+  std::printf("          e.g. \"%s\" -> %s, \"%s\" -> %s\n\n", data.train[0].text.c_str(),
+              data.train[0].iso.c_str(), data.train[1].text.c_str(), data.train[1].iso.c_str());
+
+  auto model = std::make_unique<Translator>();
+  rnnx::initialize(*model, kSeed);
+  const auto initial = std::make_unique<Translator>(*model);  // PyTorch starts from these
+  std::mt19937_64 rng(kSeed + 1);
+  std::vector<std::vector<std::vector<std::size_t>>> epochs;
+  for (std::size_t e = 0; e < options.epochs; ++e) epochs.push_back(make_batches(data.train, rng));
+
+  std::printf(
+      "training  teacher forcing, Adam lr %g x %g^epoch, gradient norm clipped at %g, batches\n"
+      "          of %zu same-length dates, %zu epochs\n",
+      kLearningRate, kDecay, kClipNorm, kBatch, options.epochs);
+  const History history = train(*model, data, epochs);
+  const double rnnx_seconds = std::accumulate(history.seconds.begin(), history.seconds.end(), 0.0);
+
+  nlohmann::json torch;  // null: not run
+  std::string torch_note;
+  if (!options.torch) {
+    torch_note = "skipped: --no-torch";
+  } else if (!python_can_import("torch")) {
+    torch_note = "skipped: PyTorch not installed";
+  } else {
+    std::printf(
+        "\ntraining  the same model in PyTorch (train_torch.py: same initial weights, batches "
+        "and updates)\n");
+    std::fflush(stdout);
+    const std::filesystem::path file =
+        std::filesystem::path(RNNX_TRANSLATION_OUT) / "translation_torch_data.json";
+    write_torch_data(file, data, epochs, *initial);
+    torch = run_torch(file);
+    std::filesystem::remove(file);
+  }
+
+  // Held-out exact match: greedy and beam, overall and per format.
+  std::vector<std::size_t> greedy_right(kFormats.size()), beam_right(kFormats.size()),
+      count(kFormats.size());
+  std::vector<std::string> greedy_out;
+  const auto decode_start = chr::steady_clock::now();
+  for (const Example& e : data.test) {
+    greedy_out.push_back(greedy(*model, e.text));
+    greedy_right[e.format] += greedy_out.back() == e.iso;
+    ++count[e.format];
+  }
+  const double greedy_seconds =
+      chr::duration<double>(chr::steady_clock::now() - decode_start).count();
+  const auto beam_start = chr::steady_clock::now();
+  for (const Example& e : data.test) {
+    const auto out =
+        rnnx::beam_decode(*model, source_tensor(e.text), kStart, kEnd, kIsoLength + 2, kBeamWidth);
+    beam_right[e.format] += target_text(out.tokens) == e.iso;
+  }
+  const double beam_seconds = chr::duration<double>(chr::steady_clock::now() - beam_start).count();
+  const auto total = [](const std::vector<std::size_t>& v) {
+    return std::accumulate(v.begin(), v.end(), std::size_t{0});
+  };
+  const double n = double(data.test.size());
+  const double greedy_accuracy = double(total(greedy_right)) / n;
+  const double beam_accuracy = double(total(beam_right)) / n;
+
+  std::printf("\nheld-out exact match by format (rnnx)\n  %-26s %6s %8s %8s\n", "format", "dates",
+              "greedy", "beam(4)");
+  for (std::size_t f = 0; f < kFormats.size(); ++f)
+    std::printf("  %-26s %6zu %8s %8s\n", kFormats[f].example, count[f],
+                percent(count[f] ? double(greedy_right[f]) / double(count[f]) : 0).c_str(),
+                percent(count[f] ? double(beam_right[f]) / double(count[f]) : 0).c_str());
+
+  std::printf("\nexample held-out dates (greedy)\n");
+  std::size_t shown = 0, wrong_shown = 0;
+  for (std::size_t i = 0; i < data.test.size() && shown < 8; ++i) {
+    const bool right = greedy_out[i] == data.test[i].iso;
+    if (i % 97 != 0 && (right || wrong_shown >= 2)) continue;  // a spread, and up to 2 errors
+    std::printf("  %-26s -> %-11s %s\n", data.test[i].text.c_str(), greedy_out[i].c_str(),
+                right ? "" : ("wrong, expected " + data.test[i].iso).c_str());
+    ++shown;
+    wrong_shown += !right;
+  }
+  for (const std::string& date : options.dates)
+    std::printf("  %-26s -> %s   (yours)\n", date.c_str(), greedy(*model, date).c_str());
+
+  std::printf("\nresults (%zu held-out dates; exact match of the whole ISO date)\n",
+              data.test.size());
+  std::printf("  %-8s %9s %12s %12s %10s %8s %8s\n", "", "updates", "train time", "median epoch",
+              "dates/s", "greedy", "beam(4)");
+  const double rnnx_median = median(history.seconds);
+  std::printf("  %-8s %9zu %10.2f s %10.3f s %10.0f %8s %8s\n", "rnnx", history.updates,
+              rnnx_seconds, rnnx_median, double(data.train.size()) / rnnx_median,
+              percent(greedy_accuracy).c_str(), percent(beam_accuracy).c_str());
+  if (torch.is_null()) {
+    std::printf("  %-8s %s\n", "PyTorch", torch_note.c_str());
+  } else {
+    const double seconds = torch["seconds"].get<double>();
+    const double torch_median = median(torch["epoch_seconds"].get<std::vector<double>>());
+    std::printf("  %-8s %9zu %10.2f s %10.3f s %10.0f %8s %8s\n", "PyTorch",
+                torch["updates"].get<std::size_t>(), seconds, torch_median,
+                double(data.train.size()) / torch_median,
+                percent(torch["accuracy"].back().get<double>()).c_str(), "-");
+    std::printf("  (torch %s, %d thread; its greedy decoding is batched, beam not implemented)\n",
+                torch["version"].get<std::string>().c_str(), torch["threads"].get<int>());
+    std::printf("  rnnx trained %.1fx faster than PyTorch in total, %.1fx by median epoch\n",
+                seconds / rnnx_seconds, torch_median / rnnx_median);
+  }
+  std::printf("  decoding (rnnx, one date at a time): greedy %.0f us, beam(4) %.0f us per date\n",
+              1e6 * greedy_seconds / n, 1e6 * beam_seconds / n);
+
+  if (options.plot) {
+    const std::filesystem::path out = RNNX_TRANSLATION_OUT;
+    const nlohmann::json results = {
+        {"maps", attention_maps(*model, data)},
+        {"rnnx",
+         {{"loss", history.loss}, {"accuracy", history.accuracy}, {"seconds", history.seconds}}},
+        {"torch", torch}};
+    std::ofstream(out / "translation.json") << results.dump(1) << '\n';
+    const std::string command = "/usr/bin/python3 " RNNX_TRANSLATION_DIR "/plot.py '" +
+                                (out / "translation.json").string() + "' '" +
+                                (out / "translation_attention.png").string() + "'";
+    if (!python_can_import("matplotlib"))
+      std::printf(
+          "\nplot skipped: matplotlib not installed (apt-get install python3-matplotlib, "
+          "then: %s)\n",
+          command.c_str());
+    else if (std::system(command.c_str()) == 0)
+      std::printf("\nplot      %s\n", (out / "translation_attention.png").string().c_str());
+    else
+      std::printf("\nplot failed: %s\n", command.c_str());
+  }
+
+  if (!(greedy_accuracy >= options.min_accuracy)) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "\nFAIL: held-out greedy exact match %s is below %s\n",
+                 percent(greedy_accuracy).c_str(), percent(options.min_accuracy).c_str());
+    return 1;
+  }
+  std::printf("\nOK: held-out greedy exact match %s >= %s\n", percent(greedy_accuracy).c_str(),
+              percent(options.min_accuracy).c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse_arguments(argc, argv));
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "translation_demo: %s\n", e.what());
+  }
+  return 2;
+}
