@@ -189,6 +189,25 @@ TEST(EncoderDecoder, LearnsToReverseDigitStrings) {
 #endif
 }
 
+TEST(EncoderDecoder, WeightsSaveAndLoadAsOneChainOfLayers) {
+  auto a = std::make_unique<Reverser>();
+  initialize(*a, 3);
+  const std::string path = ::testing::TempDir() + "/rnnx_seq2seq.json";
+  save_weights(*a, path);
+  auto b = std::make_unique<Reverser>();
+  load_weights(*b, path);
+  EXPECT_TRUE(*a == *b);
+  using Additive = encoder_decoder<Encoder, Decoder, attention<32, 32, additive_score<16>>,
+                                   network<dense<64, 32, rnnx::tanh>, dense<32, vocabulary>>>;
+  auto c = std::make_unique<Additive>();
+  try {
+    load_weights(*c, path);
+    ADD_FAILURE() << "loaded general-score weights into an additive attention";
+  } catch (const weights_error& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 4 (attention"), std::string::npos) << e.what();
+  }
+}
+
 TEST(EncoderDecoder, DecodingRejectsBadArguments) {
   auto model = std::make_unique<Reverser>();
   const xt::xtensor<float, 2> source = {{2}, {3}};

@@ -93,6 +93,14 @@ class basic_network {
                 "peephole_lstm, gru, gru_reset_before, bidirectional, activation, layer_norm, "
                 "dropout, embedding)");
   static_assert(detail::chain_is_valid<Specs...>());
+  static_assert(
+      []<std::size_t... I>(std::index_sequence<I...>) {
+        return (
+            (I == 0 ||
+             !detail::starts_with_embedding<std::tuple_element_t<I, std::tuple<Specs...>>>)&&...);
+      }(std::index_sequence_for<Specs...>{}),
+      "rnnx::network: an rnnx::embedding takes token ids, so it can only be the first "
+      "layer");
 
  public:
   using scalar = T;
