@@ -9,7 +9,7 @@
 // Usage: translation_demo [options] [DATE...]   (DATEs are translated after training)
 //   --train N         training examples (default 16000)
 //   --test N          held-out examples, one per held-out date (default 1000)
-//   --epochs N        training epochs (default 6)
+//   --epochs N        training epochs (default 5)
 //   --min-accuracy A  exit 1 if held-out greedy exact match is below A (default 0.95)
 //   --no-torch        skip the PyTorch comparison
 //   --no-plot         skip the attention heat map
@@ -74,7 +74,7 @@ using Translator =
                                         rnnx::dense<kHeadSize, kTargetVocabulary>>>;
 
 struct Options {
-  std::size_t train = 16000, test = 1000, epochs = 6;
+  std::size_t train = 16000, test = 1000, epochs = 5;
   double min_accuracy = 0.95;
   bool torch = true, plot = true;
   std::vector<std::string> dates;
@@ -602,8 +602,12 @@ int run(const Options& options) {
     ++shown;
     wrong_shown += !right;
   }
-  for (const std::string& date : options.dates)
-    std::printf("  %-26s -> %s   (yours)\n", date.c_str(), greedy(*model, date).c_str());
+  for (const std::string& date : options.dates) {
+    if (date.empty())
+      std::printf("  (an empty date: skipped)\n");
+    else
+      std::printf("  %-26s -> %s   (yours)\n", date.c_str(), greedy(*model, date).c_str());
+  }
 
   std::printf("\nresults (%zu held-out dates; exact match of the whole ISO date)\n",
               data.test.size());
