@@ -6,9 +6,9 @@ GRU) whose final state starts a decoder (Embedding, GRU), Luong "general"
 attention of each decoder output q over the encoder outputs m,
 a = softmax(q . W m), c = sum a m, and a head Linear(2H, head), tanh,
 Linear(head, vocabulary) on [q ; c]. Trained the same way: the same initial
-weights (the demo's, in its chain order), the same batches in the same order,
-teacher forcing, mean cross-entropy, gradient norm clipped, Adam with the
-same per-epoch learning rates. One thread: rnnx trains on one.
+weights (the demo's, saved by rnnx::save_weights), the same batches in the
+same order, teacher forcing, mean cross-entropy, gradient norm clipped, Adam
+with the same per-epoch learning rates. One thread: rnnx trains on one.
 
 Prints a progress line per epoch and, last, one JSON line with the results
 (training seconds, per-epoch loss and held-out greedy exact match; the
@@ -55,17 +55,23 @@ class Translator(nn.Module):
         return self.decode(memory, keys, target_in, state)[0]
 
 
-def load_parameters(model, parameters):
+def load_rnnx_weights(model, path):
+    """rnnx::save_weights' file: layers in the chain order, parameters in
+    PyTorch's order, names and shapes."""
+    with open(path, encoding="utf-8") as f:
+        layers = json.load(f)["layers"]
+    given = [(layer["type"] + "." + name, values) for layer in layers
+             for name, values in layer["parameters"].items()]
     ours = list(model.parameters())
-    if len(ours) != len(parameters):
-        sys.exit("train_torch.py: %d parameters from the demo, the model has %d"
-                 % (len(parameters), len(ours)))
+    if len(ours) != len(given):
+        sys.exit("train_torch.py: %d parameters in %s, the model has %d"
+                 % (len(given), path, len(ours)))
     with torch.no_grad():
-        for p, given in zip(ours, parameters):
-            values = torch.tensor(given["values"]).reshape(given["shape"])
+        for p, (name, values) in zip(ours, given):
+            values = torch.tensor(values)
             if values.shape != p.shape:
                 sys.exit("train_torch.py: %s has shape %s, expected %s"
-                         % (given["name"], list(values.shape), list(p.shape)))
+                         % (name, list(values.shape), list(p.shape)))
             p.copy_(values)
 
 
@@ -99,7 +105,7 @@ def main():
     sizes = data["sizes"]
     model = Translator(sizes["source_vocabulary"], sizes["target_vocabulary"],
                        sizes["embedding"], sizes["hidden"], sizes["head"])
-    load_parameters(model, data["parameters"])
+    load_rnnx_weights(model, data["initial_weights"])
     start, end = data["start"], data["end"]
     train, test = data["train"], data["test"]
     optimiser = torch.optim.Adam(model.parameters(), lr=data["lr"][0])
