@@ -26,7 +26,8 @@ def main():
     widths = [len(m["source"]) for m in maps]
     fig, axes = plt.subplots(1, len(maps), figsize=(0.32 * sum(widths) + 3,
                                       0.3 * max(len(m["output"]) for m in maps) + 1.2),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False)
+                             gridspec_kw={"width_ratios": widths}, squeeze=False,
+                             layout="constrained")
     for ax, m in zip(axes[0], maps):
         image = ax.imshow(m["weights"], cmap="viridis", vmin=0, vmax=1,
                           aspect="equal")
@@ -35,10 +36,11 @@ def main():
         ax.tick_params(length=0)
         ax.set_xlabel("written date: " + m["source"])
         ax.set_ylabel("output: " + m["output"].rstrip("$"))
-    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="attention weight")
+    fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8,
+                 label="attention weight")
     fig.suptitle("Where the decoder looks while writing each ISO character "
                  "(held-out dates, rnnx)")
-    fig.savefig(sys.argv[2], dpi=110, bbox_inches="tight")
+    fig.savefig(sys.argv[2], dpi=110)
 
 
 if __name__ == "__main__":
