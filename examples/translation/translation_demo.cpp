@@ -30,8 +30,9 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
-// GCC 12 warns, wrongly (GCC bugs 105329, 105651), about a string concatenation in rnnx::save_weights
-// (rnnx/io/weights.hpp) once it is inlined here; with -Werror that would stop the build.
+// GCC 12 warns, wrongly (GCC bugs 105329, 105651), about a string concatenation in
+// rnnx::save_weights (rnnx/io/weights.hpp) once it is inlined here; with -Werror that would stop
+// the build.
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wrestrict"
@@ -292,14 +293,20 @@ xt::xtensor<float, 2> source_tensor(std::string_view text) {
   return x;
 }
 
-std::string greedy(const Translator& model, std::string_view text) {
-  return target_text(
-      rnnx::greedy_decode(model, source_tensor(text), kStart, kEnd, kIsoLength + 2).tokens);
+std::vector<std::size_t> greedy(const Translator& model, std::string_view text) {
+  return rnnx::greedy_decode(model, source_tensor(text), kStart, kEnd, kIsoLength + 2).tokens;
+}
+
+// Exact match: every character of the ISO date, then the end token (as train_torch.py counts).
+bool exact(const std::vector<std::size_t>& tokens, const Example& e) {
+  auto expected = target_ids(e.iso);
+  expected.push_back(kEnd);
+  return tokens == expected;
 }
 
 double exact_match(const Translator& model, const std::vector<Example>& examples) {
   std::size_t right = 0;
-  for (const Example& e : examples) right += greedy(model, e.text) == e.iso;
+  for (const Example& e : examples) right += exact(greedy(model, e.text), e);
   return double(right) / double(examples.size());
 }
 
@@ -555,11 +562,11 @@ int run(const Options& options) {
   // Held-out exact match: greedy and beam, overall and per format.
   std::vector<std::size_t> greedy_right(kFormats.size()), beam_right(kFormats.size()),
       count(kFormats.size());
-  std::vector<std::string> greedy_out;
+  std::vector<std::vector<std::size_t>> greedy_out;
   const auto decode_start = chr::steady_clock::now();
   for (const Example& e : data.test) {
     greedy_out.push_back(greedy(*model, e.text));
-    greedy_right[e.format] += greedy_out.back() == e.iso;
+    greedy_right[e.format] += exact(greedy_out.back(), e);
     ++count[e.format];
   }
   const double greedy_seconds =
@@ -568,7 +575,7 @@ int run(const Options& options) {
   for (const Example& e : data.test) {
     const auto out =
         rnnx::beam_decode(*model, source_tensor(e.text), kStart, kEnd, kIsoLength + 2, kBeamWidth);
-    beam_right[e.format] += target_text(out.tokens) == e.iso;
+    beam_right[e.format] += exact(out.tokens, e);
   }
   const double beam_seconds = chr::duration<double>(chr::steady_clock::now() - beam_start).count();
   const auto total = [](const std::vector<std::size_t>& v) {
@@ -588,9 +595,10 @@ int run(const Options& options) {
   std::printf("\nexample held-out dates (greedy)\n");
   std::size_t shown = 0, wrong_shown = 0;
   for (std::size_t i = 0; i < data.test.size() && shown < 8; ++i) {
-    const bool right = greedy_out[i] == data.test[i].iso;
+    const bool right = exact(greedy_out[i], data.test[i]);
     if (i % 97 != 0 && (right || wrong_shown >= 2)) continue;  // a spread, and up to 2 errors
-    std::printf("  %-28s -> %-11s %s\n", data.test[i].text.c_str(), greedy_out[i].c_str(),
+    std::printf("  %-28s -> %-11s %s\n", data.test[i].text.c_str(),
+                target_text(greedy_out[i]).c_str(),
                 right ? "" : ("wrong, expected " + data.test[i].iso).c_str());
     ++shown;
     wrong_shown += !right;
@@ -599,7 +607,8 @@ int run(const Options& options) {
     if (date.empty())
       std::printf("  (an empty date: skipped)\n");
     else
-      std::printf("  %-28s -> %s   (yours)\n", date.c_str(), greedy(*model, date).c_str());
+      std::printf("  %-28s -> %s   (yours)\n", date.c_str(),
+                  target_text(greedy(*model, date)).c_str());
   }
 
   std::printf("\nresults (%zu held-out dates; exact match of the whole ISO date)\n",
