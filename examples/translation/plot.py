@@ -24,10 +24,11 @@ def main():
     if not maps:
         sys.exit("plot.py: no attention maps in " + sys.argv[1])
     widths = [len(m["source"]) for m in maps]
-    fig, axes = plt.subplots(1, len(maps), figsize=(0.32 * sum(widths) + 3,
-                                      0.3 * max(len(m["output"]) for m in maps) + 1.2),
-                             gridspec_kw={"width_ratios": widths}, squeeze=False,
-                             layout="constrained")
+    rows = max(len(m["output"]) for m in maps)
+    fig, axes = plt.subplots(1, len(maps),
+                             figsize=(0.32 * sum(widths) + 3, 0.3 * rows + 1.2),
+                             gridspec_kw={"width_ratios": widths},
+                             squeeze=False, layout="constrained")
     for ax, m in zip(axes[0], maps):
         image = ax.imshow(m["weights"], cmap="viridis", vmin=0, vmax=1,
                           aspect="equal")
