@@ -25,8 +25,8 @@ def main():
         sys.exit("plot.py: no attention maps in " + sys.argv[1])
     widths = [len(m["source"]) for m in maps]
     rows = max(len(m["output"]) for m in maps)
-    fig, axes = plt.subplots(1, len(maps),
-                             figsize=(0.32 * sum(widths) + 3, 0.3 * rows + 1.2),
+    size = (0.32 * sum(widths) + 3, 0.3 * rows + 1.2)
+    fig, axes = plt.subplots(1, len(maps), figsize=size,
                              gridspec_kw={"width_ratios": widths},
                              squeeze=False, layout="constrained")
     for ax, m in zip(axes[0], maps):
