@@ -30,19 +30,9 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
-// GCC 12 warns, wrongly (GCC bugs 105329, 105651), about a string concatenation in
-// rnnx::save_weights (rnnx/io/weights.hpp) once it is inlined here; with -Werror that would stop
-// the build.
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wrestrict"
-#endif
 #include <rnnx/rnnx.hpp>
 #include <rnnx/seq2seq/decoding.hpp>
 #include <rnnx/seq2seq/encoder_decoder.hpp>
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ == 12
-#pragma GCC diagnostic pop
-#endif
 #include <stdexcept>
 #include <string>
 #include <string_view>

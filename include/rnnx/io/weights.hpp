@@ -237,7 +237,10 @@ std::string weights_to_string(const Net& model) {
     L::visit_attributes([&](std::string_view key, auto value) {
       out += ", \"" + std::string(key) + "\": ";
       if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
-        out += "\"" + std::string(std::string_view(value)) + "\"";
+        // piece by piece: chained + here trips g++ 12's false -Wrestrict (GCC PR 105329)
+        out += '"';
+        out += std::string_view(value);
+        out += '"';
       } else {
         out += std::to_string(value);
       }
