@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +28,7 @@
 #include <vector>
 
 #include "charlm.hpp"
+#include "example_support.hpp"
 
 #ifndef RNNX_CHARLM_DIR  // this folder: the committed weights and the Python scripts
 #define RNNX_CHARLM_DIR "."
@@ -43,8 +43,11 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace ex = rnnx_example;
 using charlm::Model;
 using charlm::vocabulary;
+using ex::kPython;
+using ex::shell_quote;
 
 // The Debian package golang-github-bkaradzic-go-lz4-dev ships Project Gutenberg's pg1661.txt.
 constexpr const char* kDefaultText =
@@ -101,13 +104,10 @@ Number number(std::string_view flag, const char* text) {
 
 Options parse_arguments(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const auto value = [&]() -> const char* {
-      if (i + 1 >= argc) throw std::invalid_argument(std::string(arg) + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
+  for (ex::Arguments args(argc, argv); args.next();) {
+    const std::string_view arg = args.current();
+    const auto value = [&] { return args.required_value(); };
+    if (args.is_help()) {
       std::fputs(kUsage, stdout);
       std::exit(0);
     } else if (arg == "--text") {
@@ -145,7 +145,7 @@ Options parse_arguments(int argc, char** argv) {
     } else if (arg == "--no-plot") {
       o.plot = false;
     } else {
-      throw std::invalid_argument("unknown argument '" + std::string(arg) + "' (see --help)");
+      throw args.unexpected("unknown argument");
     }
   }
   if (o.steps == 0 || o.batch == 0 || o.bptt == 0 || o.eval_every == 0)
@@ -249,7 +249,7 @@ Training train(Model& model, const std::vector<std::uint8_t>& text,
   std::printf("%8s %7s %12s %12s %10s %10s\n", "update", "epoch", "train bpc", "held-out",
               "chars/s", "seconds");
   for (std::size_t step = 1; step <= o.steps; ++step) {
-    const auto start = std::chrono::steady_clock::now();
+    const ex::Stopwatch stopwatch;
     const std::size_t chunk = (step - 1) % chunks;
     if (chunk == 0)
       for (auto& s : states) s.reset();
@@ -266,8 +266,7 @@ Training train(Model& model, const std::vector<std::uint8_t>& text,
     tape.backward_parameters(model, dlogits, *grads);
     if (o.clip > 0) rnnx::clip_grad_norm(*grads, o.clip);
     optimizer.step(model, *grads);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = stopwatch.seconds();
 
     result.seconds += seconds;
     window_seconds += seconds;
@@ -295,21 +294,6 @@ std::string exact(double x) {  // as text that reads back as the same double
   return text;
 }
 
-std::string quote(const std::string& s) {  // for the shell
-  std::string q = "'";
-  for (const char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// Debian's interpreter: where python3-torch and python3-matplotlib install.
-constexpr const char* kPython = "/usr/bin/python3";
-
-bool python_has(const char* module) {
-  std::fflush(stdout);  // what we printed comes before what the child prints
-  return std::system(
-             (std::string(kPython) + " -c 'import " + module + "' >/dev/null 2>&1").c_str()) == 0;
-}
-
 struct TorchResult {
   double seconds, final_bpc;
   std::string version;
@@ -327,15 +311,14 @@ std::optional<TorchResult> train_torch(const std::vector<std::uint8_t>& text,
   }
   fs::remove(result);
   const std::string command =
-      std::string(kPython) + " " + quote(RNNX_CHARLM_DIR "/train_torch.py") + " --data " +
-      quote(data) + " --train-chars " + std::to_string(text.size()) + " --vocabulary " +
-      std::to_string(vocabulary) + " --init " + quote(init) + " --steps " +
-      std::to_string(o.steps) + " --batch " + std::to_string(o.batch) + " --bptt " +
+      std::string(kPython) + " " + shell_quote(RNNX_CHARLM_DIR "/train_torch.py") + " --data " +
+      shell_quote(data.string()) + " --train-chars " + std::to_string(text.size()) +
+      " --vocabulary " + std::to_string(vocabulary) + " --init " + shell_quote(init.string()) +
+      " --steps " + std::to_string(o.steps) + " --batch " + std::to_string(o.batch) + " --bptt " +
       std::to_string(o.bptt) + " --lr " + exact(o.lr) + " --clip " + exact(o.clip) +
-      " --eval-every " + std::to_string(o.eval_every) + " --result " + quote(result);
+      " --eval-every " + std::to_string(o.eval_every) + " --result " + shell_quote(result.string());
   std::printf("\n== PyTorch: %s\n", command.c_str());
-  std::fflush(stdout);
-  if (std::system(command.c_str()) != 0) {
+  if (!ex::run_command(command)) {
     std::printf("PyTorch training failed (see above); no comparison\n");
     return std::nullopt;
   }
@@ -371,9 +354,10 @@ bool generated_header_agrees(const Options& o) {
   rnnx::load_weights(*model, committed);
   const std::string expected =
       charlm::sample(*model, o.prompt, o.length, o.temperature, o.seed) + "\n";
-  const std::string command = quote(generator) + " --seed " + std::to_string(o.seed) +
-                              " --length " + std::to_string(o.length) + " --temperature " +
-                              exact(o.temperature) + " --prompt " + quote(o.prompt);
+  const std::string command = shell_quote(generator.string()) + " --seed " +
+                              std::to_string(o.seed) + " --length " + std::to_string(o.length) +
+                              " --temperature " + exact(o.temperature) + " --prompt " +
+                              shell_quote(o.prompt);
   std::string got;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buffer[4096];
@@ -427,12 +411,11 @@ int run(const Options& o) {
     write_log(o.out / "charlm_rnnx.csv", trained->log);
     std::ofstream(o.out / "charlm_baselines.csv")
         << "baseline,bpc\nunigram," << unigram << "\nbigram," << bigram << '\n';
-    if (!o.torch)
-      std::printf("\nPyTorch comparison: skipped (--no-torch)\n");
-    else if (!python_has("torch"))
-      std::printf("\nPyTorch comparison: skipped: PyTorch not installed\n");
-    else
+    const std::string torch_note = ex::torch_skip_note(o.torch, "skipped (--no-torch)");
+    if (torch_note.empty())
       torch = train_torch(text, test, init, o);
+    else
+      std::printf("\nPyTorch comparison: %s\n", torch_note.c_str());
   }
   const double bpc = trained ? trained->final_bpc : bits_per_char(*model, test);
 
@@ -455,22 +438,20 @@ int run(const Options& o) {
   }
   if (trained) std::printf("  weights written to %s\n", (o.out / "charlm_model.json").c_str());
 
-  const auto start = std::chrono::steady_clock::now();
+  const ex::Stopwatch sampling;
   const std::string sample = charlm::sample(*model, o.prompt, o.length, o.temperature, o.seed);
-  const std::chrono::duration<double, std::micro> took = std::chrono::steady_clock::now() - start;
   std::printf("\nsample (seed %u, temperature %g; %.1f us per character, a step() each):\n%s\n\n",
-              o.seed, o.temperature, took.count() / double(o.prompt.size() + o.length),
+              o.seed, o.temperature, 1e6 * sampling.seconds() / double(o.prompt.size() + o.length),
               sample.c_str());
 
   if (trained && o.plot) {
-    if (!python_has("matplotlib"))
+    if (!ex::python_has("matplotlib"))
       std::printf(
           "plot: skipped, matplotlib not installed (apt-get install python3-matplotlib, "
           "then %s %s/plot.py %s)\n",
           kPython, RNNX_CHARLM_DIR, o.out.c_str());
-    else if (std::system((std::string(kPython) + " " + quote(RNNX_CHARLM_DIR "/plot.py") + " " +
-                          quote(o.out))
-                             .c_str()) != 0)
+    else if (!ex::run_command(
+                 ex::python_command(shell_quote(RNNX_CHARLM_DIR "/plot.py"), {o.out.string()})))
       std::printf("plot: plot.py failed\n");
   }
 
@@ -478,8 +459,7 @@ int run(const Options& o) {
   // A model that learned anything beats the unigram baseline; --max-bpc asks for more.
   const double bound = o.max_bpc.value_or(unigram);
   if (!(bpc < bound)) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "FAIL: held-out %.3f bits per character, not below %.3f\n", bpc, bound);
+    ex::fail("FAIL: held-out %.3f bits per character, not below %.3f\n", bpc, bound);
     ok = false;
   } else {
     std::printf("OK: held-out %.3f bits per character < %.3f%s\n", bpc, bound,
@@ -491,14 +471,11 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_arguments(argc, argv));
-  } catch (const rnnx::weights_error& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "charlm_demo: cannot load the weights: %s\n", e.what());
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "charlm_demo: %s\n", e.what());
-  }
-  return 2;
+  return ex::guarded_main("charlm_demo", [&] {
+    try {
+      return run(parse_arguments(argc, argv));
+    } catch (const rnnx::weights_error& e) {
+      throw std::runtime_error(std::string("cannot load the weights: ") + e.what());
+    }
+  });
 }

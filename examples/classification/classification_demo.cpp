@@ -14,13 +14,10 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -36,6 +33,8 @@
 #include <vector>
 #include <xtensor/xview.hpp>
 
+#include "example_support.hpp"
+
 #ifndef RNNX_CLASSIFICATION_DIR
 #define RNNX_CLASSIFICATION_DIR "."
 #endif
@@ -44,6 +43,8 @@
 #endif
 
 namespace {
+
+namespace ex = rnnx_example;
 
 struct Language {
   const char* name;
@@ -93,45 +94,32 @@ struct History {
   std::vector<double> loss, accuracy, seconds;  // per epoch; seconds: training only
 };
 
-std::size_t parse_count(std::string_view flag, const char* text) {
-  char* end = nullptr;
-  const long long value = text ? std::strtoll(text, &end, 10) : 0;
-  if (text == nullptr || *end != '\0' || value <= 0)
-    throw std::invalid_argument(std::string(flag) + " needs a positive whole number");
-  return static_cast<std::size_t>(value);
-}
-
 Options parse_arguments(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
+  for (ex::Arguments args(argc, argv); args.next();) {
+    const std::string_view arg = args.current();
     if (arg == "--words") {
-      o.words_per_language = parse_count(arg, next), ++i;
+      o.words_per_language = ex::parse_count(arg, args.value());
       if (o.words_per_language < 10) throw std::invalid_argument("--words needs at least 10");
     } else if (arg == "--epochs") {
-      o.epochs = parse_count(arg, next), ++i;
+      o.epochs = ex::parse_count(arg, args.value());
     } else if (arg == "--min-accuracy") {
-      char* end = nullptr;
-      o.min_accuracy = next ? std::strtod(next, &end) : -1;
-      if (next == nullptr || *end != '\0' || !(o.min_accuracy >= 0 && o.min_accuracy <= 1))
-        throw std::invalid_argument("--min-accuracy needs a number between 0 and 1");
-      ++i;
+      o.min_accuracy = ex::parse_number(
+          arg, args.value(), [](double a) { return a >= 0 && a <= 1; }, "a number between 0 and 1");
     } else if (arg == "--dict-dir") {
-      if (next == nullptr) throw std::invalid_argument("--dict-dir needs a directory");
-      o.dict_dir = next, ++i;
+      const char* dir = args.value();
+      if (dir == nullptr) throw std::invalid_argument("--dict-dir needs a directory");
+      o.dict_dir = dir;
     } else if (arg == "--no-torch") {
       o.torch = false;
     } else if (arg == "--no-plot") {
       o.plot = false;
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf(
-          "usage: %s [--words N] [--epochs N] [--min-accuracy A] [--dict-dir DIR] [--no-torch] "
-          "[--no-plot] [WORD...]\n",
-          argv[0]);
-      std::exit(0);
+    } else if (args.is_help()) {
+      args.usage(
+          "[--words N] [--epochs N] [--min-accuracy A] [--dict-dir DIR] [--no-torch] [--no-plot] "
+          "[WORD...]");
     } else if (arg.starts_with("-")) {
-      throw std::invalid_argument("unknown option '" + std::string(arg) + "' (try --help)");
+      throw args.unexpected("unknown option", "(try --help)");
     } else {
       o.words.emplace_back(arg);
     }
@@ -196,12 +184,6 @@ std::vector<std::size_t> symbol_ids(std::u32string_view word) {
   return ids;
 }
 
-// Fisher-Yates on the engine's raw output: the same order with every standard library.
-template <class T>
-void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
-  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
-}
-
 std::set<std::u32string> read_word_list(const std::filesystem::path& dir, const Language& lang) {
   const std::filesystem::path path = dir / lang.file;
   std::ifstream in(path);
@@ -237,7 +219,7 @@ Dataset load_dataset(const Options& options) {
       throw std::runtime_error(std::string(kLanguages[l].name) + " has only " +
                                std::to_string(words.size()) + " usable words, fewer than --words " +
                                std::to_string(options.words_per_language));
-    shuffle(words, rng);
+    ex::shuffle(words, rng);
     for (std::size_t i = 0; i < options.words_per_language; ++i) {
       Example e{encode_utf8(words[i]), symbol_ids(words[i]), l};
       (i < test_count ? data.test : data.train).push_back(std::move(e));
@@ -261,16 +243,7 @@ std::vector<std::vector<const Example*>> make_batches(const std::vector<Example>
                                                       std::mt19937_64& rng) {
   std::map<std::size_t, std::vector<const Example*>> by_length;
   for (const Example& e : examples) by_length[e.ids.size()].push_back(&e);
-  std::vector<std::vector<const Example*>> batches;
-  for (auto& [length, group] : by_length) {
-    shuffle(group, rng);
-    for (std::size_t i = 0; i < group.size(); i += kBatch)
-      batches.emplace_back(
-          group.begin() + static_cast<std::ptrdiff_t>(i),
-          group.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBatch, group.size())));
-  }
-  shuffle(batches, rng);
-  return batches;
+  return ex::same_length_batches(std::move(by_length), kBatch, rng);
 }
 
 std::array<float, kClasses> probabilities(const Classifier& model,
@@ -305,7 +278,7 @@ History train(Classifier& model, const Dataset& data, std::size_t epochs) {
   std::mt19937_64 rng(kSeed);
   History history;
   for (std::size_t epoch = 1; epoch <= epochs; ++epoch) {
-    const auto start = std::chrono::steady_clock::now();
+    const ex::Stopwatch stopwatch;
     double loss_sum = 0;
     for (const auto& batch : make_batches(data.train, rng)) {
       const xt::xtensor<float, 3> ys = tape.forward(model, one_hot(batch));
@@ -322,8 +295,7 @@ History train(Classifier& model, const Dataset& data, std::size_t epochs) {
       tape.backward_parameters(model, dys, *grads);
       optimizer.step(model, *grads);
     }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds = stopwatch.seconds();
     history.loss.push_back(loss_sum / double(data.train.size()));
     history.seconds.push_back(seconds);
     history.accuracy.push_back(accuracy(model, data.test));
@@ -334,12 +306,6 @@ History train(Classifier& model, const Dataset& data, std::size_t epochs) {
     std::fflush(stdout);
   }
   return history;
-}
-
-bool python_can_import(const char* module) {
-  const std::string command =
-      std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
 }
 
 // The data exactly as rnnx trains on it, so PyTorch sees the same words, split and encoding.
@@ -364,25 +330,11 @@ nlohmann::json run_torch(const Dataset& data, const Options& options) {
       std::filesystem::path(RNNX_CLASSIFICATION_OUT) / "classification_torch_data.txt";
   write_torch_data(data_file, data, options);
   const std::string command =
-      "/usr/bin/python3 " RNNX_CLASSIFICATION_DIR "/train_torch.py '" + data_file.string() + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string line, last;
-  for (int c; (c = std::fgetc(pipe)) != EOF;) {
-    if (c != '\n') {
-      line += static_cast<char>(c);
-      continue;
-    }
-    if (line.starts_with("{"))
-      last = line;
-    else
-      std::printf("  %s\n", line.c_str()), std::fflush(stdout);
-    line.clear();
-  }
-  const int status = pclose(pipe);
+      ex::python_command(RNNX_CLASSIFICATION_DIR "/train_torch.py", {data_file.string()});
+  const std::string result = ex::run_echoing_result(command);
   std::filesystem::remove(data_file);
-  if (status != 0 || last.empty()) throw std::runtime_error("PyTorch training failed: " + command);
-  return nlohmann::json::parse(last);
+  if (result.empty()) throw std::runtime_error("PyTorch training failed: " + command);
+  return nlohmann::json::parse(result);
 }
 
 // printf pads by bytes; accented letters take two, so words are padded by letters instead.
@@ -391,14 +343,8 @@ std::string padded(const std::string& word, std::size_t width) {
   return word + std::string(width > letters ? width - letters : 0, ' ');
 }
 
-std::string percent(double x) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%.1f%%", 100 * x);
-  return text;
-}
-
 int run(const Options& options) {
-  const auto load_start = std::chrono::steady_clock::now();
+  const ex::Stopwatch load_time;
   const Dataset data = load_dataset(options);
   std::printf("model     %s\n", Classifier::description().c_str());
   std::printf(
@@ -406,8 +352,7 @@ int run(const Options& options) {
       "          wspanish, witalian), %zu-%zu letters, lower case, words in two lists\n"
       "          dropped; %zu train / %zu held out, read in %.2f s\n\n",
       options.words_per_language, options.dict_dir.string().c_str(), kMinLength, kMaxLength,
-      data.train.size(), data.test.size(),
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count());
+      data.train.size(), data.test.size(), load_time.seconds());
 
   // About 330 kB of padded weights: on the heap, as the README recommends.
   auto model = std::make_unique<Classifier>();
@@ -417,12 +362,8 @@ int run(const Options& options) {
   const double rnnx_seconds = std::accumulate(history.seconds.begin(), history.seconds.end(), 0.0);
 
   nlohmann::json torch;  // null: not run
-  std::string torch_note;
-  if (!options.torch)
-    torch_note = "skipped: --no-torch";
-  else if (!python_can_import("torch"))
-    torch_note = "skipped: PyTorch not installed";
-  else {
+  const std::string torch_note = ex::torch_skip_note(options.torch);
+  if (torch_note.empty()) {
     std::printf("\ntraining  the same model in PyTorch (train_torch.py, same data and settings)\n");
     std::fflush(stdout);
     torch = run_torch(data, options);
@@ -438,7 +379,7 @@ int run(const Options& options) {
     std::printf("%9s", kLanguages[t].name);
     std::size_t total = 0;
     for (const std::size_t n : confusion[t]) std::printf("%9zu", n), total += n;
-    std::printf("%9s\n", percent(double(confusion[t][t]) / double(total)).c_str());
+    std::printf("%9s\n", ex::percent(double(confusion[t][t]) / double(total)).c_str());
   }
 
   std::printf("\nexample held-out words\n");
@@ -465,15 +406,13 @@ int run(const Options& options) {
   const double held_out = history.accuracy.back();
   std::printf(
       "\nresults (held-out words: %zu; majority-class baseline %s, the split is balanced)\n",
-      data.test.size(), percent(1.0 / kClasses).c_str());
+      data.test.size(), ex::percent(1.0 / kClasses).c_str());
   // Medians of the epochs as well as totals: on a shared machine one slow epoch skews a total.
   const auto row = [&](const char* name, double total, std::vector<double> epochs, double loss,
                        double acc) {
-    std::sort(epochs.begin(), epochs.end());
-    const std::size_t mid = epochs.size() / 2;
-    const double median = epochs.size() % 2 ? epochs[mid] : (epochs[mid - 1] + epochs[mid]) / 2;
+    const double median = ex::median(std::move(epochs));
     std::printf("  %-8s %10.2f s %11.3f s %10.0f %11.4f %14s", name, total, median,
-                double(data.train.size()) / median, loss, percent(acc).c_str());
+                double(data.train.size()) / median, loss, ex::percent(acc).c_str());
     return median;
   };
   std::printf("  %-8s %12s %13s %10s %11s %14s\n", "", "train time", "median epoch", "words/s",
@@ -503,39 +442,23 @@ int run(const Options& options) {
         {"confusion", confusion}};
     for (const auto& lang : kLanguages) results["languages"].push_back(lang.name);
     std::ofstream(out / "classification.json") << results.dump(1) << '\n';
-    const std::string command = "/usr/bin/python3 " RNNX_CLASSIFICATION_DIR "/plot.py '" +
-                                (out / "classification.json").string() + "' '" +
-                                (out / "classification.png").string() + "'";
-    if (!python_can_import("matplotlib"))
-      std::printf(
-          "\nplot skipped: matplotlib not installed (apt-get install python3-matplotlib, "
-          "then: %s)\n",
-          command.c_str());
-    else if (std::system(command.c_str()) == 0)
+    const std::string command = ex::python_command(
+        RNNX_CLASSIFICATION_DIR "/plot.py",
+        {(out / "classification.json").string(), (out / "classification.png").string()});
+    if (ex::draw_plot(command, "\n"))
       std::printf("\nplot      %s\n", (out / "classification.png").string().c_str());
-    else
-      std::printf("\nplot failed: %s\n", command.c_str());
   }
 
-  if (!(held_out >= options.min_accuracy)) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "\nFAIL: held-out accuracy %s is below %s\n", percent(held_out).c_str(),
-                 percent(options.min_accuracy).c_str());
-    return 1;
-  }
-  std::printf("\nOK: held-out accuracy %s >= %s\n", percent(held_out).c_str(),
-              percent(options.min_accuracy).c_str());
+  if (!(held_out >= options.min_accuracy))
+    return ex::fail("\nFAIL: held-out accuracy %s is below %s\n", ex::percent(held_out).c_str(),
+                    ex::percent(options.min_accuracy).c_str());
+  std::printf("\nOK: held-out accuracy %s >= %s\n", ex::percent(held_out).c_str(),
+              ex::percent(options.min_accuracy).c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_arguments(argc, argv));
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "classification_demo: %s\n", e.what());
-  }
-  return 2;
+  return ex::guarded_main("classification_demo", [&] { return run(parse_arguments(argc, argv)); });
 }

@@ -7,13 +7,10 @@
 // example's build directory (all baked in by CMake).
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -29,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "example_support.hpp"
+
 #ifndef RNNX_FORECASTING_DIR
 #define RNNX_FORECASTING_DIR "."
 #endif
@@ -39,6 +38,7 @@
 namespace {
 
 namespace fs = std::filesystem;
+namespace ex = rnnx_example;
 
 constexpr std::size_t kHidden = 32;
 // Must match train_torch.py, which reads the sizes from the initial weights this demo writes.
@@ -79,47 +79,30 @@ struct Forecast {
   Training training;
 };
 
-std::size_t parse_count(const char* text, std::string_view flag) {
-  char* end = nullptr;
-  const long long value = text ? std::strtoll(text, &end, 10) : 0;
-  if (end == nullptr || *end != '\0' || value <= 0)
-    throw std::invalid_argument(std::string(flag) + " needs a positive whole number");
-  return static_cast<std::size_t>(value);
-}
-
 Options parse_arguments(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const char* value = i + 1 < argc ? argv[i + 1] : nullptr;
-    const bool takes_value =
-        arg == "--epochs" || arg == "--data" || arg == "--out" || arg == "--max-ratio";
-    if (takes_value && value == nullptr)
-      throw std::invalid_argument(std::string(arg) + " needs a value (see --help)");
+  for (ex::Arguments args(argc, argv); args.next();) {
+    const std::string_view arg = args.current();
+    const auto value = [&] { return args.required_value(" (see --help)"); };
     if (arg == "--epochs") {
-      options.epochs = parse_count(value, arg), ++i;
+      options.epochs = ex::parse_count(arg, value());
     } else if (arg == "--data") {
-      options.data = value, ++i;
+      options.data = value();
     } else if (arg == "--out") {
-      options.out = value, ++i;
+      options.out = value();
     } else if (arg == "--max-ratio") {
-      char* end = nullptr;
-      options.max_ratio = std::strtod(value, &end);
-      if (*end != '\0' || !(options.max_ratio > 0))
-        throw std::invalid_argument("--max-ratio needs a positive number");
-      ++i;
+      options.max_ratio = ex::parse_number(
+          arg, value(), [](double r) { return r > 0; }, "a positive number");
     } else if (arg == "--no-torch") {
       options.torch = false;
     } else if (arg == "--no-plot") {
       options.plot = false;
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf(
-          "usage: %s [--epochs N] [--data sunspots.csv] [--out DIR] [--no-torch] [--no-plot] "
-          "[--max-ratio R]\n",
-          argv[0]);
-      std::exit(0);
+    } else if (args.is_help()) {
+      args.usage(
+          "[--epochs N] [--data sunspots.csv] [--out DIR] [--no-torch] [--no-plot] "
+          "[--max-ratio R]");
     } else {
-      throw std::invalid_argument("unexpected argument '" + std::string(arg) + "' (see --help)");
+      throw args.unexpected();
     }
   }
   return options;
@@ -214,18 +197,6 @@ double rmse(std::span<const double> forecast, std::span<const double> truth) {
   return std::sqrt(sum / double(truth.size()));
 }
 
-std::string shell_quote(const std::string& text) {
-  std::string quoted = "'";
-  for (const char c : text) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return quoted + "'";
-}
-
-bool python_has(const char* module) {
-  const std::string command =
-      std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
-}
-
 void write_json(const fs::path& path, const nlohmann::json& doc) {
   std::ofstream out(path);
   out << doc.dump(1) << '\n';
@@ -252,11 +223,9 @@ Forecast train_torch(const Options& options, const xt::xtensor<float, 3>& inputs
   doc["first_test"] = first_test;
   write_json(job, doc);
   const fs::path script = fs::path(RNNX_FORECASTING_DIR) / "train_torch.py";
-  const std::string command = "/usr/bin/python3 " + shell_quote(script.string()) + " " +
-                              shell_quote(job.string()) + " " + shell_quote(result.string());
-  std::fflush(stdout);
-  if (std::system(command.c_str()) != 0)
-    throw std::runtime_error("PyTorch training failed: " + command);
+  const std::string command =
+      ex::python_command(ex::shell_quote(script.string()), {job.string(), result.string()});
+  if (!ex::run_command(command)) throw std::runtime_error("PyTorch training failed: " + command);
   std::ifstream in(result);
   const nlohmann::json r = nlohmann::json::parse(in);
   Forecast f;
@@ -275,7 +244,7 @@ Training train(Model& model, const xt::xtensor<float, 3>& inputs,
   rnnx::adam optimizer(model, {.lr = kLearningRate});
   Training result;
   std::size_t updates = 0;
-  const auto start = std::chrono::steady_clock::now();
+  const ex::Stopwatch stopwatch;
   for (std::size_t done = 0; done < epochs;) {
     const std::size_t block = std::min(kProgressEvery, epochs - done);
     // A new seed per block: each call restarts fit's shuffler.
@@ -287,8 +256,7 @@ Training train(Model& model, const xt::xtensor<float, 3>& inputs,
       result.losses.push_back(epoch.loss);
     }
     result.final_loss = history.back().loss;
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.seconds = stopwatch.seconds();
     std::printf("  epoch %4zu/%zu  loss %.5f  %8.0f sequences/s  %6.0f updates/s  %.2f s\n", done,
                 epochs, result.final_loss, double(done * inputs.shape(0)) / result.seconds,
                 double(updates) / result.seconds, result.seconds);
@@ -327,12 +295,8 @@ int run(const Options& options) {
   rnnx::save_weights(*model, options.out / "model.json");
 
   std::optional<Forecast> theirs;
-  std::string torch_note;
-  if (!options.torch) {
-    torch_note = "skipped (--no-torch)";
-  } else if (!python_has("torch")) {
-    torch_note = "skipped: PyTorch not installed";
-  } else {
+  const std::string torch_note = ex::torch_skip_note(options.torch, "skipped (--no-torch)");
+  if (torch_note.empty()) {
     std::printf("\nPyTorch training (same initial weights, data and settings)\n");
     theirs = train_torch(options, inputs, targets, scaled, first_test, scaler);
   }
@@ -387,30 +351,18 @@ int run(const Options& options) {
 
   const fs::path plot_script = fs::path(RNNX_FORECASTING_DIR) / "plot_forecast.py";
   const fs::path png = options.out / "forecast.png";
-  const std::string plot_command = "/usr/bin/python3 " + shell_quote(plot_script.string()) + " " +
-                                   shell_quote(results_path.string()) + " " +
-                                   shell_quote(png.string());
-  if (!options.plot) {
+  const std::string plot_command = ex::python_command(ex::shell_quote(plot_script.string()),
+                                                      {results_path.string(), png.string()});
+  if (!options.plot)
     std::printf("plot skipped (--no-plot); to draw it: %s\n", plot_command.c_str());
-  } else if (!python_has("matplotlib")) {
-    std::printf(
-        "plot skipped: matplotlib not installed (apt-get install python3-matplotlib, then: "
-        "%s)\n",
-        plot_command.c_str());
-  } else if (std::fflush(stdout); std::system(plot_command.c_str()) == 0) {
+  else if (ex::draw_plot(plot_command))
     std::printf("wrote %s\n", png.string().c_str());
-  } else {
-    std::printf("plot failed: %s\n", plot_command.c_str());
-  }
 
   const double ratio = our_rmse / base_rmse;
-  if (!(ratio < options.max_ratio)) {
-    std::fflush(stdout);
-    std::fprintf(stderr,
-                 "\nFAIL: one-step RMSE %.1f is %.2f of persistence's %.1f (must be below %.2f)\n",
-                 our_rmse, ratio, base_rmse, options.max_ratio);
-    return 1;
-  }
+  if (!(ratio < options.max_ratio))
+    return ex::fail(
+        "\nFAIL: one-step RMSE %.1f is %.2f of persistence's %.1f (must be below %.2f)\n", our_rmse,
+        ratio, base_rmse, options.max_ratio);
   std::printf("\nOK: one-step RMSE %.1f is %.2f of persistence's %.1f (bound %.2f)\n", our_rmse,
               ratio, base_rmse, options.max_ratio);
   return 0;
@@ -419,11 +371,5 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_arguments(argc, argv));
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "forecasting_demo: %s\n", e.what());
-  }
-  return 2;
+  return ex::guarded_main("forecasting_demo", [&] { return run(parse_arguments(argc, argv)); });
 }

@@ -17,7 +17,6 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -30,6 +29,7 @@
 #include <vector>
 
 #include "AmpModel.hpp"  // generated from model.json at build time
+#include "example_support.hpp"
 
 #ifndef RNNX_STREAMING_MODEL
 #define RNNX_STREAMING_MODEL "model.json"
@@ -80,8 +80,9 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 
 namespace {
 
+namespace ex = rnnx_example;
 using amp::AmpModel;
-using Clock = std::chrono::steady_clock;
+using ex::Clock;
 
 // float32 arithmetic in a different order than PyTorch's (fused, vectorised) differs by a few
 // ulp per step; anything beyond this means the kernels or the loader are wrong.
@@ -104,22 +105,22 @@ struct Options {
 
 Options parse_arguments(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
+  for (ex::Arguments args(argc, argv); args.next();) {
+    const std::string_view arg = args.current();
     if (arg == "--steps") {
+      const char* text = args.value();
       char* end = nullptr;
-      const long long n = i + 1 < argc ? std::strtoll(argv[++i], &end, 10) : 0;
+      const long long n = text ? std::strtoll(text, &end, 10) : 0;
       if (end == nullptr || *end != '\0' || n < static_cast<long long>(kBlock))
         throw std::invalid_argument("--steps needs a number of samples >= " +
                                     std::to_string(kBlock));
       options.steps = static_cast<std::size_t>(n);
     } else if (arg == "--no-plot") {
       options.plot = false;
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf("usage: %s [--steps N] [--no-plot]\n", argv[0]);
-      std::exit(0);
+    } else if (args.is_help()) {
+      args.usage("[--steps N] [--no-plot]");
     } else {
-      throw std::invalid_argument("unexpected argument '" + std::string(arg) + "' (try --help)");
+      throw args.unexpected("unexpected argument", "(try --help)");
     }
   }
   return options;
@@ -224,18 +225,11 @@ void plot(const Reference& ref, const std::vector<float>& output,
                                   {"clock_ns_histogram", log_histogram(overhead_ns)},
                                   {"bins_per_decade", 10}};
   std::ofstream(out / "streaming.json") << results.dump() << '\n';
-  const std::string command = "/usr/bin/python3 " RNNX_STREAMING_DIR "/plot.py '" +
-                              (out / "streaming.json").string() + "' '" +
-                              (out / "streaming.png").string() + "'";
-  if (std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
-    std::printf(
-        "\nplot skipped: matplotlib not installed (apt-get install python3-matplotlib, "
-        "then: %s)\n",
-        command.c_str());
-  else if (std::system(command.c_str()) == 0)
+  const std::string command =
+      ex::python_command(RNNX_STREAMING_DIR "/plot.py",
+                         {(out / "streaming.json").string(), (out / "streaming.png").string()});
+  if (ex::draw_plot(command, "\n"))
     std::printf("\nplot       %s\n", (out / "streaming.png").string().c_str());
-  else
-    std::printf("\nplot failed: %s\n", command.c_str());
 }
 
 int run(const Options& options) {
@@ -335,20 +329,13 @@ int run(const Options& options) {
 
   if (options.plot) plot(ref, output, sample_ns, overhead_ns);
 
-  std::fflush(stdout);  // keep the verdict after the numbers when both go to one terminal
   int status = 0;
-  if (!(max_diff <= kTolerance)) {
-    std::fprintf(stderr, "FAIL: rnnx differs from PyTorch by %.3g > %.0e\n", max_diff, kTolerance);
-    status = 1;
-  }
-  if (!identical) {
-    std::fprintf(stderr, "FAIL: the generated header and load_weights give different outputs\n");
-    status = 1;
-  }
-  if (allocations != 0) {
-    std::fprintf(stderr, "FAIL: %ld heap allocations in the streaming loops\n", allocations);
-    status = 1;
-  }
+  if (!(max_diff <= kTolerance))
+    status = ex::fail("FAIL: rnnx differs from PyTorch by %.3g > %.0e\n", max_diff, kTolerance);
+  if (!identical)
+    status = ex::fail("FAIL: the generated header and load_weights give different outputs\n");
+  if (allocations != 0)
+    status = ex::fail("FAIL: %ld heap allocations in the streaming loops\n", allocations);
   if (status == 0)
     std::printf("\nOK: matches PyTorch within %.0e, header == load_weights, no allocation\n",
                 kTolerance);
@@ -358,15 +345,12 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_arguments(argc, argv));
-  } catch (const rnnx::weights_error& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "streaming_demo: cannot load the model: %s\n", e.what());
-    std::fprintf(stderr, "(regenerate it with examples/streaming/train_torch.py)\n");
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "streaming_demo: %s\n", e.what());
-  }
-  return 2;
+  return ex::guarded_main("streaming_demo", [&] {
+    try {
+      return run(parse_arguments(argc, argv));
+    } catch (const rnnx::weights_error& e) {
+      throw std::runtime_error(std::string("cannot load the model: ") + e.what() +
+                               "\n(regenerate it with examples/streaming/train_torch.py)");
+    }
+  });
 }

@@ -21,8 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -38,6 +36,8 @@
 #include <string_view>
 #include <vector>
 
+#include "example_support.hpp"
+
 #ifndef RNNX_TRANSLATION_DIR
 #define RNNX_TRANSLATION_DIR "."
 #endif
@@ -48,6 +48,7 @@
 namespace {
 
 namespace chr = std::chrono;
+namespace ex = rnnx_example;
 
 // Source: printable ASCII (id 1-95), anything else id 0. Target: the ISO date's characters.
 constexpr std::size_t kSourceVocabulary = 96;
@@ -212,20 +213,15 @@ std::string iso(const Date& d) {
   return std::to_string(d.year) + "-" + two_digits(d.month) + "-" + two_digits(d.day);
 }
 
-// Fisher-Yates and draws on the engine's raw output: the same data with every standard library.
-template <class T>
-void shuffle(std::vector<T>& v, std::mt19937_64& rng) {
-  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng() % i]);
-}
-
 // The held-out examples are the first `test` dates of a shuffled calendar, each in a random
-// format; training draws its dates from the rest, so no held-out date is ever seen.
+// format; training draws its dates from the rest, so no held-out date is ever seen. Shuffles
+// and draws use the engine's raw output: the same data with every standard library.
 Dataset make_dataset(const Options& options) {
   std::vector<Date> dates = all_dates();
   if (options.test >= dates.size() / 2)
     throw std::invalid_argument("--test must be below " + std::to_string(dates.size() / 2));
   std::mt19937_64 rng(kSeed);
-  shuffle(dates, rng);
+  ex::shuffle(dates, rng);
   Dataset data;
   const auto example = [&](const Date& d) {
     const std::size_t f = rng() % kFormats.size();
@@ -264,16 +260,7 @@ std::vector<std::vector<std::size_t>> make_batches(const std::vector<Example>& e
                                                    std::mt19937_64& rng) {
   std::map<std::size_t, std::vector<std::size_t>> by_length;
   for (std::size_t i = 0; i < examples.size(); ++i) by_length[examples[i].text.size()].push_back(i);
-  std::vector<std::vector<std::size_t>> batches;
-  for (auto& [length, group] : by_length) {
-    shuffle(group, rng);
-    for (std::size_t i = 0; i < group.size(); i += kBatch)
-      batches.emplace_back(
-          group.begin() + static_cast<std::ptrdiff_t>(i),
-          group.begin() + static_cast<std::ptrdiff_t>(std::min(i + kBatch, group.size())));
-  }
-  shuffle(batches, rng);
-  return batches;
+  return ex::same_length_batches(std::move(by_length), kBatch, rng);
 }
 
 xt::xtensor<float, 2> source_tensor(std::string_view text) {
@@ -323,7 +310,7 @@ History train(Translator& model, const Dataset& data,
   History history;
   for (std::size_t epoch = 0; epoch < epochs.size(); ++epoch) {
     optimizer.set_lr(learning_rate(epoch));
-    const auto start = chr::steady_clock::now();
+    const ex::Stopwatch stopwatch;
     double loss_sum = 0;
     for (const auto& batch : epochs[epoch]) {
       const std::size_t B = batch.size(), S = data.train[batch[0]].text.size();
@@ -352,7 +339,7 @@ History train(Translator& model, const Dataset& data,
       optimizer.step(model, *grads);
       ++history.updates;
     }
-    const double seconds = chr::duration<double>(chr::steady_clock::now() - start).count();
+    const double seconds = stopwatch.seconds();
     history.loss.push_back(loss_sum / double(data.train.size()));
     history.seconds.push_back(seconds);
     history.accuracy.push_back(exact_match(model, data.test));
@@ -367,12 +354,6 @@ History train(Translator& model, const Dataset& data,
 }
 
 // ---- PyTorch ------------------------------------------------------------------------------
-
-bool python_can_import(const char* module) {
-  const std::string command =
-      std::string("/usr/bin/python3 -c 'import ") + module + "' >/dev/null 2>&1";
-  return std::system(command.c_str()) == 0;
-}
 
 // The data, the batches of every epoch in rnnx's order and the initial weights (saved by
 // rnnx::save_weights: the chain encoder, decoder, attention, head, with PyTorch's names and
@@ -408,82 +389,42 @@ void write_torch_data(const std::filesystem::path& path, const Dataset& data,
 // Runs train_torch.py, echoing its progress; its last line is the result as JSON.
 nlohmann::json run_torch(const std::filesystem::path& data_file) {
   const std::string command =
-      "/usr/bin/python3 " RNNX_TRANSLATION_DIR "/train_torch.py '" + data_file.string() + "'";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string line, last;
-  for (int c; (c = std::fgetc(pipe)) != EOF;) {
-    if (c != '\n') {
-      line += static_cast<char>(c);
-      continue;
-    }
-    if (line.starts_with("{"))
-      last = line;
-    else
-      std::printf("  %s\n", line.c_str()), std::fflush(stdout);
-    line.clear();
-  }
-  const int status = pclose(pipe);
-  if (status != 0 || last.empty()) throw std::runtime_error("PyTorch training failed: " + command);
-  return nlohmann::json::parse(last);
+      ex::python_command(RNNX_TRANSLATION_DIR "/train_torch.py", {data_file.string()});
+  const std::string result = ex::run_echoing_result(command);
+  if (result.empty()) throw std::runtime_error("PyTorch training failed: " + command);
+  return nlohmann::json::parse(result);
 }
 
 // ---- command line and report --------------------------------------------------------------
 
-std::size_t parse_count(std::string_view flag, const char* text) {
-  char* end = nullptr;
-  const long long value = text ? std::strtoll(text, &end, 10) : 0;
-  if (text == nullptr || *end != '\0' || value <= 0)
-    throw std::invalid_argument(std::string(flag) + " needs a positive whole number");
-  return static_cast<std::size_t>(value);
-}
-
 Options parse_arguments(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const char* next = i + 1 < argc ? argv[i + 1] : nullptr;
+  for (ex::Arguments args(argc, argv); args.next();) {
+    const std::string_view arg = args.current();
     if (arg == "--train") {
-      o.train = parse_count(arg, next), ++i;
+      o.train = ex::parse_count(arg, args.value());
     } else if (arg == "--test") {
-      o.test = parse_count(arg, next), ++i;
+      o.test = ex::parse_count(arg, args.value());
     } else if (arg == "--epochs") {
-      o.epochs = parse_count(arg, next), ++i;
+      o.epochs = ex::parse_count(arg, args.value());
     } else if (arg == "--min-accuracy") {
-      char* end = nullptr;
-      o.min_accuracy = next ? std::strtod(next, &end) : -1;
-      if (next == nullptr || *end != '\0' || !(o.min_accuracy >= 0 && o.min_accuracy <= 1))
-        throw std::invalid_argument("--min-accuracy needs a number between 0 and 1");
-      ++i;
+      o.min_accuracy = ex::parse_number(
+          arg, args.value(), [](double a) { return a >= 0 && a <= 1; }, "a number between 0 and 1");
     } else if (arg == "--no-torch") {
       o.torch = false;
     } else if (arg == "--no-plot") {
       o.plot = false;
-    } else if (arg == "-h" || arg == "--help") {
-      std::printf(
-          "usage: %s [--train N] [--test N] [--epochs N] [--min-accuracy A] [--no-torch] "
-          "[--no-plot] [DATE...]\n",
-          argv[0]);
-      std::exit(0);
+    } else if (args.is_help()) {
+      args.usage(
+          "[--train N] [--test N] [--epochs N] [--min-accuracy A] [--no-torch] [--no-plot] "
+          "[DATE...]");
     } else if (arg.starts_with("--")) {
-      throw std::invalid_argument("unknown option '" + std::string(arg) + "' (try --help)");
+      throw args.unexpected("unknown option", "(try --help)");
     } else {
       o.dates.emplace_back(arg);
     }
   }
   return o;
-}
-
-std::string percent(double x) {
-  char text[16];
-  std::snprintf(text, sizeof text, "%.1f%%", 100 * x);
-  return text;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t mid = v.size() / 2;
-  return v.size() % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 // Attention maps of two held-out examples in different formats, for plot.py.
@@ -533,12 +474,8 @@ int run(const Options& options) {
   const double rnnx_seconds = std::accumulate(history.seconds.begin(), history.seconds.end(), 0.0);
 
   nlohmann::json torch;  // null: not run
-  std::string torch_note;
-  if (!options.torch) {
-    torch_note = "skipped: --no-torch";
-  } else if (!python_can_import("torch")) {
-    torch_note = "skipped: PyTorch not installed";
-  } else {
+  const std::string torch_note = ex::torch_skip_note(options.torch);
+  if (torch_note.empty()) {
     std::printf(
         "\ntraining  the same model in PyTorch (train_torch.py: same initial weights, batches "
         "and updates)\n");
@@ -553,21 +490,20 @@ int run(const Options& options) {
   std::vector<std::size_t> greedy_right(kFormats.size()), beam_right(kFormats.size()),
       count(kFormats.size());
   std::vector<std::vector<std::size_t>> greedy_out;
-  const auto decode_start = chr::steady_clock::now();
+  const ex::Stopwatch greedy_time;
   for (const Example& e : data.test) {
     greedy_out.push_back(greedy(*model, e.text));
     greedy_right[e.format] += exact(greedy_out.back(), e);
     ++count[e.format];
   }
-  const double greedy_seconds =
-      chr::duration<double>(chr::steady_clock::now() - decode_start).count();
-  const auto beam_start = chr::steady_clock::now();
+  const double greedy_seconds = greedy_time.seconds();
+  const ex::Stopwatch beam_time;
   for (const Example& e : data.test) {
     const auto out =
         rnnx::beam_decode(*model, source_tensor(e.text), kStart, kEnd, kIsoLength + 2, kBeamWidth);
     beam_right[e.format] += exact(out.tokens, e);
   }
-  const double beam_seconds = chr::duration<double>(chr::steady_clock::now() - beam_start).count();
+  const double beam_seconds = beam_time.seconds();
   const auto total = [](const std::vector<std::size_t>& v) {
     return std::accumulate(v.begin(), v.end(), std::size_t{0});
   };
@@ -579,8 +515,8 @@ int run(const Options& options) {
               "greedy", "beam(4)");
   for (std::size_t f = 0; f < kFormats.size(); ++f)
     std::printf("  %-26s %6zu %8s %8s\n", kFormats[f].example, count[f],
-                percent(count[f] ? double(greedy_right[f]) / double(count[f]) : 0).c_str(),
-                percent(count[f] ? double(beam_right[f]) / double(count[f]) : 0).c_str());
+                ex::percent(count[f] ? double(greedy_right[f]) / double(count[f]) : 0).c_str(),
+                ex::percent(count[f] ? double(beam_right[f]) / double(count[f]) : 0).c_str());
 
   std::printf("\nexample held-out dates (greedy)\n");
   std::size_t shown = 0, wrong_shown = 0;
@@ -605,19 +541,19 @@ int run(const Options& options) {
               data.test.size());
   std::printf("  %-8s %9s %12s %12s %10s %8s %8s\n", "", "updates", "train time", "median epoch",
               "dates/s", "greedy", "beam(4)");
-  const double rnnx_median = median(history.seconds);
+  const double rnnx_median = ex::median(history.seconds);
   std::printf("  %-8s %9zu %10.2f s %10.3f s %10.0f %8s %8s\n", "rnnx", history.updates,
               rnnx_seconds, rnnx_median, double(data.train.size()) / rnnx_median,
-              percent(greedy_accuracy).c_str(), percent(beam_accuracy).c_str());
+              ex::percent(greedy_accuracy).c_str(), ex::percent(beam_accuracy).c_str());
   if (torch.is_null()) {
     std::printf("  %-8s %s\n", "PyTorch", torch_note.c_str());
   } else {
     const double seconds = torch["seconds"].get<double>();
-    const double torch_median = median(torch["epoch_seconds"].get<std::vector<double>>());
+    const double torch_median = ex::median(torch["epoch_seconds"].get<std::vector<double>>());
     std::printf("  %-8s %9zu %10.2f s %10.3f s %10.0f %8s %8s\n", "PyTorch",
                 torch["updates"].get<std::size_t>(), seconds, torch_median,
                 double(data.train.size()) / torch_median,
-                percent(torch["accuracy"].back().get<double>()).c_str(), "-");
+                ex::percent(torch["accuracy"].back().get<double>()).c_str(), "-");
     std::printf("  (torch %s, %d thread; its greedy decoding is batched, beam not implemented)\n",
                 torch["version"].get<std::string>().c_str(), torch["threads"].get<int>());
     std::printf("  rnnx trained %.1fx faster than PyTorch in total, %.1fx by median epoch\n",
@@ -638,39 +574,24 @@ int run(const Options& options) {
          {{"loss", history.loss}, {"accuracy", history.accuracy}, {"seconds", history.seconds}}},
         {"torch", torch}};
     std::ofstream(out / "translation.json") << results.dump(1) << '\n';
-    const std::string command = "/usr/bin/python3 " RNNX_TRANSLATION_DIR "/plot.py '" +
-                                (out / "translation.json").string() + "' '" +
-                                (out / "translation_attention.png").string() + "'";
-    if (!python_can_import("matplotlib"))
-      std::printf(
-          "\nplot skipped: matplotlib not installed (apt-get install python3-matplotlib, "
-          "then: %s)\n",
-          command.c_str());
-    else if (std::system(command.c_str()) == 0)
+    const std::string command = ex::python_command(
+        RNNX_TRANSLATION_DIR "/plot.py",
+        {(out / "translation.json").string(), (out / "translation_attention.png").string()});
+    if (ex::draw_plot(command, "\n"))
       std::printf("\nplot      %s\n", (out / "translation_attention.png").string().c_str());
-    else
-      std::printf("\nplot failed: %s\n", command.c_str());
   }
 
-  if (!(greedy_accuracy >= options.min_accuracy)) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "\nFAIL: held-out greedy exact match %s is below %s\n",
-                 percent(greedy_accuracy).c_str(), percent(options.min_accuracy).c_str());
-    return 1;
-  }
-  std::printf("\nOK: held-out greedy exact match %s >= %s\n", percent(greedy_accuracy).c_str(),
-              percent(options.min_accuracy).c_str());
+  if (!(greedy_accuracy >= options.min_accuracy))
+    return ex::fail("\nFAIL: held-out greedy exact match %s is below %s\n",
+                    ex::percent(greedy_accuracy).c_str(),
+                    ex::percent(options.min_accuracy).c_str());
+  std::printf("\nOK: held-out greedy exact match %s >= %s\n", ex::percent(greedy_accuracy).c_str(),
+              ex::percent(options.min_accuracy).c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(parse_arguments(argc, argv));
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "translation_demo: %s\n", e.what());
-  }
-  return 2;
+  return ex::guarded_main("translation_demo", [&] { return run(parse_arguments(argc, argv)); });
 }
