@@ -28,14 +28,15 @@ ONNX's B input holds W_b then R_b: they become bias_ih and bias_hh.
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from collections import defaultdict
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+import weights_text
+from weights_text import DIGITS
 
 FORMAT = "rnnx.weights"
 VERSION = 1
@@ -59,7 +60,6 @@ ZERO_PRESERVING = {"Expand", "Slice", "Reshape", "Squeeze", "Unsqueeze", "Cast",
 SUPPORTED = ("LSTM, GRU, RNN, MatMul (+ Add), Gemm, Tanh, Sigmoid, Relu, Softmax, Identity, "
              "Dropout, Transpose [1, 0, 2]")
 DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.float64): "float64"}
-DIGITS = {"float32": 9, "float64": 17}
 
 
 class ImportError_(ValueError):
@@ -431,31 +431,17 @@ def number(value, dtype):
 
 
 def dumps(doc):
-    """The document as JSON text: one matrix row per line, every value exact for its dtype."""
+    """The document as JSON text, values rounded to its dtype and checked finite."""
     dtype = doc["dtype"]
-    out = ['{\n  "format": "%s",\n  "version": %d,\n  "dtype": "%s",\n  "layers": ['
-           % (doc["format"], doc["version"], dtype)]
-    for i, layer in enumerate(doc["layers"]):
-        fields = ", ".join("%s: %s" % (json.dumps(k), json.dumps(v))
-                           for k, v in layer.items() if k != "parameters")
-        text = "\n    {" + fields
-        params = layer.get("parameters")
-        if params is not None:
-            entries = []
-            for name, array in params.items():
-                array = np.asarray(array, dtype=np.float64 if dtype == "float64" else np.float32)
-                if array.ndim == 1:
-                    body = "[" + ", ".join(number(v, dtype) for v in array.tolist()) + "]"
-                else:
-                    body = "[\n" + ",\n".join(
-                        "        [" + ", ".join(number(v, dtype) for v in row) + "]"
-                        for row in array.tolist()) + "]"
-                entries.append('      "%s": %s' % (name, body))
-            text += ',\n     "parameters": {\n' + ",\n".join(entries) + "}"
-        text += "}" + ("," if i + 1 < len(doc["layers"]) else "")
-        out.append(text)
-    out.append("\n  ]\n}\n")
-    return "".join(out)
+    rounded = {"float64": np.float64, "float32": np.float32}[dtype]
+    layers = []
+    for layer in doc["layers"]:
+        layer = dict(layer)
+        if "parameters" in layer:
+            layer["parameters"] = {name: np.asarray(values, dtype=rounded).tolist()
+                                   for name, values in layer["parameters"].items()}
+        layers.append(layer)
+    return weights_text.dumps(dict(doc, layers=layers), lambda v: number(v, dtype))
 
 
 def main(argv=None):
@@ -474,17 +460,7 @@ def main(argv=None):
         except Exception as err:  # protobuf's DecodeError and friends
             raise ImportError_("not an ONNX model: %s" % str(err).splitlines()[0]) from None
         text = dumps(convert(model))
-        directory = os.path.dirname(os.path.abspath(args.output))
-        fd, tmp = tempfile.mkstemp(prefix=".import_onnx.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, args.output)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        weights_text.write_atomically(args.output, text)
     except (ImportError_, OSError) as err:
         print(("import_onnx: error: %s: %s" % (args.model, err)).replace("\n", " "),
               file=sys.stderr)

@@ -29,14 +29,13 @@ those silently).
 import argparse
 import json
 import math
-import os
 import struct
 import sys
-import tempfile
+
+from weights_text import DIGITS, dumps, write_atomically
 
 FORMAT = "rnnx.weights"
 VERSION = 1
-DIGITS = {"float32": 9, "float64": 17}
 ACTIVATIONS = {"": "identity", "tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid",
                "softmax": "softmax"}
 DENSE_TYPES = ("dense", "time-distributed-dense")
@@ -229,34 +228,6 @@ def convert(document, dtype):
     return {"format": FORMAT, "version": VERSION, "dtype": dtype, "layers": layers}
 
 
-def dumps(doc):
-    """The document as JSON text: one matrix row per line, every value exact for its dtype."""
-    digits = DIGITS[doc["dtype"]]
-
-    def number(v):
-        return "%.*g" % (digits, v)
-
-    out = ['{\n  "format": "%s",\n  "version": %d,\n  "dtype": "%s",\n  "layers": ['
-           % (doc["format"], doc["version"], doc["dtype"])]
-    for i, layer in enumerate(doc["layers"]):
-        text = "\n    {" + ", ".join("%s: %s" % (json.dumps(k), json.dumps(v))
-                                     for k, v in layer.items() if k != "parameters")
-        params = layer.get("parameters")
-        if params is not None:
-            entries = []
-            for name, values in params.items():
-                if values and isinstance(values[0], list):
-                    body = "[\n" + ",\n".join("        [" + ", ".join(map(number, row)) + "]"
-                                              for row in values) + "]"
-                else:
-                    body = "[" + ", ".join(map(number, values)) + "]"
-                entries.append('      "%s": %s' % (name, body))
-            text += ',\n     "parameters": {\n' + ",\n".join(entries) + "}"
-        out.append(text + "}" + ("," if i + 1 < len(doc["layers"]) else ""))
-    out.append("\n  ]\n}\n")
-    return "".join(out)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="import_rtneural.py",
@@ -275,17 +246,7 @@ def main(argv=None):
         except OSError as err:
             raise ImportError_("cannot read: %s" % (err.strerror or err)) from None
         text = dumps(convert(parse(data), args.dtype))
-        directory = os.path.dirname(os.path.abspath(args.output))
-        fd, tmp = tempfile.mkstemp(prefix=".import_rtneural.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                f.write(text)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, args.output)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        write_atomically(args.output, text)
     except (ImportError_, OSError) as err:
         print(("import_rtneural: error: %s: %s" % (args.model, err)).replace("\n", " "),
               file=sys.stderr)

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/math.hpp"
@@ -34,11 +35,7 @@ class gru {
   static constexpr std::size_t out_size = H;
   static constexpr std::string_view type_name = "gru";
 
-  struct state {
-    simd::padded_array<T, H> h;
-    constexpr void reset() noexcept { h.fill_zero(); }
-    friend constexpr bool operator==(const state&, const state&) = default;
-  };
+  using state = hidden_state<T, H>;
 
   void step(const T* x, state& s, T* y) const noexcept {
     alignas(simd::alignment) T xg[weights::gate_stride];

@@ -15,6 +15,7 @@
 
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/outer_product.hpp"
+#include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/math.hpp"
@@ -67,11 +68,7 @@ class gru_reset_before {
   static constexpr std::size_t out_size = H;
   static constexpr std::string_view type_name = "gru_reset_before";
 
-  struct state {
-    simd::padded_array<T, H> h;
-    constexpr void reset() noexcept { h.fill_zero(); }
-    friend constexpr bool operator==(const state&, const state&) = default;
-  };
+  using state = hidden_state<T, H>;
 
   void step(const T* x, state& s, T* y) const noexcept {
     alignas(simd::alignment) T xg[G];

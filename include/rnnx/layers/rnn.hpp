@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "rnnx/layers/activation_functions.hpp"
+#include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/padded_array.hpp"
@@ -35,11 +36,7 @@ class rnn {
   static constexpr std::size_t out_size = H;
   static constexpr std::string_view type_name = "rnn";
 
-  struct state {
-    simd::padded_array<T, H> h;
-    constexpr void reset() noexcept { h.fill_zero(); }
-    friend constexpr bool operator==(const state&, const state&) = default;
-  };
+  using state = hidden_state<T, H>;
 
   void step(const T* x, state& s, T* y) const noexcept {
     alignas(simd::alignment) T xg[weights::gate_stride];
