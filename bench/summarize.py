@@ -2,7 +2,7 @@
 """Summarise a Google Benchmark JSON run of rnnx_bench_step or rnnx_bench_peers as Markdown.
 
 Usage: bench/summarize.py RESULTS.json [OUT.md] [--torch TORCH.json] [--clock real|cpu]
-                          [--plot OUT.png]
+                          [--plot OUT.png] [--extra EXTRA.json ...]
 
 Prints the table and, given OUT.md, writes it there too. Uses the "median" aggregates when the
 run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
@@ -14,13 +14,17 @@ run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
   cv               coefficient of variation of ns/step across repetitions (noise indicator)
 
 Implementations side by side (rnnx_bench_peers, bench/peers_common.hpp): rows named
-<impl>/<mode>/<cell>/H:<H> (impl typed, dynamic, eigen, onednn, libtorch; mode stream or seq)
+<impl>/<mode>/<cell>/H:<H> (impl typed, dynamic, eigen, onednn, libtorch, pytorch; mode stream
+or seq)
 are also tabulated per (mode, cell), one row per H: each implementation's median ns/step and,
 in parentheses, its ratio to rnnx typed measured in the same run (peer ns / typed ns: > 1 means
 typed is faster). bench/step_bench.cpp's names count as typed: lstm_step/H:<H> is
 typed/stream/lstm/H:<H>, lstm_forward/H:<H>/T:<T> is typed/seq/lstm/H:<H> (likewise gru).
 A benchmark that stopped with an error (e.g. its outputs did not match the reference) shows
 "error" and its message is listed under the table.
+--extra EXTRA.json (repeatable) merges another Google-Benchmark-shaped run into RESULTS.json
+before anything is tabulated: its benchmarks are appended and its context keys added where
+RESULTS.json has none (bench/torch_peers.py writes the pytorch/... rows this way).
 With --plot OUT.png those rows are drawn with matplotlib (Agg backend; Debian
 python3-matplotlib, imported only then): ns/step against H (log-log) and % of the FMA peak
 against H, one line per implementation, one column of panels per (mode, cell).
@@ -185,7 +189,7 @@ def torch_comparison(run, torch_path, clock):
 PEER_NAME = re.compile(r"^(\w+)/(stream|seq)/(\w+)/H:(\d+)$")
 STEP_NAME = re.compile(r"^(\w+)_step/H:(\d+)$")
 FORWARD_NAME = re.compile(r"^(\w+)_forward/H:(\d+)/T:\d+$")
-IMPLEMENTATIONS = ["typed", "dynamic", "eigen", "onednn", "libtorch"]
+IMPLEMENTATIONS = ["typed", "dynamic", "eigen", "onednn", "libtorch", "pytorch"]
 MODES = {"stream": "streaming, one step per call (batch 1)",
          "seq": "whole sequence, T = 1000, per step"}
 
@@ -319,17 +323,18 @@ def draw_plot(chosen, rows, peak, path, title):
 
 
 def parse_args(argv):
-    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock, OUT.png or None) or None on a
-    usage error."""
-    positional, torch_path, clock, plot_path = [], None, "real", None
+    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock, OUT.png or None, [EXTRA.json])
+    or None on a usage error."""
+    positional, torch_path, clock, plot_path, extra_paths = [], None, "real", None, []
     args = list(argv[1:])
+    options = ("--torch", "--clock", "--plot", "--extra")
     while args:
         arg = args.pop(0)
-        if arg in ("--torch", "--clock", "--plot"):
+        if arg in options:
             if not args:
                 return None
             value = args.pop(0)
-        elif arg.startswith(("--torch=", "--clock=", "--plot=")):
+        elif arg.startswith(tuple(o + "=" for o in options)):
             arg, value = arg.split("=", 1)
         else:
             positional.append(arg)
@@ -338,6 +343,8 @@ def parse_args(argv):
             torch_path = value
         elif arg == "--plot":
             plot_path = value
+        elif arg == "--extra":
+            extra_paths.append(value)
         elif value in ("real", "cpu"):
             clock = value
         else:
@@ -345,7 +352,23 @@ def parse_args(argv):
     if len(positional) not in (1, 2):
         return None
     return (positional[0], (positional[1] if len(positional) == 2 else None), torch_path, clock,
-            plot_path)
+            plot_path, extra_paths)
+
+
+def merge_extra(run, path):
+    """Appends EXTRA.json's benchmarks to run and adds its missing context keys; False on bad input."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            extra = json.load(f)
+        benchmarks = extra["benchmarks"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.stderr.write(f"{path}: {e!r} (expected Google-Benchmark-shaped JSON)\n")
+        return False
+    run.setdefault("benchmarks", []).extend(benchmarks)
+    context = run.setdefault("context", {})
+    for key, value in extra.get("context", {}).items():
+        context.setdefault(key, value)
+    return True
 
 
 def main(argv):
@@ -353,9 +376,11 @@ def main(argv):
     if parsed is None:
         sys.stderr.write(__doc__)
         return 2
-    results_path, out_path, torch_path, clock, plot_path = parsed
+    results_path, out_path, torch_path, clock, plot_path, extra_paths = parsed
     with open(results_path, encoding="utf-8") as f:
         run = json.load(f)
+    if not all(merge_extra(run, path) for path in extra_paths):
+        return 1
     rows = run.get("benchmarks", [])
     medians = [b for b in rows if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "median"]
     cvs = {b["run_name"]: b for b in rows if b.get("run_type") == "aggregate" and b.get("aggregate_name") == "cv"}
@@ -379,7 +404,8 @@ def main(argv):
     ]
     machine = [f"{key}: {ctx[key]}" for key in ("cpu_model", "simd", "build", "peers_threads",
                                                  "eigen_version", "onednn_version",
-                                                 "libtorch_version") if key in ctx]
+                                                 "libtorch_version", "pytorch_version")
+               if key in ctx]
     if machine:
         lines += ["", "; ".join(machine) + "."]
     lines += [
