@@ -14,6 +14,7 @@
 #include "rnnx/layers/rnn.hpp"
 #include "rnnx/network.hpp"
 #include "rnnx/parameters.hpp"
+#include "rnnx/realtime/model_set.hpp"
 #include "rnnx/seq2seq/attention.hpp"
 #include "rnnx/seq2seq/decoding.hpp"
 #include "rnnx/seq2seq/encoder_decoder.hpp"
