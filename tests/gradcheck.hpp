@@ -99,24 +99,10 @@ void check_gradients(std::size_t batch, std::size_t steps, unsigned seed,
   EXPECT_GT(checked, 0u);
 }
 
-/// f(span of values) for each vector of a network state's layer states (h, c, both
-/// directions of a bidirectional layer), in a fixed order.
-template <class S, class F>
-void visit_layer_state(S& s, F& f) {
-  if constexpr (requires {
-                  s.forward;
-                  s.reverse;
-                }) {
-    visit_layer_state(s.forward, f);
-    visit_layer_state(s.reverse, f);
-  } else {
-    if constexpr (requires { s.h; }) f(s.h.values());
-    if constexpr (requires { s.c; }) f(s.c.values());
-  }
-}
-template <class NetState, class F>
-void visit_state(NetState& s, F&& f) {
-  boost::hana::for_each(s.layers, [&](auto& layer_state) { visit_layer_state(layer_state, f); });
+/// f(span of values) for each vector of a network state (rnnx::visit_state's order).
+template <class Net, class State, class F>
+void visit_state_values(State& s, F&& f) {
+  rnnx::visit_state<Net>(s, [&](std::string_view, auto values) { f(values); });
 }
 
 /// The initial states' gradients and the final states' influence on the parameters: with
@@ -134,10 +120,10 @@ void check_state_gradients(std::size_t batch, std::size_t steps, unsigned seed) 
   std::uniform_real_distribution<double> dist(-0.5, 0.5);
   std::vector<State> initial(batch), u(batch);
   for (std::size_t b = 0; b < batch; ++b) {
-    visit_state(initial[b], [&](auto values) {
+    visit_state_values<Net>(initial[b], [&](auto values) {
       for (auto& v : values) v = dist(gen);
     });
-    visit_state(u[b], [&](auto values) {
+    visit_state_values<Net>(u[b], [&](auto values) {
       for (auto& v : values) v = dist(gen);
     });
   }
@@ -149,10 +135,10 @@ void check_state_gradients(std::size_t batch, std::size_t steps, unsigned seed) 
     for (std::size_t i = 0; i < ys.size(); ++i) sum += ys.data()[i] * w.data()[i];
     for (std::size_t b = 0; b < batch; ++b) {
       std::vector<double> final_values, weights;
-      visit_state(states[b], [&](auto values) {
+      visit_state_values<Net>(states[b], [&](auto values) {
         for (double v : values) final_values.push_back(v);
       });
-      visit_state(u[b], [&](auto values) {
+      visit_state_values<Net>(u[b], [&](auto values) {
         for (double v : values) weights.push_back(v);
       });
       for (std::size_t k = 0; k < final_values.size(); ++k) sum += final_values[k] * weights[k];
@@ -172,10 +158,10 @@ void check_state_gradients(std::size_t batch, std::size_t steps, unsigned seed) 
   for (std::size_t b = 0; b < batch; ++b) {
     std::vector<double*> values;
     std::vector<double> analytic;
-    visit_state(initial[b], [&](auto v) {
+    visit_state_values<Net>(initial[b], [&](auto v) {
       for (auto& x : v) values.push_back(&x);
     });
-    visit_state(d_initial[b], [&](auto v) {
+    visit_state_values<Net>(d_initial[b], [&](auto v) {
       for (double x : v) analytic.push_back(x);
     });
     ASSERT_EQ(values.size(), analytic.size());

@@ -45,10 +45,11 @@ inline std::string json_kind(const nlohmann::json& j) {
                           : "a number";
 }
 
-/// Reads one validated layer into `layer`; `where` names the layer in messages.
+/// Checks that j describes a layer like L: an object whose 'type' and attribute fields (sizes,
+/// options) equal L's, with no fields beyond those and `other_fields`.
 template <class L>
-void read_layer(L& layer, const nlohmann::json& j, const std::string& where, bool file_is_float32) {
-  using T = typename L::scalar;
+void check_layer_fields(const nlohmann::json& j, const std::string& where,
+                        std::set<std::string> other_fields) {
   if (!j.is_object()) throw weights_error(where + ": must be an object, found " + json_kind(j));
   const auto type = j.find("type");
   if (type == j.end() || !type->is_string())
@@ -57,7 +58,8 @@ void read_layer(L& layer, const nlohmann::json& j, const std::string& where, boo
     throw weights_error(where + ": type is '" + type->get<std::string>() + "', the model has " +
                         layer_name<L>());
 
-  std::set<std::string> known{"type", "parameters", "name"};
+  std::set<std::string>& known = other_fields;
+  known.emplace("type");
   L::visit_attributes([&](std::string_view key, auto expected) {
     known.emplace(key);
     const auto field = j.find(std::string(key));
@@ -76,6 +78,25 @@ void read_layer(L& layer, const nlohmann::json& j, const std::string& where, boo
   for (const auto& item : j.items())
     if (!known.count(item.key()))
       throw weights_error(where + ": unknown field '" + item.key() + "'");
+}
+
+/// One value of a file: a number, finite in the file and as a T (`what` names it in messages).
+template <class T>
+T read_finite_value(const nlohmann::json& v, const std::string& what, bool file_is_float32) {
+  if (!v.is_number()) throw weights_error(what + " is " + json_kind(v) + ", not a number");
+  const double d = v.get<double>();
+  const T value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
+  if (!std::isfinite(d) || !std::isfinite(value))
+    throw weights_error(what + " = " + v.dump() + " is not a finite " +
+                        std::string(dtype_name<T>()) + " value");
+  return value;
+}
+
+/// Reads one validated layer into `layer`; `where` names the layer in messages.
+template <class L>
+void read_layer(L& layer, const nlohmann::json& j, const std::string& where, bool file_is_float32) {
+  using T = typename L::scalar;
+  check_layer_fields<L>(j, where, {"parameters", "name"});
 
   static const nlohmann::json no_parameters = nlohmann::json::object();
   const auto params_it = j.find("parameters");
@@ -85,13 +106,7 @@ void read_layer(L& layer, const nlohmann::json& j, const std::string& where, boo
 
   std::set<std::string> expected_names;
   auto read_value = [&](const nlohmann::json& v, const std::string& what) -> T {
-    if (!v.is_number()) throw weights_error(what + " is " + json_kind(v) + ", not a number");
-    const double d = v.get<double>();
-    const T value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
-    if (!std::isfinite(d) || !std::isfinite(value))
-      throw weights_error(what + " = " + v.dump() + " is not a finite " +
-                          std::string(dtype_name<T>()) + " value");
-    return value;
+    return read_finite_value<T>(v, what, file_is_float32);
   };
   layer.visit_parameters([&](std::string_view name_view, auto& p) {
     const std::string name(name_view);
@@ -138,21 +153,48 @@ void append_number(std::string& out, T value) {
   out.append(buf, result.ptr);
 }
 
-/// The document's layer list and whether its values are float32, after checking the fields
-/// every weight file starts with: format, version, dtype (a float64 file does not fill a float
-/// model: it would be rounded) and that 'layers' is a list.
+/// `{"format": ..., "version": ..., "dtype": ..., "layers": [` as every rnnx file starts.
 template <class T>
-std::pair<const nlohmann::json*, bool> read_header(const nlohmann::json& document,
-                                                   const std::string& where) {
+std::string document_start(std::string_view format_name, int format_version) {
+  return "{\n  \"format\": \"" + std::string(format_name) +
+         "\",\n  \"version\": " + std::to_string(format_version) + ",\n  \"dtype\": \"" +
+         std::string(dtype_name<T>()) + "\",\n  \"layers\": [";
+}
+
+/// `"type": "lstm", "input_size": 1, "hidden_size": 32`: what describes a layer like L.
+template <class L>
+void append_layer_fields(std::string& out) {
+  out += "\"type\": \"" + std::string(L::type_name) + "\"";
+  L::visit_attributes([&](std::string_view key, auto value) {
+    out += ", \"" + std::string(key) + "\": ";
+    if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
+      // piece by piece: chained + here trips g++ 12's false -Wrestrict (GCC PR 105329)
+      out += '"';
+      out += std::string_view(value);
+      out += '"';
+    } else {
+      out += std::to_string(value);
+    }
+  });
+}
+
+/// The document's layer list and whether its values are float32, after checking the fields
+/// every rnnx file starts with: format and version (a weight file's by default; state files'
+/// in realtime/state.hpp), dtype (a float64 file does not fill a float model: it would be
+/// rounded) and that 'layers' is a list.
+template <class T>
+std::pair<const nlohmann::json*, bool> read_header(
+    const nlohmann::json& document, const std::string& where,
+    std::string_view format_name = weights_format_name,
+    int format_version = weights_format_version) {
   if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
   const auto format = document.find("format");
-  if (format == document.end() || *format != weights_format_name)
-    throw weights_error(where + ": field 'format' must be \"" + std::string(weights_format_name) +
-                        "\"");
+  if (format == document.end() || *format != format_name)
+    throw weights_error(where + ": field 'format' must be \"" + std::string(format_name) + "\"");
   const auto version = document.find("version");
-  if (version == document.end() || *version != weights_format_version)
-    throw weights_error(where + ": field 'version' must be " +
-                        std::to_string(weights_format_version) + ", found " +
+  if (version == document.end() || *version != format_version)
+    throw weights_error(where + ": field 'version' must be " + std::to_string(format_version) +
+                        ", found " +
                         (version == document.end() ? std::string("none") : version->dump()));
   const auto dtype = document.find("dtype");
   if (dtype == document.end() || (*dtype != "float32" && *dtype != "float64"))
@@ -168,6 +210,21 @@ std::pair<const nlohmann::json*, bool> read_header(const nlohmann::json& documen
   return {&*layers, file_is_float32};
 }
 
+/// read_header, and that the document lists as many layers as Net has.
+template <class Net>
+std::pair<const nlohmann::json*, bool> read_network_header(
+    const nlohmann::json& document, const std::string& where,
+    std::string_view format_name = weights_format_name,
+    int format_version = weights_format_version) {
+  const auto header =
+      read_header<typename Net::scalar>(document, where, format_name, format_version);
+  if (header.first->size() != Net::layer_count)
+    throw weights_error(where + ": the file has " + std::to_string(header.first->size()) +
+                        " layers, the model " + Net::description() + " has " +
+                        std::to_string(Net::layer_count));
+  return header;
+}
+
 }  // namespace detail
 
 /// Replaces the model's parameters with those in `document` (already parsed JSON).
@@ -175,16 +232,11 @@ std::pair<const nlohmann::json*, bool> read_header(const nlohmann::json& documen
 template <class Net>
 void load_weights_from_json(Net& model, const nlohmann::json& document,
                             const std::string& source = "JSON") {
-  using T = typename Net::scalar;
   const std::string where = "rnnx::load_weights(" + source + ")";
   // Plain variables, not a structured binding: clang 14 cannot capture those in lambdas.
-  const auto header = detail::read_header<T>(document, where);
+  const auto header = detail::read_network_header<Net>(document, where);
   const nlohmann::json* const layers = header.first;
   const bool file_is_float32 = header.second;
-  if (layers->size() != Net::layer_count)
-    throw weights_error(where + ": the file has " + std::to_string(layers->size()) +
-                        " layers, the model " + Net::description() + " has " +
-                        std::to_string(Net::layer_count));
 
   auto staged = std::make_unique<Net>(model);
   staged->for_each_layer([&](auto index, auto& layer) {
@@ -226,25 +278,11 @@ void load_weights_from_string(Net& model, std::string_view text) {
 template <class Net>
 std::string weights_to_string(const Net& model) {
   using T = typename Net::scalar;
-  std::string out = "{\n  \"format\": \"" + std::string(weights_format_name) +
-                    "\",\n  \"version\": " + std::to_string(weights_format_version) +
-                    ",\n  \"dtype\": \"" + std::string(detail::dtype_name<T>()) +
-                    "\",\n  \"layers\": [";
+  std::string out = detail::document_start<T>(weights_format_name, weights_format_version);
   model.for_each_layer([&](auto index, const auto& layer) {
     using L = std::remove_cvref_t<decltype(layer)>;
     out += index == 0 ? "\n    {" : ",\n    {";
-    out += "\"type\": \"" + std::string(L::type_name) + "\"";
-    L::visit_attributes([&](std::string_view key, auto value) {
-      out += ", \"" + std::string(key) + "\": ";
-      if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
-        // piece by piece: chained + here trips g++ 12's false -Wrestrict (GCC PR 105329)
-        out += '"';
-        out += std::string_view(value);
-        out += '"';
-      } else {
-        out += std::to_string(value);
-      }
-    });
+    detail::append_layer_fields<L>(out);
     out += ",\n     \"parameters\": {";
     bool first_param = true;
     layer.visit_parameters([&](std::string_view name, const auto& p) {

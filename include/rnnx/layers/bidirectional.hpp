@@ -44,7 +44,26 @@ class bidirectional {
       forward.reset();
       reverse.reset();
     }
+    /// The forward direction's vectors ("h", "c"), then the reverse one's with "_reverse"
+    /// appended, as the parameters are named.
+    template <class F>
+    constexpr void visit(F&& f) {
+      visit_directions(*this, f);
+    }
+    template <class F>
+    constexpr void visit(F&& f) const {
+      visit_directions(*this, f);
+    }
     friend constexpr bool operator==(const state&, const state&) = default;
+
+   private:
+    template <class Self, class F>
+    static constexpr void visit_directions(Self& self, F& f) {
+      self.forward.visit(f);
+      self.reverse.visit([&](std::string_view name, auto values) {
+        f(name == "h" ? std::string_view("h_reverse") : std::string_view("c_reverse"), values);
+      });
+    }
   };
 
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {

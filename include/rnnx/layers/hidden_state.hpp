@@ -13,6 +13,15 @@ template <class T, std::size_t H>
 struct hidden_state {
   simd::padded_array<T, H> h;
   constexpr void reset() noexcept { h.fill_zero(); }
+  /// f("h", span of the H values): the state's vectors by name (realtime/state.hpp).
+  template <class F>
+  constexpr void visit(F&& f) {
+    f("h", h.values());
+  }
+  template <class F>
+  constexpr void visit(F&& f) const {
+    f("h", h.values());
+  }
   friend constexpr bool operator==(const hidden_state&, const hidden_state&) = default;
 };
 

@@ -32,6 +32,9 @@ namespace rnnx {
 /// The state of a layer that has none.
 struct no_state {
   constexpr void reset() noexcept {}
+  /// Visits nothing: see the recurrent states' visit (f(name, span of values) per vector).
+  template <class F>
+  constexpr void visit(F&&) const noexcept {}
   friend constexpr bool operator==(const no_state&, const no_state&) = default;
 };
 

@@ -53,6 +53,17 @@ class lstm {
       h.fill_zero();
       c.fill_zero();
     }
+    /// f("h", span), then f("c", span): the state's vectors by name (realtime/state.hpp).
+    template <class F>
+    constexpr void visit(F&& f) {
+      f("h", h.values());
+      f("c", c.values());
+    }
+    template <class F>
+    constexpr void visit(F&& f) const {
+      f("h", h.values());
+      f("c", c.values());
+    }
     friend constexpr bool operator==(const state&, const state&) = default;
   };
 

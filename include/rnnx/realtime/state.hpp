@@ -1,0 +1,337 @@
+#pragma once
+// A network's whole recurrent state as named vectors and as one flat array of values: read it,
+// set it (a "rest" state instead of zeros), snapshot it after warming a model up offline, and
+// restore it so that the model continues bit-identically. See docs/realtime.md.
+//
+//   std::array<float, rnnx::state_size<Model>> saved;
+//   rnnx::save_state(model, state, saved);                    // noexcept, no allocation
+//   ...
+//   if (rnnx::restore_state(model, state, saved) != rnnx::restore_status::ok) { ... }
+//   rnnx::save_state_file(model, state, "warm.json");         // validated JSON, like weights
+//
+// The flat order is layer by layer, each layer's vectors in its state's visit order ("h", then
+// "c"; a bidirectional layer's forward direction, then "h_reverse", "c_reverse"), each vector's
+// values unpadded. The network state's `output` is not part of it: it is the last step's
+// output, which restoring recomputes from the restored state (see restore_state).
+
+#include <algorithm>
+#include <array>
+#include <boost/hana/at.hpp>
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "rnnx/io/json_document.hpp"
+#include "rnnx/io/weights.hpp"
+#include "rnnx/kernels/unroll.hpp"
+#include "rnnx/layers/layer.hpp"
+#include "rnnx/simd/padded_array.hpp"
+
+namespace rnnx {
+
+namespace detail {
+
+template <class LayerState>
+constexpr std::size_t layer_state_size() {
+  std::size_t n = 0;
+  LayerState{}.visit([&](std::string_view, auto values) { n += values.size(); });
+  return n;
+}
+
+template <class Net>
+constexpr std::size_t network_state_size() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    return (std::size_t{0} + ... + layer_state_size<typename Net::template layer_type<I>::state>());
+  }
+  (std::make_index_sequence<Net::layer_count>{});
+}
+
+/// f(layer index as std::integral_constant, layer state) for each layer's state, in order.
+template <class Net, class State, class F>
+constexpr void for_each_layer_state(State& s, F&& f) {
+  static_assert(std::is_same_v<std::remove_const_t<State>, typename Net::state>,
+                "rnnx: the state must be the network's (typename Net::state)");
+  kernels::unroll<Net::layer_count>([&](auto i) { f(i, boost::hana::at_c<i>(s.layers)); });
+}
+
+/// f(values) for each vector of the network's state, in the flat order.
+template <class Net, class State, class F>
+constexpr void for_each_state_vector(State& s, F&& f) {
+  for_each_layer_state<Net>(s, [&](auto, auto& layer_state) {
+    layer_state.visit([&](std::string_view, auto values) { f(values); });
+  });
+}
+
+/// The index of the last layer with a recurrent state, or layer_count if none has one.
+template <class Net>
+constexpr std::size_t last_stateful_layer() {
+  return []<std::size_t... I>(std::index_sequence<I...>) {
+    std::size_t last = Net::layer_count;
+    ((last = layer_state_size<typename Net::template layer_type<I>::state>() > 0 ? I : last), ...);
+    return last;
+  }
+  (std::make_index_sequence<Net::layer_count>{});
+}
+
+/// The network's output at the step that produced `s`: the last recurrent layer's output is
+/// its h, and the layers after it have no state, so running them on h gives what the step
+/// gave. Zero when that is not known: no layer has a state (the output was a function of that
+/// step's input), or the network cannot stream (a bidirectional layer's output at the last
+/// step is not its final state).
+template <class Net>
+void recompute_output(const Net& model, typename Net::state& s) noexcept {
+  using T = typename Net::scalar;
+  constexpr std::size_t last = last_stateful_layer<Net>();
+  if constexpr (last == Net::layer_count || !Net::streaming) {
+    s.output.fill_zero();
+  } else {
+    constexpr std::size_t widest = []<std::size_t... I>(std::index_sequence<I...>) {
+      return std::max({simd::padded<T>(Net::template layer_type<I>::out_size)...});
+    }
+    (std::make_index_sequence<Net::layer_count>{});
+    alignas(simd::alignment) T ping[widest] = {};
+    alignas(simd::alignment) T pong[widest] = {};
+    const auto& h = boost::hana::at_c<last>(s.layers).h;
+    std::copy_n(h.data(), h.padded_size, ping);
+    kernels::unroll<Net::layer_count>([&](auto i) {
+      if constexpr (i > last) {
+        const T* in = (i - last) % 2 == 1 ? ping : pong;
+        T* out = (i - last) % 2 == 1 ? pong : ping;
+        no_state none;
+        model.template layer<i>().step(in, none, out);
+      }
+    });
+    const T* result = (Net::layer_count - 1 - last) % 2 == 0 ? ping : pong;
+    std::copy_n(result, s.output.padded_size, s.output.data());
+  }
+}
+
+}  // namespace detail
+
+/// How many values a network's recurrent state holds (h and c of each cell, unpadded; the
+/// `output` is not counted): the size of the flat array of save_state / restore_state.
+template <class Net>
+inline constexpr std::size_t state_size = detail::network_state_size<Net>();
+
+/// f(name, values) for each vector of a network's state, in the flat order. `name` is
+/// "layer<index>.<layer type>.<vector>", e.g. "layer0.lstm.c", "layer2.bidirectional.h_reverse"
+/// (index and type as in weight files), valid during the call; `values` is a span of the
+/// vector's values, const for a const state. Allocates nothing.
+template <class Net, class State, class F>
+constexpr void visit_state(State& s, F&& f) {
+  detail::for_each_layer_state<Net>(s, [&](auto i, auto& layer_state) {
+    constexpr std::string_view type = Net::template layer_type<i>::type_name;
+    std::array<char, 96> name{};
+    std::size_t size = 0;
+    auto append = [&](std::string_view piece) {
+      for (char c : piece)
+        if (size < name.size()) name[size++] = c;
+    };
+    append("layer");
+    std::array<char, 20> digits{};  // the index, least significant digit first
+    std::size_t n = 0;
+    for (std::size_t rest = i; n == 0 || rest > 0; rest /= 10)
+      digits[n++] = static_cast<char>('0' + rest % 10);
+    while (n > 0) append(std::string_view(&digits[--n], 1));
+    append(".");
+    append(type);
+    append(".");
+    const std::size_t prefix = size;
+    layer_state.visit([&](std::string_view vector_name, auto values) {
+      size = prefix;
+      append(vector_name);
+      f(std::string_view(name.data(), size), values);
+    });
+  });
+}
+
+/// The same for a model's state, the network type deduced from the model.
+template <class Net, class F>
+constexpr void visit_state(const Net&, typename Net::state& s, F&& f) {
+  visit_state<Net>(s, f);
+}
+template <class Net, class F>
+constexpr void visit_state(const Net&, const typename Net::state& s, F&& f) {
+  visit_state<Net>(s, f);
+}
+
+/// Copies the state's values into `values` (the flat order above). Real-time safe: no
+/// allocation, no exception.
+template <class Net>
+void save_state(const Net&, const typename Net::state& s,
+                std::span<typename Net::scalar, state_size<Net>> values) noexcept {
+  std::size_t k = 0;
+  detail::for_each_state_vector<Net>(s, [&](auto v) {
+    std::copy(v.begin(), v.end(), values.begin() + static_cast<std::ptrdiff_t>(k));
+    k += v.size();
+  });
+}
+
+/// What restore_state did.
+enum class restore_status {
+  ok,          // the state holds the values
+  not_finite,  // a value was NaN or infinite; the state was left unchanged
+};
+
+/// Sets the state to `values` (the flat order above, e.g. from save_state) and its `output` to
+/// the output of the step that would have produced it (detail::recompute_output: the last
+/// recurrent layer's h through the layers after it), so that the model continues exactly as
+/// from the saved state. A NaN or infinite value is refused (restore_status::not_finite, the
+/// state unchanged) rather than thrown: this runs on the real-time path, and a NaN in a
+/// recurrent state would stay there. No allocation.
+template <class Net>
+[[nodiscard]] restore_status restore_state(
+    const Net& model, typename Net::state& s,
+    std::span<const typename Net::scalar, state_size<Net>> values) noexcept {
+  for (const auto v : values)
+    if (!std::isfinite(v)) return restore_status::not_finite;
+  std::size_t k = 0;
+  detail::for_each_state_vector<Net>(s, [&](auto v) {
+    std::copy_n(values.begin() + static_cast<std::ptrdiff_t>(k), v.size(), v.begin());
+    k += v.size();
+  });
+  detail::recompute_output(model, s);
+  return restore_status::ok;
+}
+
+// ---- state files ------------------------------------------------------------------------
+// The JSON style of weight files (docs/realtime.md):
+//   {"format": "rnnx.state", "version": 1, "dtype": "float32",
+//    "layers": [{"type": "lstm", "input_size": 1, "hidden_size": 32,
+//                "state": {"h": [...], "c": [...]}},
+//               {"type": "dense", "in_features": 32, "out_features": 1,
+//                "activation": "identity", "state": {}}]}
+
+/// A state file that does not fit the model, or cannot be read or written.
+struct state_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::string_view state_format_name = "rnnx.state";
+inline constexpr int state_format_version = 1;
+
+/// The state as JSON text; every value reads back bit-identically. Throws state_error if a
+/// value is NaN or infinite (JSON has no such numbers).
+template <class Net>
+std::string state_to_string(const Net& model, const typename Net::state& s) {
+  using T = typename Net::scalar;
+  std::string out = detail::document_start<T>(state_format_name, state_format_version);
+  visit_state(model, s, [&](std::string_view name, auto values) {
+    for (std::size_t j = 0; j < values.size(); ++j)
+      if (!std::isfinite(values[j]))
+        throw state_error("rnnx::save_state: " + std::string(name) + "[" + std::to_string(j) +
+                          "] is not finite (" + std::to_string(values[j]) + ")");
+  });
+  detail::for_each_layer_state<Net>(s, [&](auto i, const auto& layer_state) {
+    out += i == 0 ? "\n    {" : ",\n    {";
+    detail::append_layer_fields<typename Net::template layer_type<i>>(out);
+    out += ",\n     \"state\": {";
+    bool first = true;
+    layer_state.visit([&](std::string_view name, auto values) {
+      out += first ? "\n      \"" : ",\n      \"";
+      first = false;
+      out += name;
+      out += "\": [";
+      for (std::size_t j = 0; j < values.size(); ++j) {
+        if (j > 0) out += ", ";
+        detail::append_number(out, values[j]);
+      }
+      out += "]";
+    });
+    out += first ? "}}" : "\n     }}";
+  });
+  out += "\n  ]\n}\n";
+  return out;
+}
+
+/// Sets the state from `document` (parsed JSON in the format above), its output as
+/// restore_state does. Throws state_error naming the layer and the vector on any mismatch:
+/// wrong format, dtype, number of layers, layer type or sizes, a missing or unknown vector, a
+/// vector of the wrong length, a value that is not a finite number. On error the state is
+/// unchanged.
+template <class Net>
+void load_state_from_json(const Net& model, typename Net::state& s, const nlohmann::json& document,
+                          const std::string& source = "JSON") {
+  using T = typename Net::scalar;
+  const std::string where = "rnnx::load_state(" + source + ")";
+  std::vector<T> values;
+  values.reserve(state_size<Net>);
+  try {
+    const auto header =
+        detail::read_network_header<Net>(document, where, state_format_name, state_format_version);
+    const nlohmann::json* const layers = header.first;
+    const bool file_is_float32 = header.second;
+    detail::for_each_layer_state<Net>(s, [&](auto i, const auto& layer_state) {
+      using L = typename Net::template layer_type<i>;
+      const nlohmann::json& j = (*layers)[i];
+      const std::string at = where + ": layer " + std::to_string(i) + " (" + layer_name<L>() + ")";
+      detail::check_layer_fields<L>(j, at, {"state"});
+      const auto vectors = j.find("state");
+      if (vectors == j.end()) throw state_error(at + ": field 'state' is missing");
+      if (!vectors->is_object())
+        throw state_error(at + ": 'state' must be an object, found " + detail::json_kind(*vectors));
+      std::size_t known = 0;
+      layer_state.visit([&](std::string_view name_view, auto expected) {
+        const std::string name(name_view);
+        const std::string what = at + ": state '" + name + "'";
+        const auto v = vectors->find(name);
+        if (v == vectors->end()) throw state_error(what + " is missing");
+        if (!v->is_array() || v->size() != expected.size())
+          throw state_error(
+              what + " must be a list of " + std::to_string(expected.size()) + " numbers, found " +
+              (v->is_array() ? std::to_string(v->size()) + " entries" : detail::json_kind(*v)));
+        for (std::size_t k = 0; k < expected.size(); ++k)
+          values.push_back(detail::read_finite_value<T>(
+              (*v)[k], what + "[" + std::to_string(k) + "]", file_is_float32));
+        ++known;
+      });
+      if (vectors->size() != known)
+        for (const auto& item : vectors->items()) {
+          bool expected = false;
+          layer_state.visit([&](std::string_view name, auto) { expected |= item.key() == name; });
+          if (!expected)
+            throw state_error(at + ": unknown state '" + item.key() + "' for " + layer_name<L>());
+        }
+    });
+  } catch (const weights_error& e) {  // the shared checks of io/weights.hpp
+    throw state_error(e.what());
+  }
+  const auto status = restore_state(model, s, std::span<const T, state_size<Net>>(values));
+  if (status != restore_status::ok)  // unreachable: every value was checked above
+    throw state_error(where + ": a value is not finite");
+}
+
+/// Reads a state file written by save_state_file (or by hand, in the format above).
+template <class Net>
+void load_state_file(const Net& model, typename Net::state& s, const std::filesystem::path& path) {
+  load_state_from_json(model, s, detail::read_json_file<state_error>(path, "rnnx::load_state"),
+                       path.string());
+}
+
+/// Reads a state from JSON text.
+template <class Net>
+void load_state_from_string(const Net& model, typename Net::state& s, std::string_view text) {
+  load_state_from_json(model, s, detail::parse_json_text<state_error>(text, "rnnx::load_state"));
+}
+
+/// Writes the state to a file; throws state_error if a value is not finite or the file cannot
+/// be written.
+template <class Net>
+void save_state_file(const Net& model, const typename Net::state& s,
+                     const std::filesystem::path& path) {
+  const std::string text = state_to_string(model, s);
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw state_error("rnnx::save_state: cannot open '" + path.string() + "'");
+  out << text;
+  if (!out.flush()) throw state_error("rnnx::save_state: writing '" + path.string() + "' failed");
+}
+
+}  // namespace rnnx
