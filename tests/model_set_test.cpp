@@ -294,7 +294,7 @@ TEST_F(ModelSet, DescribesArchitectureAndDocumentArchitecture) {
             "? -> lstm<1, -8, peep=true> (float32)");
 }
 
-TEST_F(ModelSet, ProcessVisitAndResetAllocateNothing) {
+TEST_F(ModelSet, ProcessVisitResetAndMoveAllocateNothing) {
   saved_model<lstm16>("lstm16.json", 14);
   saved_model<stacked>("stacked.json", 15);
   const std::vector<float> xs = noise(64, 16);
@@ -315,8 +315,12 @@ TEST_F(ModelSet, ProcessVisitAndResetAllocateNothing) {
       });
       set.reset();
     }
+    // Handing a loaded set over (to the audio thread) moves a pointer: no allocation either.
+    amp_set handed_over = std::move(set);
+    handed_over.process(xs, ys);
     rnnx_test::counting = false;
     EXPECT_EQ(rnnx_test::allocations, 0) << name;
+    EXPECT_TRUE(handed_over.loaded()) << name;
   }
 }
 
