@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "rnnx/io/json_document.hpp"
 #include "rnnx/layers/layer.hpp"
 
 namespace rnnx {
@@ -251,27 +252,14 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
 /// Reads weights from a file in the format of docs/weights-format.md.
 template <class Net>
 void load_weights(Net& model, const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw weights_error("rnnx::load_weights: cannot open '" + path.string() + "'");
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
-    throw weights_error("rnnx::load_weights(" + path.string() + "): not valid JSON: " + e.what());
-  }
-  load_weights_from_json(model, document, path.string());
+  load_weights_from_json(model, detail::read_json_file<weights_error>(path, "rnnx::load_weights"),
+                         path.string());
 }
 
 /// Reads weights from JSON text.
 template <class Net>
 void load_weights_from_string(Net& model, std::string_view text) {
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
-    throw weights_error(std::string("rnnx::load_weights: not valid JSON: ") + e.what());
-  }
-  load_weights_from_json(model, document);
+  load_weights_from_json(model, detail::parse_json_text<weights_error>(text, "rnnx::load_weights"));
 }
 
 /// The model's weights as JSON text; every value reads back bit-identically.
