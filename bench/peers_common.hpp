@@ -40,11 +40,13 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
+
 namespace peers {
 
-inline constexpr std::uint32_t seed = 20240607;  // bench/step_bench.cpp's
+using rnnx_bench::seed;
 inline constexpr std::size_t sequence_length = 1000;
-inline constexpr std::size_t table_size = 1024;
+using rnnx_bench::table_size;
 inline constexpr std::size_t verify_steps = 1000;
 inline constexpr double default_tolerance = 1e-5;
 
@@ -149,17 +151,8 @@ inline std::string weights_json(const weights& w) {
   return out;
 }
 
-/// x_t: one period of a sine over the table (about a 47 Hz tone at 48 kHz).
-inline const std::array<float, table_size>& sine_table() {
-  static const std::array<float, table_size> table = [] {
-    std::array<float, table_size> t{};
-    for (std::size_t i = 0; i < table_size; ++i)
-      t[i] = 0.5f * static_cast<float>(std::sin(2.0 * std::numbers::pi * static_cast<double>(i) /
-                                                static_cast<double>(table_size)));
-    return t;
-  }();
-  return table;
-}
+/// x_t: one period of a sine over the table (bench_support.hpp).
+using rnnx_bench::sine_table;
 
 /// The T = 1000 input sequence: x_t = sine_table()[t % 1024], the stream's first 1000 inputs.
 inline std::vector<float> sequence_inputs() {

@@ -164,6 +164,36 @@ class basic_network {
     return step(static_cast<T>(t.id), s);
   }
 
+  /// One time step of N independent streams (the channels of a signal) through the same
+  /// model: x holds N inputs of in_size values, stream after stream; s[k] is stream k's state;
+  /// y receives N outputs of out_size values. Each stream gets the bits of step(x_k, s[k]);
+  /// the recurrent and dense layers load each weight once per group of streams instead of
+  /// once per stream.
+  template <std::size_t N>
+  void step(std::span<const T, N * in_size> x, std::array<state, N>& s,
+            std::span<T, N * out_size> y) const noexcept requires streaming {
+    step_streams<N>(x.data(), s.data(), y.data());
+  }
+
+  /// The N-stream step for a number of streams known only at run time: x.size() ==
+  /// s.size() * in_size and y.size() == s.size() * out_size, else nothing runs and the result
+  /// is false. Streams go through in groups of 8, 4, 2 and 1 (the same bits as one by one).
+  [[nodiscard]] bool step(std::span<const T> x, std::span<state> s,
+                          std::span<T> y) const noexcept requires streaming {
+    if (x.size() != s.size() * in_size || y.size() != s.size() * out_size) return false;
+    std::size_t done = 0;
+    auto run = [&]<std::size_t N>() {
+      for (; s.size() - done >= N; done += N) {
+        step_streams<N>(x.data() + done * in_size, s.data() + done, y.data() + done * out_size);
+      }
+    };
+    run.template operator()<8>();
+    run.template operator()<4>();
+    run.template operator()<2>();
+    run.template operator()<1>();
+    return true;
+  }
+
   /// Many-to-many over a whole sequence (steps x in_size -> steps x out_size), continuing s.
   xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs, state& s) const {
     const std::size_t steps = check_sequence(xs);
@@ -241,6 +271,34 @@ class basic_network {
   }
 
  private:
+  template <std::size_t N>
+  void step_streams(const T* x, state* s, T* y) const noexcept {
+    constexpr std::size_t in_stride = simd::padded<T>(in_size);
+    alignas(simd::alignment) T ping[N][widest];
+    alignas(simd::alignment) T pong[N][widest];
+    for (std::size_t k = 0; k < N; ++k) {
+      std::copy_n(x + k * in_size, in_size, ping[k]);
+      std::fill(ping[k] + in_size, ping[k] + in_stride, T(0));
+    }
+    kernels::unroll<layer_count>([&](auto i) {
+      std::array<const T*, N> in;
+      std::array<T*, N> out;
+      std::array<typename layer_type<i>::state*, N> states;
+      for (std::size_t k = 0; k < N; ++k) {
+        in[k] = i % 2 == 0 ? ping[k] : pong[k];
+        out[k] = i + 1 == layer_count ? s[k].output.data() : (i % 2 == 0 ? pong[k] : ping[k]);
+        states[k] = &boost::hana::at_c<i>(s[k].layers);
+      }
+      const auto& layer = boost::hana::at_c<i>(layers_);
+      if constexpr (requires { layer.template step_streams<N>(in, states, out); }) {
+        layer.template step_streams<N>(in, states, out);
+      } else {
+        for (std::size_t k = 0; k < N; ++k) layer.step(in[k], *states[k], out[k]);
+      }
+    });
+    for (std::size_t k = 0; k < N; ++k) std::copy_n(s[k].output.data(), out_size, y + k * out_size);
+  }
+
   static constexpr std::size_t widest = detail::widest_padded<T, Specs...>();
 
   static std::size_t check_sequence(const xt::xtensor<T, 2>& xs) {

@@ -2,12 +2,14 @@
 // Fully connected layer, torch.nn.Linear followed by an activation:  y = act(W x + b).
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
 
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/outer_product.hpp"
+#include "rnnx/kernels/streams.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
@@ -43,6 +45,29 @@ class dense {
       kernels::matvec_col_major<T, simd::padded<T>(Out), In>(weight_.raw(), x, bias_.raw(), y);
     }
     apply_activation<Act, T, Out>(y);
+  }
+
+  /// step for N independent inputs at once: the bits of N single steps; a column-major weight
+  /// is loaded once per group of inputs.
+  template <std::size_t N>
+  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
+                    const std::array<T*, N>& y) const noexcept {
+    if constexpr (row_major) {
+      for (std::size_t k = 0; k < N; ++k) step(x[k], *s[k], y[k]);
+    } else {
+      kernels::for_stream_groups<N, 4>([&](auto group, auto first) {
+        constexpr std::size_t K = decltype(group)::value;
+        std::array<const T*, K> xs;
+        std::array<T*, K> ys;
+        kernels::unroll<K>([&](auto k) {
+          xs[k] = x[first + k];
+          ys[k] = y[first + k];
+        });
+        kernels::matvec_col_major_streams_exact<T, simd::padded<T>(Out), In, K>(weight_.raw(), xs,
+                                                                                bias_.raw(), ys);
+      });
+      for (std::size_t k = 0; k < N; ++k) apply_activation<Act, T, Out>(y[k]);
+    }
   }
 
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {

@@ -43,6 +43,16 @@ class gru {
     advance(xg, s, y);
   }
 
+  /// One step of N independent streams (channels) at once: the bits of N single steps, each
+  /// weight loaded once per group of streams (recurrent_weights::step_streams).
+  template <std::size_t N>
+  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
+                    const std::array<T*, N>& y) const noexcept {
+    w_.step_states(x, s, y, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
+      update(slice, xg, hg, *s[k], y[k]);
+    });
+  }
+
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
   }
@@ -155,14 +165,19 @@ class gru {
 
  private:
   void advance(const T* xg, state& s, T* y) const noexcept {
-    w_.recur(xg, s.h.data(), [&](std::size_t slice, const T* x, const batch* hg) {
-      const batch r = simd::sigmoid(simd::load(x) + hg[0]);
-      const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
-      const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
-      const batch h = simd::load(s.h.data() + slice * V);
-      simd::store(y + slice * V, xsimd::fma(z, h - n, n));
-    });
+    w_.recur(xg, s.h.data(),
+             [&](std::size_t slice, const T* x, const batch* hg) { update(slice, x, hg, s, y); });
     std::copy_n(y, s.h.padded_size, s.h.data());
+  }
+
+  /// y of one slice of units from its gates' pre-activations (h is still h_{t-1}).
+  static void update(std::size_t slice, const T* x, const batch* hg, const state& s,
+                     T* y) noexcept {
+    const batch r = simd::sigmoid(simd::load(x) + hg[0]);
+    const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
+    const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
+    const batch h = simd::load(s.h.data() + slice * V);
+    simd::store(y + slice * V, xsimd::fma(z, h - n, n));
   }
 
   weights w_;

@@ -73,6 +73,16 @@ class lstm {
     advance(xg, s, y);
   }
 
+  /// One step of N independent streams (channels) at once: the bits of N single steps, each
+  /// weight loaded once per group of streams (recurrent_weights::step_streams).
+  template <std::size_t N>
+  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
+                    const std::array<T*, N>& y) const noexcept {
+    w_.step_states(x, s, y, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
+      update(slice, xg, hg, *s[k], y[k]);
+    });
+  }
+
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
   }
@@ -248,13 +258,17 @@ class lstm {
   }
 
   void advance(const T* xg, state& s, T* y) const noexcept {
-    w_.recur(xg, s.h.data(), [&](std::size_t slice, const T* x, const batch* hg) {
-      T* c = s.c.data() + slice * V;
-      const auto [i, f, g, o, c_next] = gates_and_cell(x, hg, simd::load(c), slice * V);
-      simd::store(c, c_next);
-      simd::store(y + slice * V, o * simd::tanh(c_next));
-    });
+    w_.recur(xg, s.h.data(),
+             [&](std::size_t slice, const T* x, const batch* hg) { update(slice, x, hg, s, y); });
     std::copy_n(y, s.h.padded_size, s.h.data());
+  }
+
+  /// c and y of one slice of units from its gates' pre-activations.
+  void update(std::size_t slice, const T* x, const batch* hg, state& s, T* y) const noexcept {
+    T* c = s.c.data() + slice * V;
+    const auto [i, f, g, o, c_next] = gates_and_cell(x, hg, simd::load(c), slice * V);
+    simd::store(c, c_next);
+    simd::store(y + slice * V, o * simd::tanh(c_next));
   }
 
   weights w_;

@@ -108,6 +108,74 @@ struct recurrent_weights {
     }
   }
 
+  // ---- streaming several independent states at once ---------------------------------------
+  /// The accumulation chains of recur's pass over W_hh (see kernels::accumulation_chains).
+  static constexpr std::size_t recur_chains = kernels::accumulation_chains(block_slices * G, H);
+  /// Streams whose step shares each weight load.
+  static constexpr std::size_t step_group = 8;
+  /// Whether sharing weight loads between streams pays: not while the weights sit in L1
+  /// (48 KB here), where steps of independent streams one after the other already overlap
+  /// in the out-of-order core and the shared pass only adds its trips through memory
+  /// (measured: bench/streams_bench.cpp, LSTM and GRU at H = 32 against 64).
+  static constexpr bool streams_share_loads =
+      sizeof(weight_hh) + sizeof(weight_ih) > std::size_t{32} * 1024;
+
+  /// One streaming step of N states at once. For each stream k: xg = W_ih x[k] + b_ih, then,
+  /// slice by slice, cell(k, slice, xg of the slice, W_hh h[k] + b_hh of the slice's gates).
+  /// Every sum is formed in the order project_input and recur form it, so each stream gets
+  /// the bits of a single step; groups of step_group streams share each weight load (when
+  /// streams_share_loads; else the streams run one after the other). Unlike
+  /// recur, the gate sums go through memory (L1): the sums of K streams for a slice's G
+  /// gates would not fit in registers, and sharing the loads matters more. Reads all of
+  /// every h[k] before any cell writes.
+  template <std::size_t N, class Cell>
+  void step_streams(const std::array<const T*, N>& x, const std::array<const T*, N>& h,
+                    Cell&& cell) const noexcept {
+    alignas(simd::alignment) T xg[N][gate_stride];
+    if constexpr (!streams_share_loads) {
+      for (std::size_t k = 0; k < N; ++k) {
+        project_input(x[k], xg[k]);
+        recur(xg[k], h[k],
+              [&](std::size_t slice, const T* xs, const batch* hs) { cell(k, slice, xs, hs); });
+      }
+      return;
+    }
+    alignas(simd::alignment) T hg[step_group][gate_stride];
+    kernels::for_stream_groups<N, step_group>([&](auto group, auto first) {
+      constexpr std::size_t K = decltype(group)::value;
+      std::array<const T*, K> xs, hs;
+      std::array<T*, K> xgs, hgs;
+      kernels::unroll<K>([&](auto k) {
+        xs[k] = x[first + k];
+        hs[k] = h[first + k];
+        xgs[k] = xg[first + k];
+        hgs[k] = hg[k];
+      });
+      kernels::matvec_col_major_streams_exact<T, gate_stride, In, K>(weight_ih.raw(), xs,
+                                                                     bias_ih.raw(), xgs);
+      kernels::matvec_rows_streams<T, gate_stride, H, K, recur_chains, 0, slices * G>(
+          weight_hh.raw(), hs, bias_hh.raw(), hgs);
+      for (std::size_t k = 0; k < K; ++k) {
+        for (std::size_t slice = 0; slice < slices; ++slice) {
+          std::array<batch, G> sums;
+          kernels::unroll<G>([&](auto g) { sums[g] = simd::load(hg[k] + (slice * G + g) * V); });
+          cell(first + k, slice, xg[first + k] + slice * G * V, sums.data());
+        }
+      }
+    });
+  }
+
+  /// step_streams over the states of a cell that carries its output h: h[k] is s[k]->h, and
+  /// each state's h becomes y[k] once every stream has read its own.
+  template <std::size_t N, class State, class Cell>
+  void step_states(const std::array<const T*, N>& x, const std::array<State*, N>& s,
+                   const std::array<T*, N>& y, Cell&& cell) const noexcept {
+    std::array<const T*, N> h;
+    for (std::size_t k = 0; k < N; ++k) h[k] = s[k]->h.data();
+    step_streams<N>(x, h, cell);
+    for (std::size_t k = 0; k < N; ++k) std::copy_n(y[k], s[k]->h.padded_size, s[k]->h.data());
+  }
+
   /// Runs `advance(xg_t, y_t)` over a sequence, computing the input projections in chunks
   /// ahead of the recurrence (they do not depend on it).
   template <class Advance>

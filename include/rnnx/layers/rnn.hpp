@@ -44,6 +44,16 @@ class rnn {
     advance(xg, s, y);
   }
 
+  /// One step of N independent streams (channels) at once: the bits of N single steps, each
+  /// weight loaded once per group of streams (recurrent_weights::step_streams).
+  template <std::size_t N>
+  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
+                    const std::array<T*, N>& y) const noexcept {
+    w_.step_states(x, s, y, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
+      simd::store(y[k] + slice * V, Act::apply(simd::load(xg) + hg[0]));
+    });
+  }
+
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
     w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
   }
