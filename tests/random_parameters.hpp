@@ -1,6 +1,7 @@
 #pragma once
 // Fills every parameter of a model with seeded uniform values, through the parameter views.
 
+#include <memory>
 #include <random>
 #include <string_view>
 
@@ -17,6 +18,14 @@ void fill_uniform(Net& model, unsigned seed, double low, double high) {
           p.at(r, c) = static_cast<typename Net::scalar>(dist(gen));
     });
   });
+}
+
+/// A model on the heap (large ones do not fit the stack) filled by fill_uniform.
+template <class Net>
+std::unique_ptr<Net> uniform_model(unsigned seed, double low, double high) {
+  auto model = std::make_unique<Net>();
+  fill_uniform(*model, seed, low, high);
+  return model;
 }
 
 }  // namespace rnnx_test

@@ -25,9 +25,7 @@ using rnnx_test::counting;
 
 template <class Net>
 std::unique_ptr<Net> random_model(unsigned seed) {
-  auto model = std::make_unique<Net>();
-  rnnx_test::fill_uniform(*model, seed, -0.5, 0.5);
-  return model;
+  return rnnx_test::uniform_model<Net>(seed, -0.5, 0.5);
 }
 
 /// Steps the model over `steps` seeded random inputs, returning every output value in order.

@@ -15,6 +15,7 @@
 #include "rnnx/network.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/realtime/model_set.hpp"
+#include "rnnx/realtime/sample_rate.hpp"
 #include "rnnx/realtime/state.hpp"
 #include "rnnx/seq2seq/attention.hpp"
 #include "rnnx/seq2seq/decoding.hpp"

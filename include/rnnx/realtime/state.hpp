@@ -153,6 +153,30 @@ constexpr void visit_state(State& s, F&& f) {
   });
 }
 
+/// f(name, values of a, values of b) for each vector of two states of the same network, in
+/// the flat order, `name` as the layer state calls it ("h", "c_reverse"): what combining
+/// states takes (realtime/sample_rate.hpp interpolates two). No names are built, so it is as
+/// cheap as the loop in f.
+template <class Net, class StateA, class StateB, class F>
+constexpr void visit_state_pair(StateA& a, StateB& b, F&& f) {
+  static_assert(std::is_same_v<std::remove_const_t<StateB>, typename Net::state>,
+                "rnnx::visit_state_pair: both states must be the network's");
+  detail::for_each_layer_state<Net>(a, [&](auto i, auto& layer_a) {
+    auto& layer_b = boost::hana::at_c<i>(b.layers);
+    std::size_t vector = 0;
+    layer_a.visit([&](std::string_view name, auto values) {
+      std::size_t k = 0;  // b's vector at the same position: states visit in a fixed order
+      layer_b.visit([&](std::string_view, auto other) {
+        if constexpr (std::remove_cvref_t<decltype(other)>::extent ==
+                      std::remove_cvref_t<decltype(values)>::extent)
+          if (k == vector) f(name, values, other);
+        ++k;
+      });
+      ++vector;
+    });
+  });
+}
+
 /// The same for a model's state, the network type deduced from the model.
 template <class Net, class F>
 constexpr void visit_state(const Net&, typename Net::state& s, F&& f) {
