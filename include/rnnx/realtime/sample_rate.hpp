@@ -21,11 +21,14 @@
 //   corrected.prepare(96000.0 / 48000.0);              // d = 2; throws if not in [1, 4]
 //   for (...) out[i] = corrected.step(in[i])[0];       // noexcept, allocation-free
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "rnnx/realtime/state.hpp"
 
