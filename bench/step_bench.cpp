@@ -1,6 +1,7 @@
 // Benchmarks of rnnx's hot paths, for float models shaped like a guitar-amp / sensor model:
 //   lstm_step/H:<H>          one streaming model.step(x, state) of lstm<1, H> -> dense<H, 1>
 //   gru_step/H:<H>           the same for gru<1, H> -> dense<H, 1>
+//   <cell>_step_bf16/H:<H>   the same models with bf16 recurrent matrices (rnnx::bf16_weights)
 //   lstm_forward/H:<H>/T:1000  model.forward(xs) over a whole sequence, reported per step
 //   peak_fma                 independent FMAs on xsimd::batch<float>: this core's peak GFLOP/s
 //
@@ -40,21 +41,35 @@ using rnnx_bench::sine_table;
 using rnnx_bench::table_size;
 constexpr std::size_t sequence_length = 1000;
 
-template <class Model>
-void bench_step(benchmark::State& state, std::size_t gates, std::size_t hidden) {
-  const auto model = random_model<Model>(hidden, seed + static_cast<std::uint32_t>(hidden));
-  auto s = model->initial_state();
+/// The streaming loop of every *_step row: model.step(x, state) on the sine.
+template <class Stepper>
+void run_steps(benchmark::State& state, const Stepper& model, std::size_t gates,
+               std::size_t hidden) {
+  auto s = model.initial_state();
   const auto& input = sine_table();
   std::size_t t = 0;
   float y = 0.0f;
   for (auto _ : state) {
-    y = model->step(input[t++ % table_size], s)[0];
+    y = model.step(input[t++ % table_size], s)[0];
     // As const: Google Benchmark 1.7's DoNotOptimize(T&) ("+m,r") lets g++ 12 drop the store
     // to y, so the check below read a stale stack slot (the "non-finite gru_step/H:128").
     benchmark::DoNotOptimize(std::as_const(y));
   }
   if (!std::isfinite(y)) state.SkipWithError("the model's output is not finite");
   set_counters(state, flops_per_step(gates, 1, hidden, 1), 1);
+}
+
+template <class Model>
+void bench_step(benchmark::State& state, std::size_t gates, std::size_t hidden) {
+  run_steps(state, *random_model<Model>(hidden, seed + static_cast<std::uint32_t>(hidden)), gates,
+            hidden);
+}
+
+/// bench_step for the same model with its recurrent matrices as bf16 (rnnx::bf16_weights).
+template <class Model>
+void bench_step_bf16(benchmark::State& state, std::size_t gates, std::size_t hidden) {
+  const auto float_model = random_model<Model>(hidden, seed + static_cast<std::uint32_t>(hidden));
+  run_steps(state, *std::make_unique<rnnx::bf16_weights<Model>>(*float_model), gates, hidden);
 }
 
 template <class Model>
@@ -116,6 +131,14 @@ void register_steps(std::index_sequence<H...>) {
   (benchmark::RegisterBenchmark(("gru_step/H:" + std::to_string(H)).c_str(),
                                 [](benchmark::State& s) { bench_step<gru_model<H>>(s, 3, H); }),
    ...);
+  (benchmark::RegisterBenchmark(
+       ("lstm_step_bf16/H:" + std::to_string(H)).c_str(),
+       [](benchmark::State& s) { bench_step_bf16<lstm_model<H>>(s, 4, H); }),
+   ...);
+  (benchmark::RegisterBenchmark(
+       ("gru_step_bf16/H:" + std::to_string(H)).c_str(),
+       [](benchmark::State& s) { bench_step_bf16<gru_model<H>>(s, 3, H); }),
+   ...);
 }
 
 template <std::size_t... H>
@@ -128,7 +151,7 @@ void register_forwards(std::index_sequence<H...>) {
 
 [[maybe_unused]] const bool registered = [] {
   benchmark::RegisterBenchmark("peak_fma", peak_fma);
-  register_steps(std::index_sequence<8, 16, 32, 64, 128>{});
+  register_steps(std::index_sequence<8, 16, 32, 64, 128, 256>{});
   register_forwards(std::index_sequence<32, 128>{});
   return true;
 }();

@@ -138,6 +138,18 @@ class basic_network {
   /// One time step: reads x, advances s, returns the output (valid until s changes).
   std::span<const T, out_size> step(std::span<const T, in_size> x,
                                     state& s) const noexcept requires streaming {
+    return step_layers(x, s, [](auto, const auto& layer, const T* in, auto& ls, T* out) {
+      layer.step(in, ls, out);
+    });
+  }
+
+  /// step with each layer's step made by layer_step(index constant, layer, in, layer's
+  /// state, out): for variants of it (realtime/bf16_weights.hpp reads recurrent matrices
+  /// from bf16 copies). Buffers and the state's output as step has them.
+  template <class LayerStep>
+  std::span<const T, out_size> step_layers(std::span<const T, in_size> x, state& s,
+                                           LayerStep&& layer_step) const noexcept
+      requires streaming {
     alignas(simd::alignment) T ping[widest];
     alignas(simd::alignment) T pong[widest];
     std::copy(x.begin(), x.end(), ping);
@@ -145,7 +157,7 @@ class basic_network {
     kernels::unroll<layer_count>([&](auto i) {
       const T* in = i % 2 == 0 ? ping : pong;
       T* out = i + 1 == layer_count ? s.output.data() : (i % 2 == 0 ? pong : ping);
-      boost::hana::at_c<i>(layers_).step(in, boost::hana::at_c<i>(s.layers), out);
+      layer_step(i, boost::hana::at_c<i>(layers_), in, boost::hana::at_c<i>(s.layers), out);
     });
     return s.output.values();
   }

@@ -14,6 +14,7 @@
 #include "rnnx/layers/rnn.hpp"
 #include "rnnx/network.hpp"
 #include "rnnx/parameters.hpp"
+#include "rnnx/realtime/bf16_weights.hpp"
 #include "rnnx/realtime/model_set.hpp"
 #include "rnnx/realtime/sample_rate.hpp"
 #include "rnnx/realtime/state.hpp"

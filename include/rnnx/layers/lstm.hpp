@@ -39,6 +39,8 @@ class lstm {
 
  public:
   using scalar = T;
+  /// Its weight matrices' layout and sizes (for copies: realtime/bf16_weights.hpp).
+  using recurrent_weights_type = weights;
   template <class U>
   using rebind = lstm<In, H, U, Peephole>;
   static constexpr std::size_t in_size = In;
@@ -67,10 +69,15 @@ class lstm {
     friend constexpr bool operator==(const state&, const state&) = default;
   };
 
-  void step(const T* x, state& s, T* y) const noexcept {
+  void step(const T* x, state& s, T* y) const noexcept { step(x, s, y, w_.matrices()); }
+
+  /// step reading the two weight matrices from m: copies of them in another storage type
+  /// (bf16: realtime/bf16_weights.hpp), everything else from the layer.
+  template <class W>
+  void step(const T* x, state& s, T* y, const recurrent_matrices<W>& m) const noexcept {
     alignas(simd::alignment) T xg[weights::gate_stride];
-    w_.project_input(x, xg);
-    advance(xg, s, y);
+    w_.project_input(x, xg, m.input);
+    advance(xg, s, y, m.hidden);
   }
 
   /// One step of N independent streams (channels) at once: the bits of N single steps, each
@@ -84,7 +91,8 @@ class lstm {
   }
 
   void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
-    w_.run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y); });
+    w_.run_sequence(xs, steps, ys,
+                    [&](const T* xg, T* y) { advance(xg, s, y, w_.weight_hh.raw()); });
   }
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
@@ -257,9 +265,11 @@ class lstm {
     simd::store(p.data.data() + u, simd::load(p.raw() + u) + d);
   }
 
-  void advance(const T* xg, state& s, T* y) const noexcept {
-    w_.recur(xg, s.h.data(),
-             [&](std::size_t slice, const T* x, const batch* hg) { update(slice, x, hg, s, y); });
+  template <class W>
+  void advance(const T* xg, state& s, T* y, const W* w_hh) const noexcept {
+    w_.recur(
+        xg, s.h.data(),
+        [&](std::size_t slice, const T* x, const batch* hg) { update(slice, x, hg, s, y); }, w_hh);
     std::copy_n(y, s.h.padded_size, s.h.data());
   }
 

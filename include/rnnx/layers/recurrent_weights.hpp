@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
+#include "rnnx/kernels/bf16_pairs.hpp"
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/outer_product.hpp"
 #include "rnnx/kernels/streams.hpp"
@@ -15,6 +17,14 @@
 #include "rnnx/simd/batch.hpp"
 
 namespace rnnx {
+
+/// The two matrices a recurrent step reads, laid out as recurrent_weights' weight_ih and
+/// weight_hh; W is the scalar, or bf16 for copies made by realtime/bf16_weights.hpp.
+template <class W>
+struct recurrent_matrices {
+  const W* input;
+  const W* hidden;
+};
 
 template <class T, std::size_t G, std::size_t In, std::size_t H>
 struct recurrent_weights {
@@ -43,21 +53,50 @@ struct recurrent_weights {
     f("bias_hh", self.bias_hh);
   }
 
-  /// xg = W_ih x + b_ih for every gate, in the interleaved gate layout.
-  void project_input(const T* x, T* xg) const noexcept {
-    kernels::matvec_col_major<T, gate_stride, In>(weight_ih.raw(), x, bias_ih.raw(), xg);
+  /// The layouts of bf16 copies of weight_ih and weight_hh (realtime/bf16_weights.hpp):
+  /// entry (row position p of the gate layout, column j) at index(p, j).
+  using bf16_input_layout =
+      kernels::bf16_pair_layout<gate_stride, In, kernels::bf16_block_rows<gate_stride>>;
+  using bf16_hidden_layout = kernels::bf16_pair_layout<gate_stride, H, block_slices * G * V>;
+
+  recurrent_matrices<T> matrices() const noexcept { return {weight_ih.raw(), weight_hh.raw()}; }
+
+  /// xg = W_ih x + b_ih for every gate, in the interleaved gate layout; W_ih read from w_ih
+  /// (weight_ih, or a copy of it in another type).
+  template <class W>
+  void project_input(const T* x, T* xg, const W* w_ih) const noexcept {
+    if constexpr (std::is_same_v<W, bf16>) {
+      kernels::matvec_bf16_pairs<gate_stride, In>(w_ih, x, bias_ih.raw(), xg);
+    } else {
+      kernels::matvec_col_major<T, gate_stride, In>(w_ih, x, bias_ih.raw(), xg);
+    }
   }
+  void project_input(const T* x, T* xg) const noexcept { project_input(x, xg, weight_ih.raw()); }
 
   /// For each slice of hidden units: hg = W_hh h + b_hh for its G gates, kept in registers,
   /// then cell(slice, xg of the slice, hg). Reads all of h before any cell writes.
   template <class Cell>
   void recur(const T* xg, const T* h, Cell&& cell) const noexcept {
+    recur(xg, h, cell, weight_hh.raw());
+  }
+  /// recur with W_hh read from w_hh: weight_hh, or a bf16 copy in bf16_hidden_layout (then
+  /// h too is rounded to bf16 for the products; sums and state stay float).
+  template <class Cell, class W>
+  void recur(const T* xg, const T* h, Cell&& cell, const W* w_hh) const noexcept {
     constexpr std::size_t regs = block_slices * G;
+    constexpr std::size_t pairs = bf16_hidden_layout::pairs;
+    [[maybe_unused]] alignas(simd::alignment) std::uint32_t h_pairs[simd::bf16_pair_words<pairs>];
+    if constexpr (std::is_same_v<W, bf16>) simd::to_bf16_pairs<pairs>(h, h_pairs);
     for (std::size_t first = 0; first < slices; first += block_slices) {
       const std::size_t offset = first * G * V;
       std::array<batch, regs> hg;
       kernels::unroll<regs>([&](auto k) { hg[k] = simd::load(bias_hh.raw() + offset + k * V); });
-      kernels::accumulate_columns<T, regs, H, gate_stride>(weight_hh.raw() + offset, h, hg);
+      if constexpr (std::is_same_v<W, bf16>) {
+        kernels::accumulate_column_pairs<regs, pairs>(
+            w_hh + bf16_hidden_layout::block_start(offset), h_pairs, hg);
+      } else {
+        kernels::accumulate_columns<T, regs, H, gate_stride>(w_hh + offset, h, hg);
+      }
       kernels::unroll<block_slices>([&](auto s) {
         const std::size_t slice = first + s;
         cell(slice, xg + slice * G * V, hg.data() + s * G);
