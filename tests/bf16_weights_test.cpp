@@ -140,6 +140,40 @@ TEST(Bf16Weights, CloseToFloatModelWithRoundedMatrices) {
       6, 0.14);
 }
 
+/// bf16_weights' N-stream step gives each stream the bits of its own bf16 step.
+template <class Net, std::size_t N>
+void expect_bf16_streams_match_single(unsigned seed) {
+  auto model = std::make_unique<Net>();
+  rnnx_test::fill_uniform(*model, seed, -0.15, 0.15);
+  const auto fast = std::make_unique<bf16_weights<Net>>(*model);
+  std::array<typename Net::state, N> together{}, alone{};
+  std::mt19937 gen(seed + 1);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::array<float, N * Net::in_size> x;
+  std::array<float, N * Net::out_size> y;
+  for (int t = 0; t < 60; ++t) {
+    for (auto& v : x) v = dist(gen);
+    fast->step(std::span<const float, N * Net::in_size>(x), together, std::span(y));
+    for (std::size_t k = 0; k < N; ++k) {
+      const auto single = fast->step(
+          std::span<const float, Net::in_size>(x.data() + k * Net::in_size, Net::in_size),
+          alone[k]);
+      for (std::size_t j = 0; j < Net::out_size; ++j)
+        ASSERT_EQ(bits_of(single[j]), bits_of(y[k * Net::out_size + j]))
+            << Net::description() << ", " << N << " streams: stream " << k << " at step " << t;
+    }
+  }
+  for (std::size_t k = 0; k < N; ++k) EXPECT_TRUE(together[k] == alone[k]);
+}
+
+TEST(Bf16Weights, ManyStreamsMatchSingleStreamBitForBit) {
+  expect_bf16_streams_match_single<network<lstm<1, 128>, dense<128, 1>>, 8>(21);
+  expect_bf16_streams_match_single<network<lstm<1, 128>, dense<128, 1>>, 3>(22);
+  expect_bf16_streams_match_single<network<gru<2, 64>, dense<64, 2>>, 5>(23);
+  expect_bf16_streams_match_single<network<lstm<1, 16>, dense<16, 1>>, 4>(24);  // L1: one by one
+  expect_bf16_streams_match_single<network<lstm<3, 40>, gru<40, 72>, dense<72, 1>>, 8>(25);
+}
+
 TEST(Bf16Weights, RejectsAWeightBeyondTheRangeOfBf16) {
   using Net = network<gru<1, 4>, dense<4, 1>>;
   Net model;

@@ -147,9 +147,9 @@ class basic_network {
   /// state, out): for variants of it (realtime/bf16_weights.hpp reads recurrent matrices
   /// from bf16 copies). Buffers and the state's output as step has them.
   template <class LayerStep>
-  std::span<const T, out_size> step_layers(std::span<const T, in_size> x, state& s,
-                                           LayerStep&& layer_step) const noexcept
-      requires streaming {
+  std::span<const T, out_size> step_layers(
+      std::span<const T, in_size> x, state& s,
+      LayerStep&& layer_step) const noexcept requires streaming {
     alignas(simd::alignment) T ping[widest];
     alignas(simd::alignment) T pong[widest];
     std::copy(x.begin(), x.end(), ping);
@@ -184,7 +184,32 @@ class basic_network {
   template <std::size_t N>
   void step(std::span<const T, N * in_size> x, std::array<state, N>& s,
             std::span<T, N * out_size> y) const noexcept requires streaming {
-    step_streams<N>(x.data(), s.data(), y.data());
+    step_layers(x, s, y,
+                [](auto, const auto& layer, const auto& in, const auto& states, const auto& out) {
+                  step_layer_streams(layer, in, states, out);
+                });
+  }
+
+  /// The N-stream step with each layer's step made by layer_step(index constant, layer, in,
+  /// states, out) (std::arrays of N pointers): for variants of it (realtime/bf16_weights.hpp).
+  template <std::size_t N, class LayerStep>
+  void step_layers(std::span<const T, N * in_size> x, std::array<state, N>& s,
+                   std::span<T, N * out_size> y,
+                   LayerStep&& layer_step) const noexcept requires streaming {
+    step_streams<N>(x.data(), s.data(), y.data(), layer_step);
+  }
+
+  /// One layer's step over N streams: its own multi-stream step when it has one, else one
+  /// stream after the other.
+  template <class L, std::size_t N>
+  static void step_layer_streams(const L& layer, const std::array<const T*, N>& in,
+                                 const std::array<typename L::state*, N>& states,
+                                 const std::array<T*, N>& out) noexcept {
+    if constexpr (requires { layer.template step_streams<N>(in, states, out); }) {
+      layer.template step_streams<N>(in, states, out);
+    } else {
+      for (std::size_t k = 0; k < N; ++k) layer.step(in[k], *states[k], out[k]);
+    }
   }
 
   /// The N-stream step for a number of streams known only at run time: x.size() ==
@@ -196,7 +221,9 @@ class basic_network {
     std::size_t done = 0;
     auto run = [&]<std::size_t N>() {
       for (; s.size() - done >= N; done += N) {
-        step_streams<N>(x.data() + done * in_size, s.data() + done, y.data() + done * out_size);
+        step_streams<N>(x.data() + done * in_size, s.data() + done, y.data() + done * out_size,
+                        [](auto, const auto& layer, const auto& in, const auto& states,
+                           const auto& out) { step_layer_streams(layer, in, states, out); });
       }
     };
     run.template operator()<8>();
@@ -283,8 +310,8 @@ class basic_network {
   }
 
  private:
-  template <std::size_t N>
-  void step_streams(const T* x, state* s, T* y) const noexcept {
+  template <std::size_t N, class LayerStep>
+  void step_streams(const T* x, state* s, T* y, LayerStep&& layer_step) const noexcept {
     constexpr std::size_t in_stride = simd::padded<T>(in_size);
     alignas(simd::alignment) T ping[N][widest];
     alignas(simd::alignment) T pong[N][widest];
@@ -301,12 +328,7 @@ class basic_network {
         out[k] = i + 1 == layer_count ? s[k].output.data() : (i % 2 == 0 ? pong[k] : ping[k]);
         states[k] = &boost::hana::at_c<i>(s[k].layers);
       }
-      const auto& layer = boost::hana::at_c<i>(layers_);
-      if constexpr (requires { layer.template step_streams<N>(in, states, out); }) {
-        layer.template step_streams<N>(in, states, out);
-      } else {
-        for (std::size_t k = 0; k < N; ++k) layer.step(in[k], *states[k], out[k]);
-      }
+      layer_step(i, boost::hana::at_c<i>(layers_), in, states, out);
     });
     for (std::size_t k = 0; k < N; ++k) std::copy_n(s[k].output.data(), out_size, y + k * out_size);
   }

@@ -61,6 +61,45 @@ inline void accumulate_column_pairs(const bf16* w, const std::uint32_t* x,
   });
 }
 
+/// One block of a bf16 pair matrix for K vectors at once: registers [0, Count) of the block
+/// (w: its start; PairStride: 2 * its rows) of y[k] = W x[k] + b (b and y[k] at the block's
+/// first row), every row summed exactly as accumulate_column_pairs<Regs, Pairs> sums it with
+/// Chains chains (partial sums parked in y, as matvec_rows_streams does), so each vector gets
+/// the bits of its own product; each weight register is loaded once for the K vectors.
+template <std::size_t Pairs, std::size_t PairStride, std::size_t K, std::size_t Chains,
+          std::size_t Count>
+inline void matvec_pairs_block_streams(const bf16* w, const std::array<const std::uint32_t*, K>& x,
+                                       const float* b, const std::array<float*, K>& y) noexcept {
+  constexpr std::size_t V = simd::width<float>;
+  constexpr std::size_t block = 16 / K == 0 ? 1 : (16 / K < Count ? 16 / K : Count);
+  auto run = [&]<std::size_t R>(std::size_t first) {
+    unroll<Chains>([&](auto c) {
+      std::array<std::array<simd::batch<float>, R>, K> acc;
+      unroll<K>([&](auto k) {
+        unroll<R>([&](auto r) {
+          acc[k][r] = c == 0 ? simd::load(b + (first + r) * V) : simd::batch<float>(0.0f);
+        });
+      });
+      for (std::size_t p = c; p < Pairs; p += Chains) {
+        const bf16* pair = w + p * PairStride + first * 2 * V;
+        unroll<R>([&](auto r) {
+          unroll<K>(
+              [&](auto k) { acc[k][r] = simd::dot_pairs(acc[k][r], pair + r * 2 * V, x[k][p]); });
+        });
+      }
+      unroll<K>([&](auto k) {
+        unroll<R>([&](auto r) {
+          float* out = y[k] + (first + r) * V;
+          simd::store(out, c == 0 ? acc[k][r] : simd::load(out) + acc[k][r]);
+        });
+      });
+    });
+  };
+  constexpr std::size_t full = Count / block * block;
+  for (std::size_t r = 0; r < full; r += block) run.template operator()<block>(r);
+  if constexpr (full < Count) run.template operator()<Count - full>(full);
+}
+
 /// Rows of a block of matvec_bf16_pairs: as many as matvec_col_major keeps in registers.
 template <std::size_t Rows>
 inline constexpr std::size_t bf16_block_rows = (Rows / simd::width<float> < max_block_registers

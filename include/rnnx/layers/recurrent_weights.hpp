@@ -167,19 +167,26 @@ struct recurrent_weights {
   /// recur, the gate sums go through memory (L1): the sums of K streams for a slice's G
   /// gates would not fit in registers, and sharing the loads matters more. Reads all of
   /// every h[k] before any cell writes.
-  template <std::size_t N, class Cell>
-  void step_streams(const std::array<const T*, N>& x, const std::array<const T*, N>& h,
-                    Cell&& cell) const noexcept {
+  /// With bf16 matrices (W = bf16: copies in the bf16 layouts) each stream gets the bits of
+  /// its own bf16 step instead.
+  template <std::size_t N, class Cell, class W>
+  void step_streams(const std::array<const T*, N>& x, const std::array<const T*, N>& h, Cell&& cell,
+                    const recurrent_matrices<W>& m) const noexcept {
     alignas(simd::alignment) T xg[N][gate_stride];
     if constexpr (!streams_share_loads) {
       for (std::size_t k = 0; k < N; ++k) {
-        project_input(x[k], xg[k]);
-        recur(xg[k], h[k],
-              [&](std::size_t slice, const T* xs, const batch* hs) { cell(k, slice, xs, hs); });
+        project_input(x[k], xg[k], m.input);
+        recur(
+            xg[k], h[k],
+            [&](std::size_t slice, const T* xs, const batch* hs) { cell(k, slice, xs, hs); },
+            m.hidden);
       }
       return;
     }
     alignas(simd::alignment) T hg[step_group][gate_stride];
+    if constexpr (std::is_same_v<W, bf16>) {
+      for (std::size_t k = 0; k < N; ++k) project_input(x[k], xg[k], m.input);
+    }
     kernels::for_stream_groups<N, step_group>([&](auto group, auto first) {
       constexpr std::size_t K = decltype(group)::value;
       std::array<const T*, K> xs, hs;
@@ -190,10 +197,14 @@ struct recurrent_weights {
         xgs[k] = xg[first + k];
         hgs[k] = hg[k];
       });
-      kernels::matvec_col_major_streams_exact<T, gate_stride, In, K>(weight_ih.raw(), xs,
-                                                                     bias_ih.raw(), xgs);
-      kernels::matvec_rows_streams<T, gate_stride, H, K, recur_chains, 0, slices * G>(
-          weight_hh.raw(), hs, bias_hh.raw(), hgs);
+      if constexpr (std::is_same_v<W, bf16>) {
+        recur_bf16_streams<K>(m.hidden, hs, hgs);
+      } else {
+        kernels::matvec_col_major_streams_exact<T, gate_stride, In, K>(m.input, xs, bias_ih.raw(),
+                                                                       xgs);
+        kernels::matvec_rows_streams<T, gate_stride, H, K, recur_chains, 0, slices * G>(
+            m.hidden, hs, bias_hh.raw(), hgs);
+      }
       for (std::size_t k = 0; k < K; ++k) {
         for (std::size_t slice = 0; slice < slices; ++slice) {
           std::array<batch, G> sums;
@@ -204,14 +215,37 @@ struct recurrent_weights {
     });
   }
 
+  /// hg[k] = W_hh h[k] + b_hh for K streams from the bf16 copy of W_hh, block by block as
+  /// recur's bf16 pass sums them (bit for bit).
+  template <std::size_t K>
+  void recur_bf16_streams(const bf16* w_hh, const std::array<const T*, K>& h,
+                          const std::array<T*, K>& hg) const noexcept {
+    constexpr std::size_t pairs = bf16_hidden_layout::pairs;
+    constexpr std::size_t block_rows = block_slices * G * V;
+    constexpr std::size_t chains = kernels::accumulation_chains(block_slices * G, pairs);
+    alignas(simd::alignment) std::uint32_t h_pairs[K][simd::bf16_pair_words<pairs>];
+    std::array<const std::uint32_t*, K> hp;
+    for (std::size_t k = 0; k < K; ++k) {
+      simd::to_bf16_pairs<pairs>(h[k], h_pairs[k]);
+      hp[k] = h_pairs[k];
+    }
+    for (std::size_t first = 0; first < gate_stride; first += block_rows) {
+      std::array<T*, K> out;
+      for (std::size_t k = 0; k < K; ++k) out[k] = hg[k] + first;
+      kernels::matvec_pairs_block_streams<pairs, 2 * block_rows, K, chains, block_slices * G>(
+          w_hh + bf16_hidden_layout::block_start(first), hp, bias_hh.raw() + first, out);
+    }
+  }
+
   /// step_streams over the states of a cell that carries its output h: h[k] is s[k]->h, and
   /// each state's h becomes y[k] once every stream has read its own.
-  template <std::size_t N, class State, class Cell>
+  template <std::size_t N, class State, class W, class Cell>
   void step_states(const std::array<const T*, N>& x, const std::array<State*, N>& s,
-                   const std::array<T*, N>& y, Cell&& cell) const noexcept {
+                   const std::array<T*, N>& y, const recurrent_matrices<W>& m,
+                   Cell&& cell) const noexcept {
     std::array<const T*, N> h;
     for (std::size_t k = 0; k < N; ++k) h[k] = s[k]->h.data();
-    step_streams<N>(x, h, cell);
+    step_streams<N>(x, h, cell, m);
     for (std::size_t k = 0; k < N; ++k) std::copy_n(y[k], s[k]->h.padded_size, s[k]->h.data());
   }
 

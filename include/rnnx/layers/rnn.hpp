@@ -56,7 +56,13 @@ class rnn {
   template <std::size_t N>
   void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
                     const std::array<T*, N>& y) const noexcept {
-    w_.step_states(x, s, y, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
+    step_streams<N>(x, s, y, w_.matrices());
+  }
+  /// step_streams reading the two weight matrices from m (see step).
+  template <std::size_t N, class W>
+  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
+                    const std::array<T*, N>& y, const recurrent_matrices<W>& m) const noexcept {
+    w_.step_states(x, s, y, m, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
       simd::store(y[k] + slice * V, Act::apply(simd::load(xg) + hg[0]));
     });
   }

@@ -95,9 +95,7 @@ class bf16_weights {
         x, s, [&](auto i, const auto& layer, const float* in, auto& ls, float* out) {
           using L = std::remove_cvref_t<decltype(layer)>;
           if constexpr (detail::has_recurrent_matrices<L>) {
-            const auto& copy = std::get<decltype(i)::value>(matrices_);
-            layer.step(in, ls, out,
-                       recurrent_matrices<bf16>{copy.input.data(), copy.hidden.data()});
+            layer.step(in, ls, out, matrices_of(i));
           } else {
             layer.step(in, ls, out);
           }
@@ -107,7 +105,29 @@ class bf16_weights {
     return step(std::span<const float, 1>(&x, 1), s);
   }
 
+  /// N streams at once, as Net's N-stream step (each stream the bits of its own bf16 step).
+  template <std::size_t N>
+  void step(std::span<const float, N * in_size> x, std::array<state, N>& s,
+            std::span<float, N * out_size> y) const noexcept {
+    model_.step_layers(
+        x, s, y,
+        [&](auto i, const auto& layer, const auto& in, const auto& states, const auto& out) {
+          using L = std::remove_cvref_t<decltype(layer)>;
+          if constexpr (detail::has_recurrent_matrices<L>) {
+            layer.template step_streams<N>(in, states, out, matrices_of(i));
+          } else {
+            Net::step_layer_streams(layer, in, states, out);
+          }
+        });
+  }
+
  private:
+  template <class Index>
+  recurrent_matrices<bf16> matrices_of(Index) const noexcept {
+    const auto& copy = std::get<Index::value>(matrices_);
+    return {copy.input.data(), copy.hidden.data()};
+  }
+
   /// Copies a matrix of the gate layout (column j at j * rows of the layout) into Layout.
   /// (Called for every parameter by the generic visitor; only the matrix of Layout's shape is
   /// copied.)
