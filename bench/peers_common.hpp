@@ -12,6 +12,8 @@
 //         dynamic matrices), onednn (lstm_forward / lbr_gru_forward), libtorch
 //   mode  stream: one time step per call, batch 1, the state carried from call to call
 //         seq:    one call over a T = 1000 sequence from the zero state; times are per step
+// Batch and extra-model cases (bench/peers_batch.hpp) append a variant to the name:
+// <impl>/<mode>/<cell>/H:<H>/B:<B> (B streams), .../In:16/Out:16 and .../L:2.
 // Before timing, each benchmark runs its implementation over the first 1000 inputs from the
 // zero state and compares all 1000 outputs with the double-precision reference below
 // (counter max_abs_diff); above the tolerance (1e-5; `tolerance` argument) the benchmark stops
@@ -104,52 +106,174 @@ inline const weights& model_weights(cell c, std::size_t hidden) {
   return w;
 }
 
-/// The weights as an rnnx weight document (docs/weights-format.md).
-inline std::string weights_json(const weights& w) {
-  const std::size_t h = w.hidden, rows = gates(w.kind) * h;
+// ---- general models: any input size, stacked recurrent layers, Dense(H -> Out) -----------
+// The batch and extra-model cases (bench/peers_batch.hpp) use these; the single-layer
+// `weights` above is one of them (as_stack), so its weight document and reference come from
+// here too.
+
+/// One recurrent layer's parameters in PyTorch's layout (as `weights`, any input size).
+struct recurrent_weights {
+  cell kind;
+  std::size_t in, hidden;
+  std::vector<float> w_ih;  // G*H x In
+  std::vector<float> w_hh;  // G*H x H
+  std::vector<float> b_ih;  // G*H
+  std::vector<float> b_hh;  // G*H
+};
+
+/// Recurrent layers, each feeding the next, then Dense(H -> Out) with the identity activation.
+struct stack {
+  std::vector<recurrent_weights> layers;
+  std::size_t out = 1;
+  std::vector<float> w_out;  // Out x H
+  std::vector<float> b_out;  // Out
+  std::size_t in() const noexcept { return layers.front().in; }
+  std::size_t hidden() const noexcept { return layers.back().hidden; }
+  /// flops_per_step summed over the layers (each layer's 2*G*H*(In+H), the head's 2*H*Out).
+  double flops() const noexcept {
+    double total = 2.0 * static_cast<double>(hidden() * out);
+    for (const auto& l : layers) total += flops_per_step(gates(l.kind), l.in, l.hidden, 0);
+    return total;
+  }
+};
+
+inline stack as_stack(const weights& w) {
+  return {{{w.kind, 1, w.hidden, w.w_ih, w.w_hh, w.b_ih, w.b_hh}}, 1, w.w_out, {w.b_out}};
+}
+
+/// PyTorch's default initialisation (uniform(-1/sqrt(H), 1/sqrt(H)) with H each layer's hidden
+/// size, the head's in_features for the head) from mt19937(model_seed), drawn layer by layer
+/// in the weight file's order as model_weights draws its single layer.
+inline stack random_stack(cell c, std::size_t in, std::vector<std::size_t> hidden, std::size_t out,
+                          std::uint32_t model_seed) {
+  std::mt19937 engine(model_seed);
+  auto fill = [&](std::vector<float>& v, std::size_t n, std::size_t fan) {
+    const float bound = 1.0f / std::sqrt(static_cast<float>(fan));
+    std::uniform_real_distribution<float> uniform(-bound, bound);
+    v.resize(n);
+    for (float& x : v) x = uniform(engine);
+  };
+  stack s;
+  for (const std::size_t h : hidden) {
+    recurrent_weights& l = s.layers.emplace_back(recurrent_weights{c, in, h, {}, {}, {}, {}});
+    const std::size_t rows = gates(c) * h;
+    fill(l.w_ih, rows * in, h);
+    fill(l.w_hh, rows * h, h);
+    fill(l.b_ih, rows, h);
+    fill(l.b_hh, rows, h);
+    in = h;
+  }
+  s.out = out;
+  fill(s.w_out, out * in, in);
+  fill(s.b_out, out, in);
+  return s;
+}
+
+/// The model as an rnnx weight document (docs/weights-format.md).
+inline std::string stack_json(const stack& s) {
   std::string out = R"({"format": "rnnx.weights", "version": 1, "dtype": "float32", "layers": [)";
   auto number = [&](float v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
     out += buf;
   };
-  auto matrix = [&](const std::vector<float>& m, std::size_t r, std::size_t cols) {
+  auto vector = [&](const float* v, std::size_t n) {
     out += '[';
-    for (std::size_t i = 0; i < r; ++i) {
-      out += i ? ", [" : "[";
-      for (std::size_t j = 0; j < cols; ++j) {
-        if (j) out += ", ";
-        number(m[i * cols + j]);
-      }
-      out += ']';
-    }
-    out += ']';
-  };
-  auto vector = [&](const std::vector<float>& v) {
-    out += '[';
-    for (std::size_t j = 0; j < v.size(); ++j) {
+    for (std::size_t j = 0; j < n; ++j) {
       if (j) out += ", ";
       number(v[j]);
     }
     out += ']';
   };
-  out += R"({"type": ")" + std::string(name_of(w.kind)) + R"(", "input_size": 1, "hidden_size": )" +
-         std::to_string(h) + R"(, "parameters": {"weight_ih": )";
-  matrix(w.w_ih, rows, 1);
-  out += R"(, "weight_hh": )";
-  matrix(w.w_hh, rows, h);
-  out += R"(, "bias_ih": )";
-  vector(w.b_ih);
-  out += R"(, "bias_hh": )";
-  vector(w.b_hh);
-  out += R"(}}, {"type": "dense", "in_features": )" + std::to_string(h) +
-         R"(, "out_features": 1, "activation": "identity", "parameters": {"weight": )";
-  matrix(w.w_out, 1, h);
-  out += R"(, "bias": [)";
-  number(w.b_out);
-  out += "]}}]}";
+  auto matrix = [&](const std::vector<float>& m, std::size_t cols) {
+    out += '[';
+    for (std::size_t i = 0; i < m.size() / cols; ++i) {
+      if (i) out += ", ";
+      vector(m.data() + i * cols, cols);
+    }
+    out += ']';
+  };
+  for (const auto& l : s.layers) {
+    out += R"({"type": ")" + std::string(name_of(l.kind)) + R"(", "input_size": )" +
+           std::to_string(l.in) + R"(, "hidden_size": )" + std::to_string(l.hidden) +
+           R"(, "parameters": {"weight_ih": )";
+    matrix(l.w_ih, l.in);
+    out += R"(, "weight_hh": )";
+    matrix(l.w_hh, l.hidden);
+    out += R"(, "bias_ih": )";
+    vector(l.b_ih.data(), l.b_ih.size());
+    out += R"(, "bias_hh": )";
+    vector(l.b_hh.data(), l.b_hh.size());
+    out += "}}, ";
+  }
+  out += R"({"type": "dense", "in_features": )" + std::to_string(s.hidden()) +
+         R"(, "out_features": )" + std::to_string(s.out) +
+         R"(, "activation": "identity", "parameters": {"weight": )";
+  matrix(s.w_out, s.hidden());
+  out += R"(, "bias": )";
+  vector(s.b_out.data(), s.b_out.size());
+  out += "}}]}";
   return out;
 }
+
+/// The model's outputs (steps x Out) for inputs xs (steps x In) from the zero state, in double
+/// precision with std::exp / std::tanh: PyTorch's equations, written out plainly.
+inline std::vector<double> stack_reference(const stack& s, std::span<const float> xs) {
+  auto sigmoid = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  std::vector<std::vector<double>> hs, cs;
+  for (const auto& l : s.layers) {
+    hs.emplace_back(l.hidden, 0.0);
+    cs.emplace_back(l.hidden, 0.0);
+  }
+  const std::size_t steps = xs.size() / s.in();
+  std::vector<double> ys;
+  ys.reserve(steps * s.out);
+  std::vector<double> x, pre_x, pre_h;
+  for (std::size_t t = 0; t < steps; ++t) {
+    x.assign(xs.begin() + std::ptrdiff_t(t * s.in()),
+             xs.begin() + std::ptrdiff_t((t + 1) * s.in()));
+    for (std::size_t k = 0; k < s.layers.size(); ++k) {
+      const recurrent_weights& w = s.layers[k];
+      const std::size_t h = w.hidden, g = gates(w.kind);
+      std::vector<double>& hk = hs[k];
+      pre_x.assign(g * h, 0.0);
+      pre_h.assign(g * h, 0.0);
+      for (std::size_t r = 0; r < g * h; ++r) {
+        double a = double(w.b_ih[r]);
+        for (std::size_t j = 0; j < w.in; ++j) a += double(w.w_ih[r * w.in + j]) * x[j];
+        pre_x[r] = a;
+        double b = double(w.b_hh[r]);
+        for (std::size_t j = 0; j < h; ++j) b += double(w.w_hh[r * h + j]) * hk[j];
+        pre_h[r] = b;
+      }
+      for (std::size_t u = 0; u < h; ++u) {
+        if (w.kind == cell::lstm) {
+          const double i = sigmoid(pre_x[u] + pre_h[u]);
+          const double f = sigmoid(pre_x[h + u] + pre_h[h + u]);
+          const double gg = std::tanh(pre_x[2 * h + u] + pre_h[2 * h + u]);
+          const double o = sigmoid(pre_x[3 * h + u] + pre_h[3 * h + u]);
+          cs[k][u] = f * cs[k][u] + i * gg;
+          hk[u] = o * std::tanh(cs[k][u]);
+        } else {
+          const double r = sigmoid(pre_x[u] + pre_h[u]);
+          const double z = sigmoid(pre_x[h + u] + pre_h[h + u]);
+          const double n = std::tanh(pre_x[2 * h + u] + r * pre_h[2 * h + u]);
+          hk[u] = (1.0 - z) * n + z * hk[u];
+        }
+      }
+      x = hk;
+    }
+    for (std::size_t o = 0; o < s.out; ++o) {
+      double y = double(s.b_out[o]);
+      for (std::size_t u = 0; u < s.hidden(); ++u) y += double(s.w_out[o * s.hidden() + u]) * x[u];
+      ys.push_back(y);
+    }
+  }
+  return ys;
+}
+
+/// The weights as an rnnx weight document (docs/weights-format.md).
+inline std::string weights_json(const weights& w) { return stack_json(as_stack(w)); }
 
 /// x_t: one period of a sine over the table (bench_support.hpp).
 using rnnx_bench::sine_table;
@@ -162,44 +286,16 @@ inline std::vector<float> sequence_inputs() {
 }
 
 /// The model's outputs over the first verify_steps inputs from the zero state, in double
-/// precision with std::exp / std::tanh: PyTorch's equations, written out plainly.
+/// precision (stack_reference, peers_stack.hpp).
 inline const std::vector<double>& reference_outputs(cell c, std::size_t hidden) {
   static std::map<std::pair<cell, std::size_t>, std::vector<double>> cache;
   auto [it, inserted] = cache.try_emplace({c, hidden});
-  if (!inserted) return it->second;
-  const weights& w = model_weights(c, hidden);
-  const std::size_t h = hidden, g = gates(c);
-  std::vector<double> hs(h, 0.0), cs(h, 0.0), pre_x(g * h), pre_h(g * h);
-  auto sigmoid = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
-  std::vector<double>& ys = it->second;
-  for (std::size_t t = 0; t < verify_steps; ++t) {
-    const double x = sine_table()[t % table_size];
-    for (std::size_t r = 0; r < g * h; ++r) {
-      pre_x[r] = double(w.w_ih[r]) * x + double(w.b_ih[r]);
-      double s = double(w.b_hh[r]);
-      for (std::size_t j = 0; j < h; ++j) s += double(w.w_hh[r * h + j]) * hs[j];
-      pre_h[r] = s;
-    }
-    for (std::size_t u = 0; u < h; ++u) {
-      if (c == cell::lstm) {
-        const double i = sigmoid(pre_x[u] + pre_h[u]);
-        const double f = sigmoid(pre_x[h + u] + pre_h[h + u]);
-        const double gg = std::tanh(pre_x[2 * h + u] + pre_h[2 * h + u]);
-        const double o = sigmoid(pre_x[3 * h + u] + pre_h[3 * h + u]);
-        cs[u] = f * cs[u] + i * gg;
-        hs[u] = o * std::tanh(cs[u]);
-      } else {
-        const double r = sigmoid(pre_x[u] + pre_h[u]);
-        const double z = sigmoid(pre_x[h + u] + pre_h[h + u]);
-        const double n = std::tanh(pre_x[2 * h + u] + r * pre_h[2 * h + u]);
-        hs[u] = (1.0 - z) * n + z * hs[u];
-      }
-    }
-    double y = double(w.b_out);
-    for (std::size_t u = 0; u < h; ++u) y += double(w.w_out[u]) * hs[u];
-    ys.push_back(y);
+  if (inserted) {
+    const std::vector<float> xs = sequence_inputs();
+    it->second = stack_reference(as_stack(model_weights(c, hidden)),
+                                 std::span<const float>(xs).first(verify_steps));
   }
-  return ys;
+  return it->second;
 }
 
 /// Compares an implementation's first outputs with the reference; records max_abs_diff and
@@ -230,9 +326,8 @@ bool verify_stream(benchmark::State& state, cell c, std::size_t hidden, Step&& s
   return verify(state, c, hidden, ys, tolerance);
 }
 
-inline void set_counters(benchmark::State& state, cell c, std::size_t hidden,
-                         std::size_t steps_per_iteration) {
-  const double flops = flops_per_step(gates(c), 1, hidden, 1);
+/// Counters for `flops` per step and steps_per_iteration steps (stream-steps) per iteration.
+inline void set_counters(benchmark::State& state, double flops, std::size_t steps_per_iteration) {
   const auto steps =
       static_cast<double>(state.iterations()) * static_cast<double>(steps_per_iteration);
   state.SetItemsProcessed(static_cast<std::int64_t>(steps));
@@ -240,6 +335,11 @@ inline void set_counters(benchmark::State& state, cell c, std::size_t hidden,
   state.counters["GFLOP/s"] = benchmark::Counter(flops * steps * 1e-9, benchmark::Counter::kIsRate);
   state.counters["ns/step"] =
       benchmark::Counter(steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+inline void set_counters(benchmark::State& state, cell c, std::size_t hidden,
+                         std::size_t steps_per_iteration) {
+  set_counters(state, flops_per_step(gates(c), 1, hidden, 1), steps_per_iteration);
 }
 
 /// The streaming timing loop: y = step(x_t) once per iteration, the state carried on.
@@ -282,6 +382,7 @@ struct entry {
   cell kind;
   std::size_t hidden;
   std::function<void(benchmark::State&)> run;
+  std::string variant;  // appended to the name: "/B:8" (batch), "/In:16/Out:16", "/L:2"
 };
 
 inline std::vector<entry>& registry() {
@@ -290,14 +391,15 @@ inline std::vector<entry>& registry() {
 }
 
 inline bool add(std::string_view impl, std::string_view mode, cell c, std::size_t hidden,
-                std::function<void(benchmark::State&)> run) {
-  registry().push_back({std::string(impl), std::string(mode), c, hidden, std::move(run)});
+                std::function<void(benchmark::State&)> run, std::string_view variant = {}) {
+  registry().push_back(
+      {std::string(impl), std::string(mode), c, hidden, std::move(run), std::string(variant)});
   return true;
 }
 
 inline std::string benchmark_name(const entry& e) {
   return e.impl + "/" + e.mode + "/" + std::string(name_of(e.kind)) +
-         "/H:" + std::to_string(e.hidden);
+         "/H:" + std::to_string(e.hidden) + e.variant;
 }
 
 inline void register_all() {
@@ -305,7 +407,7 @@ inline void register_all() {
     const auto m = std::find(modes.begin(), modes.end(), e.mode) - modes.begin();
     const auto i =
         std::find(implementations.begin(), implementations.end(), e.impl) - implementations.begin();
-    return std::make_tuple(m, e.kind, e.hidden, i);
+    return std::make_tuple(m, e.variant, e.kind, e.hidden, i);
   };
   auto& entries = registry();
   std::stable_sort(entries.begin(), entries.end(),
