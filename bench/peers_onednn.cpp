@@ -4,6 +4,8 @@
 //   stream: a T = 1 primitive executed once per step, the state carried between two sets of
 //           state buffers (src_iter of one step is dst_iter of the one before)
 //   seq:    one T = 1000 primitive from the zero state
+// and the batch cases of bench/peers_batch.hpp (onednn/<mode>/<cell>/H:<H>/B:<B>): the same
+// primitives with batch B (stream: T = 1 with B carried states; seq: B sequences of T = 1000).
 // Weights are given to the primitive in the layout it picks (format_tag::any, reordered once),
 // the scratchpad is the user's, allocated once. The Dense(H -> 1) head is a plain dot product
 // on dst_layer (oneDNN has no cheaper primitive for a 1 x H product).
@@ -11,7 +13,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <unordered_map>
 
-#include "peers_common.hpp"
+#include "peers_batch.hpp"
 
 namespace {
 
@@ -34,15 +36,16 @@ float head(const peers::weights& w, const float* h) {
 
 class onednn_model {
  public:
-  onednn_model(const peers::weights& w, std::size_t steps, bool carry_state)
-      : w_(w), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  onednn_model(const peers::weights& w, std::size_t steps, bool carry_state, std::size_t batch = 1)
+      : w_(w), batch_(batch), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     const auto T = dnnl::memory::dim(steps), H = dnnl::memory::dim(w.hidden);
+    const auto B = dnnl::memory::dim(batch);
     const dnnl::memory::dim G = dnnl::memory::dim(peers::gates(w.kind));
     const bool lstm = w.kind == cell::lstm;
-    const dnnl::memory::desc src_md({T, 1, 1}, dt::f32, tag::tnc);
-    const dnnl::memory::desc dst_md({T, 1, H}, dt::f32, tag::tnc);
+    const dnnl::memory::desc src_md({T, B, 1}, dt::f32, tag::tnc);
+    const dnnl::memory::desc dst_md({T, B, H}, dt::f32, tag::tnc);
     const dnnl::memory::desc iter_md =
-        carry_state ? dnnl::memory::desc({1, 1, 1, H}, dt::f32, tag::ldnc) : dnnl::memory::desc();
+        carry_state ? dnnl::memory::desc({1, 1, B, H}, dt::f32, tag::ldnc) : dnnl::memory::desc();
     const dnnl::memory::desc wl_md({1, 1, 1, G, H}, dt::f32, tag::any);
     const dnnl::memory::desc wi_md({1, 1, H, G, H}, dt::f32, tag::any);
     const dnnl::memory::desc bias_md({1, 1, lstm ? G : G + 1, H}, dt::f32, tag::ldgo);
@@ -133,30 +136,38 @@ class onednn_model {
   void reset() {
     for (auto* group : {&state_, &cell_state_})
       for (auto& m : *group)
-        if (m) std::fill_n(static_cast<float*>(m.get_data_handle()), w_.hidden, 0.0f);
+        if (m) std::fill_n(static_cast<float*>(m.get_data_handle()), batch_ * w_.hidden, 0.0f);
     parity_ = 0;
   }
 
-  /// Streaming: one step of the T = 1 primitive.
-  float step(float x) {
-    *static_cast<float*>(src_.get_data_handle()) = x;
+  /// Streaming: one step of the T = 1 primitive for the B streams (x, y: one value each).
+  void step(const float* x, float* y) {
+    std::copy_n(x, batch_, static_cast<float*>(src_.get_data_handle()));
     primitive_.execute(stream_, args_[parity_]);
     stream_.wait();
     parity_ ^= 1;
-    return head(w_, static_cast<const float*>(dst_.get_data_handle()));
+    const auto* hs = static_cast<const float*>(dst_.get_data_handle());
+    for (std::size_t k = 0; k < batch_; ++k) y[k] = head(w_, hs + k * w_.hidden);
   }
 
-  /// Sequence: the T-step primitive over xs from the zero state; ys[t] for every step.
+  float step(float x) {
+    float y = 0.0f;
+    step(&x, &y);
+    return y;
+  }
+
+  /// Sequence: the T-step primitive over xs (T x B) from the zero state; ys (T x B) every step.
   void forward(const std::vector<float>& xs, std::vector<float>& ys) {
     std::copy(xs.begin(), xs.end(), static_cast<float*>(src_.get_data_handle()));
     primitive_.execute(stream_, args_[0]);
     stream_.wait();
     const auto* hs = static_cast<const float*>(dst_.get_data_handle());
-    for (std::size_t t = 0; t < xs.size(); ++t) ys[t] = head(w_, hs + t * w_.hidden);
+    for (std::size_t i = 0; i < xs.size(); ++i) ys[i] = head(w_, hs + i * w_.hidden);
   }
 
  private:
   const peers::weights& w_;
+  std::size_t batch_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   dnnl::primitive primitive_;
@@ -189,6 +200,22 @@ void sequence(benchmark::State& state, cell c, std::size_t h) {
   });
 }
 
+void batch_stream(benchmark::State& state, cell c, std::size_t h, std::size_t batch) {
+  onednn_model model(peers::model_weights(c, h), 1, true, batch);
+  state.SetLabel(model.implementation());
+  peers::run_batch_stream(
+      state, peers::model_stack(c, h), batch, [&](const float* x, float* y) { model.step(x, y); },
+      [&] { model.reset(); });
+}
+
+void batch_sequence(benchmark::State& state, cell c, std::size_t h, std::size_t batch) {
+  onednn_model model(peers::model_weights(c, h), peers::sequence_length, false, batch);
+  state.SetLabel(model.implementation());
+  peers::run_batch_sequence(
+      state, peers::model_stack(c, h), batch,
+      [&](const std::vector<float>& xs, std::vector<float>& ys) { model.forward(xs, ys); });
+}
+
 [[maybe_unused]] const bool added = [] {
   const dnnl_version_t* v = dnnl_version();
   benchmark::AddCustomContext(
@@ -200,6 +227,16 @@ void sequence(benchmark::State& state, cell c, std::size_t h) {
         peers::add("onednn", mode, c, h, [c, h, seq = mode == "seq"](benchmark::State& s) {
           seq ? sequence(s, c, h) : stream(s, c, h);
         });
+  for (const std::string_view mode : peers::modes)
+    for (const cell c : peers::cells)
+      for (const std::size_t h : peers::batch_hidden_sizes)
+        for (const std::size_t b : peers::batch_sizes)
+          peers::add(
+              "onednn", mode, c, h,
+              [c, h, b, seq = mode == "seq"](benchmark::State& s) {
+                seq ? batch_sequence(s, c, h, b) : batch_stream(s, c, h, b);
+              },
+              peers::batch_variant(b));
   return true;
 }();
 

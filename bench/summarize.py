@@ -20,6 +20,10 @@ are also tabulated per (mode, cell), one row per H: each implementation's median
 in parentheses, its ratio to rnnx typed measured in the same run (peer ns / typed ns: > 1 means
 typed is faster). bench/step_bench.cpp's names count as typed: lstm_step/H:<H> is
 typed/stream/lstm/H:<H>, lstm_forward/H:<H>/T:<T> is typed/seq/lstm/H:<H> (likewise gru).
+Rows with a variant after H (bench/peers_batch.hpp: /B:<B> for B streams, /In:16/Out:16 and /L:2
+for the extra models) get their own table, "Batch and other models": one row per (variant, mode,
+cell, H), each implementation's median ns per stream-step with its ratio to typed, then each
+implementation's % of the FMA peak.
 A benchmark that stopped with an error (e.g. its outputs did not match the reference) shows
 "error" and its message is listed under the table.
 --extra EXTRA.json (repeatable) merges another Google-Benchmark-shaped run into RESULTS.json
@@ -269,6 +273,70 @@ def peer_tables(chosen, rows):
     return lines
 
 
+VARIANT_NAME = re.compile(r"^(\w+)/(stream|seq)/(\w+)/H:(\d+)((?:/\w+:\d+)+)$")
+VARIANTS = {"/In:16/Out:16": "LSTM(16 -> 128) + Dense(128 -> 16)",
+            "/L:2": "LSTM(1 -> 64) + LSTM(64 -> 64) + Dense(64 -> 1)"}
+
+
+def variant_label(variant, mode, cell, h):
+    mode_text = "stream" if mode == "stream" else "T=1000"
+    if variant.startswith("/B:"):
+        return f"{cell.upper()}(1 -> {h}) + Dense, B={variant[3:]}, {mode_text}"
+    return f"{VARIANTS.get(variant, f'{cell.upper()} H={h}{variant}')}, {mode_text}"
+
+
+def variant_tables(chosen, rows, peak):
+    """Markdown lines: the rows with a variant (batch, extra models), implementations side by side."""
+    table, errors = {}, {}
+    for b in rows:
+        match = VARIANT_NAME.match(b.get("run_name", b.get("name", "")))
+        if match and b.get("error_occurred"):
+            errors[b.get("run_name", b["name"])] = b.get("error_message", "error")
+    for b in chosen:
+        match = VARIANT_NAME.match(b.get("run_name", b["name"]))
+        if match and not b.get("error_occurred") and b.get("ns/step") is not None:
+            impl, mode, cell, h, variant = match[1], match[2], match[3], int(match[4]), match[5]
+            table.setdefault((variant, mode, cell, h), {})[impl] = b
+    if not table and not errors:
+        return []
+    seen = {i for r in table.values() for i in r}
+    impls = [i for i in IMPLEMENTATIONS if i in seen] + sorted(seen - set(IMPLEMENTATIONS))
+
+    def order(key):
+        variant, mode, cell, h = key
+        batch = int(variant[3:]) if variant.startswith("/B:") else 0
+        return (batch == 0, variant if batch == 0 else "", list(MODES).index(mode), cell != "lstm",
+                cell, h, batch)
+
+    lines = ["", "## Batch and other models", "",
+             "Median ns per stream-step (CPU time; a call of B streams counts B steps, T = 1000 "
+             "of B sequences T * B) and, in parentheses, the ratio to rnnx typed in the same run "
+             "(> 1: typed is faster); then each implementation's GFLOP/s as % of the FMA peak"
+             + (f" ({peak:.0f} GFLOP/s)." if peak else "."), "",
+             "| case | " + " | ".join(impls) + " | " + " | ".join(f"{i} % peak" for i in impls) + " |",
+             "| --- | " + " | ".join("---:" for _ in impls * 2) + " |"]
+    for key in sorted(table, key=order):
+        row = table[key]
+        typed = row.get("typed", {}).get("ns/step")
+        times, pcts = [], []
+        for impl in impls:
+            b = row.get(impl)
+            if b is None:
+                times.append("-")
+                pcts.append("-")
+                continue
+            ns = b["ns/step"]
+            times.append(fmt_ns(ns) if impl == "typed" or not typed
+                         else f"{fmt_ns(ns)} ({ns / typed:.2f}x)")
+            gf = b.get("GFLOP/s")
+            pcts.append(f"{100.0 * gf / peak:.1f}" if (gf is not None and peak) else "-")
+        lines.append(f"| {variant_label(*key)} | " + " | ".join(times) + " | " + " | ".join(pcts) + " |")
+    if errors:
+        lines += ["", "Stopped with an error:", ""]
+        lines += [f"- {name}: {message}" for name, message in sorted(errors.items())]
+    return lines
+
+
 def draw_plot(chosen, rows, peak, path, title):
     """ns/step and % of FMA peak against H per implementation, to a PNG; False if impossible."""
     groups, _, impls = peer_groups(chosen, rows)
@@ -437,6 +505,7 @@ def main(argv):
         "over T steps divided by T. cv = coefficient of variation of ns/step over the repetitions.",
     ]
     lines += peer_tables(chosen, rows)
+    lines += variant_tables(chosen, rows, peak)
     if torch_path is not None:
         comparison = torch_comparison(run, torch_path, clock)
         if comparison is None:
