@@ -1,11 +1,13 @@
 // rnnx::dynamic in the peer comparison (bench/peers_common.hpp): dynamic/<mode>/<cell>/H:<H>,
 // the same model as typed/..., read from the same weight document with its sizes at run time.
-// Also peak_fma, the core's FMA peak that "% of peak" refers to (as in bench/step_bench.cpp).
+// The extra models of bench/peers_batch.hpp (dynamic/<mode>/lstm/H:<H>/In:16/Out:16, .../L:2)
+// at batch 1 too. Also peak_fma, the core's FMA peak that "% of peak" refers to (as in
+// bench/step_bench.cpp).
 
 #include <rnnx/dynamic/dynamic.hpp>
 #include <xsimd/xsimd.hpp>
 
-#include "peers_common.hpp"
+#include "peers_batch.hpp"
 
 namespace {
 
@@ -32,6 +34,26 @@ void sequence(benchmark::State& state, cell c, std::size_t h) {
   peers::time_sequence(state, c, h, [&] {
     auto out = model.forward(xs);
     benchmark::DoNotOptimize(out.data());
+  });
+}
+
+void extra_stream(benchmark::State& state, const peers::stack& s) {
+  const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
+  auto st = model.initial_state();
+  auto step = [&](const float* x, float* y) {
+    const auto out = model.step(std::span<const float>(x, s.in()), st);
+    std::copy(out.begin(), out.end(), y);
+  };
+  peers::run_batch_stream(state, s, 1, step, [&] { st.reset(); });
+}
+
+void extra_sequence(benchmark::State& state, const peers::stack& s) {
+  const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
+  xt::xtensor<float, 2> xs = xt::xtensor<float, 2>::from_shape({peers::sequence_length, s.in()});
+  peers::run_batch_sequence(state, s, 1, [&](const std::vector<float>& in, std::vector<float>& ys) {
+    std::copy(in.begin(), in.end(), xs.begin());
+    const xt::xtensor<float, 2> out = model.forward(xs);
+    std::copy(out.begin(), out.end(), ys.begin());
   });
 }
 
@@ -72,6 +94,14 @@ void peak_fma(benchmark::State& state) {
         peers::add("dynamic", mode, c, h, [c, h, seq = mode == "seq"](benchmark::State& s) {
           seq ? sequence(s, c, h) : stream(s, c, h);
         });
+  for (const std::string_view mode : peers::modes)
+    for (const peers::extra_model& m : peers::extra_models)
+      peers::add(
+          "dynamic", mode, cell::lstm, m.hidden,
+          [&m, seq = mode == "seq"](benchmark::State& s) {
+            seq ? extra_sequence(s, peers::extra_stack(m)) : extra_stream(s, peers::extra_stack(m));
+          },
+          m.variant);
   return true;
 }();
 
