@@ -3,11 +3,17 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <rnnx/rnnx.hpp>
+#include <string>
+#include <vector>
 
 #include "random_parameters.hpp"
 
@@ -83,6 +89,75 @@ TEST(WeightsIo, Float32FileLoadsExactlyIntoDoubleModel) {
       max_diff = std::max(max_diff, std::abs(narrow_values[k] - wide_values[k]));
   });
   EXPECT_EQ(max_diff, 0.0);
+}
+
+// Messages quote a document's values with rnnx::detail::json_text, which stands in for
+// nlohmann::json's dump() so that loaders do not compile its serializer: the text must be
+// dump()'s, for every kind of value.
+TEST(WeightsIo, MessagesQuoteValuesAsDumpDoes) {
+  std::vector<json> values = {nullptr,
+                              true,
+                              false,
+                              0,
+                              -0.0,
+                              1,
+                              -7,
+                              32.0,
+                              0.1,
+                              1e39,
+                              1e-7,
+                              1e15,
+                              1e16,
+                              123456789012345678.0,
+                              5e-324,
+                              1.7976931348623157e308,
+                              std::numeric_limits<double>::quiet_NaN(),
+                              std::numeric_limits<double>::infinity(),
+                              std::numeric_limits<std::int64_t>::min(),
+                              std::numeric_limits<std::uint64_t>::max(),
+                              "",
+                              "tanh",
+                              "quote \" backslash \\ slash / tab \t newline \n cr \r",
+                              std::string("bell \x07 nul ") + '\0' + " unit \x1f del \x7f",
+                              "\b\f",
+                              "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xB5",
+                              json::array(),
+                              json::object(),
+                              json::binary({1, 2, 255}),
+                              json::binary({}, 7)};
+  values.push_back({{"b", {1, 2.5, "x"}}, {"a", nullptr}, {"c", {{"d", json::array()}}}});
+  std::mt19937_64 bits(7);
+  for (int i = 0; i < 2000; ++i) {  // doubles of every exponent, as bit patterns
+    std::uint64_t pattern = bits();
+    double d;
+    std::memcpy(&d, &pattern, sizeof d);
+    if (std::isfinite(d)) values.push_back(d);
+    values.push_back(static_cast<double>(static_cast<float>(bits() % 100000) / 1024.0f));
+  }
+  for (const json& v : values) EXPECT_EQ(rnnx::detail::json_text(v), v.dump());
+}
+
+// A string that is not UTF-8 (only a document built in code holds one): json_text throws
+// what dump() throws.
+TEST(WeightsIo, NonUtf8StringsFailAsDumpDoes) {
+  for (const std::string& s :
+       {std::string("\xFF"), std::string("ab\xC3"), std::string("\xC0\xAF"),
+        std::string("\xED\xA0\x80"), std::string("\xF4\x90\x80\x80"), std::string("x\xE2\x28\xA1"),
+        std::string("\xF0\x9F\x8E"), std::string("\x80")}) {
+    std::string expected, actual;
+    try {
+      static_cast<void>(json(s).dump());
+    } catch (const json::type_error& e) {
+      expected = e.what();
+    }
+    try {
+      static_cast<void>(rnnx::detail::json_text(json(s)));
+    } catch (const json::type_error& e) {
+      actual = e.what();
+    }
+    EXPECT_FALSE(expected.empty());
+    EXPECT_EQ(actual, expected);
+  }
 }
 
 class WeightsErrors : public ::testing::Test {
@@ -228,6 +303,23 @@ TEST_F(WeightsErrors, TextAndFiles) {
   } catch (const rnnx::weights_error& e) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+  // The file's text goes through the same parser as text: the same message after the prefix.
+  try {
+    rnnx::load_weights_from_string(*model, text.substr(0, text.size() / 2));
+    ADD_FAILURE();
+  } catch (const rnnx::weights_error& from_text) {
+    try {
+      rnnx::load_weights(*model, path);
+      ADD_FAILURE();
+    } catch (const rnnx::weights_error& from_file) {
+      const std::string prefix = "rnnx::load_weights: ";
+      const std::string file_prefix = "rnnx::load_weights(" + path.string() + "): ";
+      ASSERT_EQ(std::string(from_text.what()).rfind(prefix, 0), 0u) << from_text.what();
+      ASSERT_EQ(std::string(from_file.what()).rfind(file_prefix, 0), 0u) << from_file.what();
+      EXPECT_EQ(std::string(from_text.what()).substr(prefix.size()),
+                std::string(from_file.what()).substr(file_prefix.size()));
+    }
   }
   std::filesystem::remove(path);
   EXPECT_THROW(rnnx::save_weights(*model, std::filesystem::path("/nonexistent/dir/m.json")),

@@ -11,11 +11,50 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "rnnx/io/weights.hpp"
 #include "rnnx/kernels/unroll.hpp"
 
 namespace rnnx {
+
+namespace detail {
+
+/// Whether `document` is a weight document for a model whose layers are `layers` (in order)
+/// and whose scalar is double or not: describes_architecture without the model type, so that
+/// every model type of a program shares it. May throw std::bad_alloc only.
+inline bool has_architecture(const nlohmann::json& document,
+                             const std::vector<layer_signature>& layers, bool model_is_double) {
+  if (!document.is_object()) return false;
+  const nlohmann::json* const format = find_member(document, "format");
+  const nlohmann::json* const version = find_member(document, "version");
+  const nlohmann::json* const dtype = find_member(document, "dtype");
+  const nlohmann::json* const list = find_member(document, "layers");
+  if (format == nullptr || !is_string_equal(*format, weights_format_name) || version == nullptr ||
+      !is_number_equal(*version, weights_format_version) || dtype == nullptr || list == nullptr ||
+      !list->is_array() || list->size() != layers.size())
+    return false;
+  if (!is_string_equal(*dtype, "float32") &&
+      !(is_string_equal(*dtype, "float64") && model_is_double))
+    return false;
+  const auto& file_layers = list->get_ref<const nlohmann::json::array_t&>();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const nlohmann::json& layer = file_layers[i];
+    if (!layer.is_object()) return false;
+    const nlohmann::json* const type = find_member(layer, "type");
+    if (type == nullptr || !is_string_equal(*type, layers[i].type_name)) return false;
+    for (const layer_attribute& expected : layers[i].attributes) {
+      const nlohmann::json* const field = find_member(layer, expected.key);
+      if (field == nullptr || (expected.is_text ? !is_string_equal(*field, expected.text)
+                                                : !field->is_number_unsigned() ||
+                                                      field->get<std::size_t>() != expected.number))
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace detail
 
 /// Whether `document` holds weights for Net's architecture: a weight document (format and
 /// version) with Net's number of layers, each of Net's type, sizes and options, in a dtype
@@ -25,41 +64,12 @@ namespace rnnx {
 template <class Net>
 bool describes_architecture(const nlohmann::json& document) noexcept {
   try {
-    if (!document.is_object()) return false;
-    const auto format = document.find("format");
-    const auto version = document.find("version");
-    const auto dtype = document.find("dtype");
-    const auto layers = document.find("layers");
-    if (format == document.end() || *format != weights_format_name || version == document.end() ||
-        *version != weights_format_version || dtype == document.end() || layers == document.end() ||
-        !layers->is_array() || layers->size() != Net::layer_count)
-      return false;
-    if (*dtype != "float32" &&
-        !(*dtype == "float64" && std::is_same_v<typename Net::scalar, double>))
-      return false;
-    bool same = true;
+    std::vector<detail::layer_signature> layers;
+    layers.reserve(Net::layer_count);
     kernels::unroll<Net::layer_count>([&](auto index) {
-      using L = typename Net::template layer_type<index>;
-      const nlohmann::json& layer = (*layers)[index];
-      if (!same || !layer.is_object()) {
-        same = false;
-        return;
-      }
-      const auto type = layer.find("type");
-      same = type != layer.end() && *type == L::type_name;
-      L::visit_attributes([&](std::string_view key, auto expected) {
-        const auto field = layer.find(key);
-        if (!same || field == layer.end()) {
-          same = false;
-        } else if constexpr (std::is_convertible_v<decltype(expected), std::string_view>) {
-          same = field->is_string() &&
-                 field->template get_ref<const std::string&>() == std::string_view(expected);
-        } else {
-          same = field->is_number_unsigned() && field->template get<std::size_t>() == expected;
-        }
-      });
+      layers.push_back(detail::layer_signature_of<typename Net::template layer_type<index>>());
     });
-    return same;
+    return detail::has_architecture(document, layers, std::is_same_v<typename Net::scalar, double>);
   } catch (...) {  // nothing above throws but allocation
     return false;
   }
@@ -87,34 +97,34 @@ inline std::string document_architecture(const nlohmann::json& document) {
                                                      "function",
                                                      "p"};
   auto value_text = [](const nlohmann::json& v) {
-    return v.is_string() ? v.get<std::string>() : v.dump();
+    return v.is_string() ? v.get<std::string>() : detail::json_text(v);
   };
   if (!document.is_object()) return "?";
-  const auto layers = document.find("layers");
-  if (layers == document.end() || !layers->is_array()) return "?";
+  const nlohmann::json* const layers = detail::find_member(document, "layers");
+  if (layers == nullptr || !layers->is_array()) return "?";
   std::string text;
-  for (const nlohmann::json& layer : *layers) {
+  for (const nlohmann::json& layer : layers->get_ref<const nlohmann::json::array_t&>()) {
     if (!text.empty()) text += " -> ";
-    const auto type = layer.is_object() ? layer.find("type") : layer.end();
-    if (!layer.is_object() || type == layer.end() || !type->is_string()) {
+    const nlohmann::json* const type =
+        layer.is_object() ? detail::find_member(layer, "type") : nullptr;
+    if (type == nullptr || !type->is_string()) {
       text += '?';
       continue;
     }
     std::string fields;
     auto append = [&](const std::string& piece) { fields += (fields.empty() ? "" : ", ") + piece; };
     for (std::string_view key : field_order)
-      if (const auto field = layer.find(key); field != layer.end()) append(value_text(*field));
-    for (const auto& item : layer.items()) {
-      const std::string& key = item.key();
+      if (const nlohmann::json* const field = detail::find_member(layer, std::string(key)))
+        append(value_text(*field));
+    for (const auto& [key, value] : layer.get_ref<const nlohmann::json::object_t&>()) {
       if (key != "type" && key != "parameters" && key != "name" &&
           std::find(std::begin(field_order), std::end(field_order), key) == std::end(field_order))
-        append(key + '=' + value_text(item.value()));
+        append(key + '=' + value_text(value));
     }
-    text += type->get<std::string>() + '<' + fields + '>';
+    text += type->get_ref<const std::string&>() + '<' + fields + '>';
   }
-  const auto dtype = document.find("dtype");
-  return text + " (" + (dtype == document.end() ? std::string("no dtype") : value_text(*dtype)) +
-         ")";
+  const nlohmann::json* const dtype = detail::find_member(document, "dtype");
+  return text + " (" + (dtype == nullptr ? std::string("no dtype") : value_text(*dtype)) + ")";
 }
 
 }  // namespace rnnx

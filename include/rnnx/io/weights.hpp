@@ -3,20 +3,20 @@
 // model type: every mismatch is an rnnx::weights_error naming the layer and the field, and a
 // failed load leaves the model unchanged.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
-#include <memory>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "rnnx/io/json_document.hpp"
 #include "rnnx/layers/layer.hpp"
@@ -46,105 +46,210 @@ inline std::string json_kind(const nlohmann::json& j) {
                           : "a number";
 }
 
-/// Checks that j describes a layer like L: an object whose 'type' and attribute fields (sizes,
-/// options) equal L's, with no fields beyond those and `other_fields`.
-template <class L>
-void check_layer_fields(const nlohmann::json& j, const std::string& where,
-                        std::set<std::string> other_fields) {
-  if (!j.is_object()) throw weights_error(where + ": must be an object, found " + json_kind(j));
-  const auto type = j.find("type");
-  if (type == j.end() || !type->is_string())
-    throw weights_error(where + ": missing field 'type' (a string)");
-  if (type->get<std::string>() != L::type_name)
-    throw weights_error(where + ": type is '" + type->get<std::string>() + "', the model has " +
-                        layer_name<L>());
+// Compile time (bench/compile_time.py): what a model type expects of a document is gathered
+// into the plain values below, and ordinary inline functions (templated on the scalar at most)
+// check documents against them. Every model type shares those functions, so a program
+// compiles them, and the nlohmann::json code they use, once; per model type only the
+// gathering and the final copy into its parameters remain.
 
-  std::set<std::string>& known = other_fields;
-  known.emplace("type");
-  L::visit_attributes([&](std::string_view key, auto expected) {
-    known.emplace(key);
-    const auto field = j.find(std::string(key));
-    const std::string what = where + ": field '" + std::string(key) + "'";
-    if (field == j.end()) throw weights_error(what + " is missing");
-    if constexpr (std::is_convertible_v<decltype(expected), std::string_view>) {
-      if (!field->is_string() || field->get<std::string>() != std::string_view(expected))
-        throw weights_error(what + " is " + field->dump() + ", the model has " + layer_name<L>() +
-                            " (" + std::string(expected) + ")");
-    } else {
-      if (!field->is_number_unsigned() || field->get<std::size_t>() != expected)
-        throw weights_error(what + " is " + field->dump() + ", the model has " + layer_name<L>() +
-                            " (" + std::to_string(expected) + ")");
-    }
-  });
-  for (const auto& item : j.items())
-    if (!known.count(item.key()))
-      throw weights_error(where + ": unknown field '" + item.key() + "'");
+/// Throws weights_error with the pieces' concatenation: one call per message keeps the
+/// checks' code small.
+[[noreturn]] inline void throw_weights_error(std::initializer_list<std::string_view> pieces) {
+  throw weights_error(concat(pieces));
 }
 
-/// One value of a file: a number, finite in the file and as a T (`what` names it in messages).
+/// One field of a layer that the model fixes: a size or an option, as visit_attributes gives it.
+struct layer_attribute {
+  std::string key;
+  std::string text;        // an option's value, when is_text
+  std::size_t number = 0;  // a size's value, otherwise
+  bool is_text = false;
+  std::string value_text() const { return is_text ? text : std::to_string(number); }
+};
+
+/// A layer type as files describe it: its 'type', its attribute fields in visit order, and
+/// the name messages give it (layer_name<L>(): "lstm<1, 32>").
+struct layer_signature {
+  std::string type_name;
+  std::vector<layer_attribute> attributes;
+  std::string name;
+
+  void add(std::string_view key, std::string_view option) {
+    attributes.push_back({std::string(key), std::string(option), 0, true});
+  }
+  void add(std::string_view key, std::size_t size) {
+    attributes.push_back({std::string(key), {}, size, false});
+  }
+};
+
+template <class L>
+layer_signature layer_signature_of() {
+  layer_signature signature{std::string(L::type_name), {}, layer_name<L>()};
+  L::visit_attributes([&](std::string_view key, auto value) {
+    if constexpr (std::is_convertible_v<decltype(value), std::string_view>)
+      signature.add(key, std::string_view(value));
+    else
+      signature.add(key, static_cast<std::size_t>(value));
+  });
+  return signature;
+}
+
+/// A named vector or matrix a layer reads from a file: a parameter, or a state vector.
+/// cols == 0 for a vector of `rows` values.
+struct value_shape {
+  std::string name;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+};
+
+/// Checks that j describes a layer like `layer`: an object whose 'type' and attribute fields
+/// (sizes, options) equal its own, with no fields beyond those and `other_fields`.
+inline void check_layer_fields(const nlohmann::json& j, const std::string& where,
+                               const layer_signature& layer,
+                               std::initializer_list<std::string_view> other_fields) {
+  if (!j.is_object()) throw_weights_error({where, ": must be an object, found ", json_kind(j)});
+  const nlohmann::json* const type = find_member(j, "type");
+  if (type == nullptr || !type->is_string())
+    throw_weights_error({where, ": missing field 'type' (a string)"});
+  if (!is_string_equal(*type, layer.type_name))
+    throw_weights_error({where, ": type is '", type->get_ref<const std::string&>(),
+                         "', the model has ", layer.name});
+
+  for (const layer_attribute& expected : layer.attributes) {
+    const nlohmann::json* const field = find_member(j, expected.key);
+    if (field == nullptr) throw_weights_error({where, ": field '", expected.key, "' is missing"});
+    if (expected.is_text
+            ? !is_string_equal(*field, expected.text)
+            : !field->is_number_unsigned() || field->get<std::size_t>() != expected.number)
+      throw_weights_error({where, ": field '", expected.key, "' is ", json_text(*field),
+                           ", the model has ", layer.name, " (", expected.value_text(), ")"});
+  }
+  for (const auto& member : j.get_ref<const nlohmann::json::object_t&>()) {  // in key order
+    const std::string& key = member.first;  // not a structured binding: clang 14 cannot capture it
+    const auto is_key = [&](std::string_view known) { return known == key; };
+    if (key != "type" && std::none_of(other_fields.begin(), other_fields.end(), is_key) &&
+        std::none_of(layer.attributes.begin(), layer.attributes.end(),
+                     [&](const layer_attribute& a) { return a.key == key; }))
+      throw_weights_error({where, ": unknown field '", key, "'"});
+  }
+}
+
+/// Whether v is a number, finite in the file and as a T; if so, its value as a T is in `value`.
 template <class T>
-T read_finite_value(const nlohmann::json& v, const std::string& what, bool file_is_float32) {
-  if (!v.is_number()) throw weights_error(what + " is " + json_kind(v) + ", not a number");
+bool read_finite_value(const nlohmann::json& v, bool file_is_float32, T& value) {
+  if (!v.is_number()) return false;
   const double d = v.get<double>();
-  const T value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
-  if (!std::isfinite(d) || !std::isfinite(value))
-    throw weights_error(what + " = " + v.dump() + " is not a finite " +
-                        std::string(dtype_name<T>()) + " value");
-  return value;
+  value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
+  return std::isfinite(d) && std::isfinite(value);
 }
 
-/// Reads one validated layer into `layer`; `where` names the layer in messages.
+/// Why read_finite_value refused v (`what` names it in the message).
+template <class T>
+[[noreturn]] void throw_not_finite_value(const nlohmann::json& v, const std::string& what) {
+  if (!v.is_number()) throw_weights_error({what, " is ", json_kind(v), ", not a number"});
+  throw_weights_error({what, " = ", json_text(v), " is not a finite ", dtype_name<T>(), " value"});
+}
+
+/// "[3]" or "[12 x 2]": a shape as messages print it.
+inline std::string shape_text(const value_shape& shape) {
+  return shape.cols == 0
+             ? concat({"[", std::to_string(shape.rows), "]"})
+             : concat({"[", std::to_string(shape.rows), " x ", std::to_string(shape.cols), "]"});
+}
+
+/// "3 entries" / "a string": what stands where a list was due.
+inline std::string found_text(const nlohmann::json& v) {
+  return v.is_array() ? concat({std::to_string(v.size()), " entries"}) : json_kind(v);
+}
+
+/// Appends the `count` values of `list` (a vector, or one row of a matrix) to `out`; a value
+/// that is not a finite T is named `what`[index] in the message.
+template <class T>
+void read_value_list(const nlohmann::json& list, std::size_t count, const std::string& what,
+                     bool file_is_float32, std::vector<T>& out) {
+  const auto& values = list.get_ref<const nlohmann::json::array_t&>();
+  for (std::size_t i = 0; i < count; ++i) {
+    T value{};
+    if (!read_finite_value(values[i], file_is_float32, value))
+      throw_not_finite_value<T>(values[i], concat({what, "[", std::to_string(i), "]"}));
+    out.push_back(value);
+  }
+}
+
+/// Appends the values of parameter `shape` (`v`, as the file holds it) to `out`, row-major.
+template <class T>
+void read_parameter_values(const nlohmann::json& v, const std::string& what,
+                           const value_shape& shape, bool file_is_float32, std::vector<T>& out) {
+  if (!v.is_array() || v.size() != shape.rows)
+    throw_weights_error({what, " must be a list of ", std::to_string(shape.rows),
+                         shape.cols == 0 ? " numbers" : " rows", " (shape ", shape_text(shape),
+                         "), found ", found_text(v)});
+  if (shape.cols == 0) {
+    read_value_list(v, shape.rows, what, file_is_float32, out);
+    return;
+  }
+  const auto& rows = v.get_ref<const nlohmann::json::array_t&>();
+  for (std::size_t r = 0; r < shape.rows; ++r) {
+    if (!rows[r].is_array() || rows[r].size() != shape.cols)
+      throw_weights_error({what, " row ", std::to_string(r), " must hold ",
+                           std::to_string(shape.cols), " numbers (shape ", shape_text(shape),
+                           "), found ", found_text(rows[r])});
+    read_value_list(rows[r], shape.cols, concat({what, "[", std::to_string(r), "]"}),
+                    file_is_float32, out);
+  }
+}
+
+/// Throws if `object` has a member none of `shapes` names: "<where>: unknown <noun> '<key>'
+/// for <layer>" (noun: "parameter", "state").
+inline void check_known_names(const nlohmann::json& object, const std::vector<value_shape>& shapes,
+                              const std::string& where, std::string_view noun,
+                              const layer_signature& layer) {
+  for (const auto& member : object.get_ref<const nlohmann::json::object_t&>())
+    if (std::none_of(shapes.begin(), shapes.end(),
+                     [&](const value_shape& s) { return s.name == member.first; }))
+      throw_weights_error({where, ": unknown ", noun, " '", member.first, "' for ", layer.name});
+}
+
+/// A layer of a model as a weight file must hold it.
+struct layer_parameters {
+  layer_signature signature;
+  std::vector<value_shape> parameters;  // in visit_parameters order
+};
+
 template <class L>
-void read_layer(L& layer, const nlohmann::json& j, const std::string& where, bool file_is_float32) {
-  using T = typename L::scalar;
-  check_layer_fields<L>(j, where, {"parameters", "name"});
-
-  static const nlohmann::json no_parameters = nlohmann::json::object();
-  const auto params_it = j.find("parameters");
-  const nlohmann::json& params = params_it == j.end() ? no_parameters : *params_it;
-  if (!params.is_object())
-    throw weights_error(where + ": 'parameters' must be an object, found " + json_kind(params));
-
-  std::set<std::string> expected_names;
-  auto read_value = [&](const nlohmann::json& v, const std::string& what) -> T {
-    return read_finite_value<T>(v, what, file_is_float32);
-  };
-  layer.visit_parameters([&](std::string_view name_view, auto& p) {
-    const std::string name(name_view);
-    expected_names.insert(name);
-    const std::string what = where + ": parameter '" + name + "'";
-    const auto it = params.find(name);
-    if (it == params.end()) throw weights_error(what + " is missing");
-    const nlohmann::json& v = *it;
-    std::string shape(1, '[');
-    shape += std::to_string(p.rows);
-    if (p.rank == 2) shape += " x " + std::to_string(p.cols);
-    shape += ']';
-    if (!v.is_array() || v.size() != p.rows)
-      throw weights_error(what + " must be " + (p.rank == 1 ? "a list of " : "a list of ") +
-                          std::to_string(p.rows) + (p.rank == 1 ? " numbers" : " rows") +
-                          " (shape " + shape + "), found " +
-                          (v.is_array() ? std::to_string(v.size()) + " entries" : json_kind(v)));
-    for (std::size_t r = 0; r < p.rows; ++r) {
-      if constexpr (std::remove_cvref_t<decltype(p)>::rank == 1) {
-        p.at(r) = read_value(v[r], what + "[" + std::to_string(r) + "]");
-      } else {
-        const nlohmann::json& row = v[r];
-        if (!row.is_array() || row.size() != p.cols)
-          throw weights_error(
-              what + " row " + std::to_string(r) + " must hold " + std::to_string(p.cols) +
-              " numbers (shape " + shape + "), found " +
-              (row.is_array() ? std::to_string(row.size()) + " entries" : json_kind(row)));
-        for (std::size_t c = 0; c < p.cols; ++c)
-          p.at(r, c) =
-              read_value(row[c], what + "[" + std::to_string(r) + "][" + std::to_string(c) + "]");
-      }
-    }
+layer_parameters layer_parameters_of(const L& layer) {
+  layer_parameters described{layer_signature_of<L>(), {}};
+  layer.visit_parameters([&](std::string_view name, const auto& p) {
+    described.parameters.push_back({std::string(name), p.rows, p.rank == 1 ? 0 : p.cols});
   });
-  for (const auto& item : params.items())
-    if (!expected_names.count(item.key()))
-      throw weights_error(where + ": unknown parameter '" + item.key() + "' for " +
-                          layer_name<L>());
+  return described;
+}
+
+/// Appends the values of one validated layer's parameters to `out`, each row-major, in the
+/// layer's order; `where` names the layer in messages.
+template <class T>
+void read_layer_parameters(const nlohmann::json& j, const std::string& where,
+                           const layer_parameters& layer, bool file_is_float32,
+                           std::vector<T>& out) {
+  check_layer_fields(j, where, layer.signature, {"parameters", "name"});
+  static const nlohmann::json no_parameters = nlohmann::json::object();
+  const nlohmann::json* const found = find_member(j, "parameters");
+  const nlohmann::json& params = found == nullptr ? no_parameters : *found;
+  if (!params.is_object())
+    throw_weights_error({where, ": 'parameters' must be an object, found ", json_kind(params)});
+  for (const value_shape& shape : layer.parameters) {
+    const std::string what = concat({where, ": parameter '", shape.name, "'"});
+    const nlohmann::json* const v = find_member(params, shape.name);
+    if (v == nullptr) throw_weights_error({what, " is missing"});
+    read_parameter_values(*v, what, shape, file_is_float32, out);
+  }
+  check_known_names(params, layer.parameters, where, "parameter", layer.signature);
+}
+
+/// "<where>: layer 1 (dense<32, 1, identity>)": how messages name a layer of a document.
+inline std::string layer_where(const std::string& where, std::size_t index,
+                               const layer_signature& layer) {
+  return concat({where, ": layer ", std::to_string(index), " (", layer.name, ")"});
 }
 
 template <class T>
@@ -183,70 +288,105 @@ void append_layer_fields(std::string& out) {
 /// every rnnx file starts with: format and version (a weight file's by default; state files'
 /// in realtime/state.hpp), dtype (a float64 file does not fill a float model: it would be
 /// rounded) and that 'layers' is a list.
+inline std::pair<const nlohmann::json*, bool> read_document_header(const nlohmann::json& document,
+                                                                   const std::string& where,
+                                                                   bool model_is_float32,
+                                                                   std::string_view format_name,
+                                                                   int format_version) {
+  if (!document.is_object()) throw_weights_error({where, ": the document must be a JSON object"});
+  const nlohmann::json* const format = find_member(document, "format");
+  if (format == nullptr || !is_string_equal(*format, format_name))
+    throw_weights_error({where, ": field 'format' must be \"", format_name, "\""});
+  const nlohmann::json* const version = find_member(document, "version");
+  if (version == nullptr || !is_number_equal(*version, format_version))
+    throw_weights_error({where, ": field 'version' must be ", std::to_string(format_version),
+                         ", found ", version == nullptr ? "none" : json_text(*version)});
+  const nlohmann::json* const dtype = find_member(document, "dtype");
+  const bool file_is_float32 = dtype != nullptr && is_string_equal(*dtype, "float32");
+  if (!file_is_float32 && (dtype == nullptr || !is_string_equal(*dtype, "float64")))
+    throw_weights_error({where, ": field 'dtype' must be \"float32\" or \"float64\""});
+  if (!file_is_float32 && model_is_float32)
+    throw_weights_error({where,
+                         ": the file holds float64 values and the model is float32; they would "
+                         "be rounded. Export as float32 or use a double model"});
+  const nlohmann::json* const layers = find_member(document, "layers");
+  if (layers == nullptr || !layers->is_array())
+    throw_weights_error({where, ": field 'layers' (a list) is missing"});
+  return {layers, file_is_float32};
+}
+
+/// read_document_header for a model of scalar T.
 template <class T>
 std::pair<const nlohmann::json*, bool> read_header(
     const nlohmann::json& document, const std::string& where,
     std::string_view format_name = weights_format_name,
     int format_version = weights_format_version) {
-  if (!document.is_object()) throw weights_error(where + ": the document must be a JSON object");
-  const auto format = document.find("format");
-  if (format == document.end() || *format != format_name)
-    throw weights_error(where + ": field 'format' must be \"" + std::string(format_name) + "\"");
-  const auto version = document.find("version");
-  if (version == document.end() || *version != format_version)
-    throw weights_error(where + ": field 'version' must be " + std::to_string(format_version) +
-                        ", found " +
-                        (version == document.end() ? std::string("none") : version->dump()));
-  const auto dtype = document.find("dtype");
-  if (dtype == document.end() || (*dtype != "float32" && *dtype != "float64"))
-    throw weights_error(where + ": field 'dtype' must be \"float32\" or \"float64\"");
-  const bool file_is_float32 = *dtype == "float32";
-  if (!file_is_float32 && std::is_same_v<T, float>)
-    throw weights_error(where +
-                        ": the file holds float64 values and the model is float32; they would be "
-                        "rounded. Export as float32 or use a double model");
-  const auto layers = document.find("layers");
-  if (layers == document.end() || !layers->is_array())
-    throw weights_error(where + ": field 'layers' (a list) is missing");
-  return {&*layers, file_is_float32};
+  return read_document_header(document, where, std::is_same_v<T, float>, format_name,
+                              format_version);
 }
 
-/// read_header, and that the document lists as many layers as Net has.
-template <class Net>
-std::pair<const nlohmann::json*, bool> read_network_header(
-    const nlohmann::json& document, const std::string& where,
-    std::string_view format_name = weights_format_name,
-    int format_version = weights_format_version) {
+/// read_document_header, and that the document lists `layer_count` layers, as the model
+/// (`model_description`, its network::description()) has.
+inline std::pair<const nlohmann::json*, bool> read_network_header(
+    const nlohmann::json& document, const std::string& where, bool model_is_float32,
+    std::size_t layer_count, const std::string& model_description, std::string_view format_name,
+    int format_version) {
   const auto header =
-      read_header<typename Net::scalar>(document, where, format_name, format_version);
-  if (header.first->size() != Net::layer_count)
-    throw weights_error(where + ": the file has " + std::to_string(header.first->size()) +
-                        " layers, the model " + Net::description() + " has " +
-                        std::to_string(Net::layer_count));
+      read_document_header(document, where, model_is_float32, format_name, format_version);
+  if (header.first->size() != layer_count)
+    throw_weights_error({where, ": the file has ", std::to_string(header.first->size()),
+                         " layers, the model ", model_description, " has ",
+                         std::to_string(layer_count)});
   return header;
+}
+
+/// Every parameter value of a weight document for a model of scalar T whose layers are
+/// `layers` (its description `model_description`), validated, in the model's order.
+template <class T>
+std::vector<T> read_weight_document(const nlohmann::json& document, const std::string& where,
+                                    const std::vector<layer_parameters>& layers,
+                                    const std::string& model_description) {
+  const auto [list, file_is_float32] =
+      read_network_header(document, where, std::is_same_v<T, float>, layers.size(),
+                          model_description, weights_format_name, weights_format_version);
+  const auto& file_layers = list->template get_ref<const nlohmann::json::array_t&>();
+  std::vector<T> values;
+  for (std::size_t i = 0; i < layers.size(); ++i)
+    read_layer_parameters(file_layers[i], layer_where(where, i, layers[i].signature), layers[i],
+                          file_is_float32, values);
+  return values;
+}
+
+/// Copies `count` validated values (row-major, from `values` at `next`) into p.
+template <class P, class T>
+void assign_parameter(P& p, const std::vector<T>& values, std::size_t& next) {
+  if constexpr (P::rank == 1) {
+    for (std::size_t r = 0; r < P::rows; ++r) p.at(r) = values[next++];
+  } else {
+    for (std::size_t r = 0; r < P::rows; ++r)
+      for (std::size_t c = 0; c < P::cols; ++c) p.at(r, c) = values[next++];
+  }
 }
 
 }  // namespace detail
 
 /// Replaces the model's parameters with those in `document` (already parsed JSON).
-/// Throws weights_error; on error the model is unchanged.
+/// Throws weights_error; on error the model is unchanged: the whole document is validated
+/// before the first value is written.
 template <class Net>
 void load_weights_from_json(Net& model, const nlohmann::json& document,
                             const std::string& source = "JSON") {
-  const std::string where = "rnnx::load_weights(" + source + ")";
-  // Plain variables, not a structured binding: clang 14 cannot capture those in lambdas.
-  const auto header = detail::read_network_header<Net>(document, where);
-  const nlohmann::json* const layers = header.first;
-  const bool file_is_float32 = header.second;
-
-  auto staged = std::make_unique<Net>(model);
-  staged->for_each_layer([&](auto index, auto& layer) {
-    using L = std::remove_cvref_t<decltype(layer)>;
-    detail::read_layer(layer, (*layers)[index],
-                       where + ": layer " + std::to_string(index) + " (" + layer_name<L>() + ")",
-                       file_is_float32);
+  std::vector<detail::layer_parameters> layers;
+  layers.reserve(Net::layer_count);
+  model.for_each_layer(
+      [&](auto, const auto& layer) { layers.push_back(detail::layer_parameters_of(layer)); });
+  const auto values = detail::read_weight_document<typename Net::scalar>(
+      document, detail::concat({"rnnx::load_weights(", source, ")"}), layers, Net::description());
+  std::size_t next = 0;
+  model.for_each_layer([&](auto, auto& layer) {
+    layer.visit_parameters(
+        [&](std::string_view, auto& p) { detail::assign_parameter(p, values, next); });
   });
-  model = *staged;
 }
 
 /// Reads weights from a file in the format of docs/weights-format.md.

@@ -276,6 +276,55 @@ std::string state_to_string(const Net& model, const typename Net::state& s) {
   return out;
 }
 
+namespace detail {
+
+/// A layer's state as a state file must hold it: the layer's signature, its vectors in visit
+/// order (value_shape with cols == 0).
+struct layer_state_vectors {
+  layer_signature signature;
+  std::vector<value_shape> vectors;
+};
+
+/// Every value of a state document for a model of scalar T whose layers' states are
+/// `layers` (the model's description `model_description`), validated, in the flat order.
+/// Throws state_error (the checks shared with weight files throw weights_error: rethrown).
+template <class T>
+std::vector<T> read_state_document(const nlohmann::json& document, const std::string& where,
+                                   const std::vector<layer_state_vectors>& layers,
+                                   const std::string& model_description) {
+  std::vector<T> values;
+  try {
+    const auto [list, file_is_float32] =
+        read_network_header(document, where, std::is_same_v<T, float>, layers.size(),
+                            model_description, state_format_name, state_format_version);
+    const auto& file_layers = list->template get_ref<const nlohmann::json::array_t&>();
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const nlohmann::json& j = file_layers[i];
+      const std::string at = layer_where(where, i, layers[i].signature);
+      check_layer_fields(j, at, layers[i].signature, {"state"});
+      const nlohmann::json* const vectors = find_member(j, "state");
+      if (vectors == nullptr) throw_weights_error({at, ": field 'state' is missing"});
+      if (!vectors->is_object())
+        throw_weights_error({at, ": 'state' must be an object, found ", json_kind(*vectors)});
+      for (const value_shape& expected : layers[i].vectors) {
+        const std::string what = concat({at, ": state '", expected.name, "'"});
+        const nlohmann::json* const v = find_member(*vectors, expected.name);
+        if (v == nullptr) throw_weights_error({what, " is missing"});
+        if (!v->is_array() || v->size() != expected.rows)
+          throw_weights_error({what, " must be a list of ", std::to_string(expected.rows),
+                               " numbers, found ", found_text(*v)});
+        read_value_list(*v, expected.rows, what, file_is_float32, values);
+      }
+      check_known_names(*vectors, layers[i].vectors, at, "state", layers[i].signature);
+    }
+  } catch (const weights_error& e) {  // the shared checks of io/weights.hpp
+    throw state_error(e.what());
+  }
+  return values;
+}
+
+}  // namespace detail
+
 /// Sets the state from `document` (parsed JSON in the format above), its output as
 /// restore_state does. Throws state_error naming the layer and the vector on any mismatch:
 /// wrong format, dtype, number of layers, layer type or sizes, a missing or unknown vector, a
@@ -286,48 +335,16 @@ void load_state_from_json(const Net& model, typename Net::state& s, const nlohma
                           const std::string& source = "JSON") {
   using T = typename Net::scalar;
   const std::string where = "rnnx::load_state(" + source + ")";
-  std::vector<T> values;
-  values.reserve(state_size<Net>);
-  try {
-    const auto header =
-        detail::read_network_header<Net>(document, where, state_format_name, state_format_version);
-    const nlohmann::json* const layers = header.first;
-    const bool file_is_float32 = header.second;
-    detail::for_each_layer_state<Net>(s, [&](auto i, const auto& layer_state) {
-      using L = typename Net::template layer_type<i>;
-      const nlohmann::json& j = (*layers)[i];
-      const std::string at = where + ": layer " + std::to_string(i) + " (" + layer_name<L>() + ")";
-      detail::check_layer_fields<L>(j, at, {"state"});
-      const auto vectors = j.find("state");
-      if (vectors == j.end()) throw state_error(at + ": field 'state' is missing");
-      if (!vectors->is_object())
-        throw state_error(at + ": 'state' must be an object, found " + detail::json_kind(*vectors));
-      std::size_t known = 0;
-      layer_state.visit([&](std::string_view name_view, auto expected) {
-        const std::string name(name_view);
-        const std::string what = at + ": state '" + name + "'";
-        const auto v = vectors->find(name);
-        if (v == vectors->end()) throw state_error(what + " is missing");
-        if (!v->is_array() || v->size() != expected.size())
-          throw state_error(
-              what + " must be a list of " + std::to_string(expected.size()) + " numbers, found " +
-              (v->is_array() ? std::to_string(v->size()) + " entries" : detail::json_kind(*v)));
-        for (std::size_t k = 0; k < expected.size(); ++k)
-          values.push_back(detail::read_finite_value<T>(
-              (*v)[k], what + "[" + std::to_string(k) + "]", file_is_float32));
-        ++known;
-      });
-      if (vectors->size() != known)
-        for (const auto& item : vectors->items()) {
-          bool expected = false;
-          layer_state.visit([&](std::string_view name, auto) { expected |= item.key() == name; });
-          if (!expected)
-            throw state_error(at + ": unknown state '" + item.key() + "' for " + layer_name<L>());
-        }
+  std::vector<detail::layer_state_vectors> layers;
+  layers.reserve(Net::layer_count);
+  detail::for_each_layer_state<Net>(s, [&](auto i, const auto& layer_state) {
+    layers.push_back({detail::layer_signature_of<typename Net::template layer_type<i>>(), {}});
+    layer_state.visit([&](std::string_view name, auto values) {
+      layers.back().vectors.push_back({std::string(name), values.size(), 0});
     });
-  } catch (const weights_error& e) {  // the shared checks of io/weights.hpp
-    throw state_error(e.what());
-  }
+  });
+  const std::vector<T> values =
+      detail::read_state_document<T>(document, where, layers, Net::description());
   const auto status = restore_state(model, s, std::span<const T, state_size<Net>>(values));
   if (status != restore_status::ok)  // unreachable: every value was checked above
     throw state_error(where + ": a value is not finite");
