@@ -327,15 +327,7 @@ bool verify_stream(benchmark::State& state, cell c, std::size_t hidden, Step&& s
 }
 
 /// Counters for `flops` per step and steps_per_iteration steps (stream-steps) per iteration.
-inline void set_counters(benchmark::State& state, double flops, std::size_t steps_per_iteration) {
-  const auto steps =
-      static_cast<double>(state.iterations()) * static_cast<double>(steps_per_iteration);
-  state.SetItemsProcessed(static_cast<std::int64_t>(steps));
-  state.counters["flops_per_step"] = flops;
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * steps * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["ns/step"] =
-      benchmark::Counter(steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
+using rnnx_bench::set_counters;
 
 inline void set_counters(benchmark::State& state, cell c, std::size_t hidden,
                          std::size_t steps_per_iteration) {
