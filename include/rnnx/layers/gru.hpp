@@ -12,6 +12,7 @@
 
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
+#include "rnnx/layers/recurrent_cell.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/math.hpp"
 #include "rnnx/simd/padded_array.hpp"
@@ -19,7 +20,8 @@
 namespace rnnx {
 
 template <std::size_t In, std::size_t H, class T = float>
-class gru {
+class gru : public recurrent_cell<gru<In, H, T>, T> {
+  friend class recurrent_cell<gru, T>;
   static_assert(In > 0 && H > 0, "rnnx::gru<In, H>: input and hidden sizes must be positive");
   static_assert(is_supported_scalar_v<T>, "rnnx::gru: the scalar type must be float or double");
   using weights = recurrent_weights<T, 3, In, H>;
@@ -38,38 +40,6 @@ class gru {
   static constexpr std::string_view type_name = "gru";
 
   using state = hidden_state<T, H>;
-
-  void step(const T* x, state& s, T* y) const noexcept { step(x, s, y, w_.matrices()); }
-
-  /// step reading the two weight matrices from m: copies of them in another storage type
-  /// (bf16: realtime/bf16_weights.hpp), everything else from the layer.
-  template <class W>
-  void step(const T* x, state& s, T* y, const recurrent_matrices<W>& m) const noexcept {
-    alignas(simd::alignment) T xg[weights::gate_stride];
-    w_.project_input(x, xg, m.input);
-    advance(xg, s, y, m.hidden);
-  }
-
-  /// One step of N independent streams (channels) at once: the bits of N single steps, each
-  /// weight loaded once per group of streams (recurrent_weights::step_streams).
-  template <std::size_t N>
-  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
-                    const std::array<T*, N>& y) const noexcept {
-    step_streams<N>(x, s, y, w_.matrices());
-  }
-  /// step_streams reading the two weight matrices from m (see step).
-  template <std::size_t N, class W>
-  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
-                    const std::array<T*, N>& y, const recurrent_matrices<W>& m) const noexcept {
-    w_.step_states(x, s, y, m, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
-      update(slice, xg, hg, *s[k], y[k]);
-    });
-  }
-
-  void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
-    w_.run_sequence(xs, steps, ys,
-                    [&](const T* xg, T* y) { advance(xg, s, y, w_.weight_hh.raw()); });
-  }
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   struct tape : weights::tape_base {
@@ -178,14 +148,6 @@ class gru {
   friend constexpr bool operator==(const gru&, const gru&) = default;
 
  private:
-  template <class W>
-  void advance(const T* xg, state& s, T* y, const W* w_hh) const noexcept {
-    w_.recur(
-        xg, s.h.data(),
-        [&](std::size_t slice, const T* x, const batch* hg) { update(slice, x, hg, s, y); }, w_hh);
-    std::copy_n(y, s.h.padded_size, s.h.data());
-  }
-
   /// y of one slice of units from its gates' pre-activations (h is still h_{t-1}).
   static void update(std::size_t slice, const T* x, const batch* hg, const state& s,
                      T* y) noexcept {

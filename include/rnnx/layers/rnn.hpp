@@ -11,13 +11,15 @@
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
+#include "rnnx/layers/recurrent_cell.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
 namespace rnnx {
 
 template <std::size_t In, std::size_t H, class Act = tanh, class T = float>
-class rnn {
+class rnn : public recurrent_cell<rnn<In, H, Act, T>, T> {
+  friend class recurrent_cell<rnn, T>;
   static_assert(In > 0 && H > 0, "rnnx::rnn<In, H>: input and hidden sizes must be positive");
   static_assert(std::is_same_v<Act, tanh> || std::is_same_v<Act, relu>,
                 "rnnx::rnn<In, H, Act>: the nonlinearity must be rnnx::tanh or rnnx::relu "
@@ -39,38 +41,6 @@ class rnn {
   static constexpr std::string_view type_name = "rnn";
 
   using state = hidden_state<T, H>;
-
-  void step(const T* x, state& s, T* y) const noexcept { step(x, s, y, w_.matrices()); }
-
-  /// step reading the two weight matrices from m: copies of them in another storage type
-  /// (bf16: realtime/bf16_weights.hpp), everything else from the layer.
-  template <class W>
-  void step(const T* x, state& s, T* y, const recurrent_matrices<W>& m) const noexcept {
-    alignas(simd::alignment) T xg[weights::gate_stride];
-    w_.project_input(x, xg, m.input);
-    advance(xg, s, y, m.hidden);
-  }
-
-  /// One step of N independent streams (channels) at once: the bits of N single steps, each
-  /// weight loaded once per group of streams (recurrent_weights::step_streams).
-  template <std::size_t N>
-  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
-                    const std::array<T*, N>& y) const noexcept {
-    step_streams<N>(x, s, y, w_.matrices());
-  }
-  /// step_streams reading the two weight matrices from m (see step).
-  template <std::size_t N, class W>
-  void step_streams(const std::array<const T*, N>& x, const std::array<state*, N>& s,
-                    const std::array<T*, N>& y, const recurrent_matrices<W>& m) const noexcept {
-    w_.step_states(x, s, y, m, [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
-      simd::store(y[k] + slice * V, Act::apply(simd::load(xg) + hg[0]));
-    });
-  }
-
-  void forward_sequence(const T* xs, std::size_t steps, state& s, T* ys) const {
-    w_.run_sequence(xs, steps, ys,
-                    [&](const T* xg, T* y) { advance(xg, s, y, w_.weight_hh.raw()); });
-  }
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   using tape = typename weights::tape_base;
@@ -134,15 +104,9 @@ class rnn {
   friend constexpr bool operator==(const rnn&, const rnn&) = default;
 
  private:
-  template <class W>
-  void advance(const T* xg, state& s, T* y, const W* w_hh) const noexcept {
-    w_.recur(
-        xg, s.h.data(),
-        [&](std::size_t slice, const T* x, const batch* hg) {
-          simd::store(y + slice * V, Act::apply(simd::load(x) + hg[0]));
-        },
-        w_hh);
-    std::copy_n(y, s.h.padded_size, s.h.data());
+  /// y of one slice of units from its pre-activations.
+  static void update(std::size_t slice, const T* x, const batch* hg, const state&, T* y) noexcept {
+    simd::store(y + slice * V, Act::apply(simd::load(x) + hg[0]));
   }
 
   weights w_;

@@ -1,0 +1,85 @@
+#pragma once
+// The inference paths of every cell built on recurrent_weights (Elman RNN, LSTM, GRU): one
+// step, a whole sequence and N streams at once, each reading the two weight matrices from the
+// layer or from copies of them (realtime/bf16_weights.hpp). A cell derives from
+// recurrent_cell<Cell, T> and supplies
+//   w_                                 its recurrent_weights
+//   update(slice, x, hg, state&, y)    its equations for one slice of units, from the slice's
+//                                      input projections x and hidden sums hg (registers),
+//                                      writing y (and any state but h: h becomes y afterwards)
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <type_traits>
+
+#include "rnnx/layers/recurrent_weights.hpp"
+#include "rnnx/simd/batch.hpp"
+
+namespace rnnx {
+
+template <class Cell, class T>
+class recurrent_cell {
+  using batch = simd::batch<T>;
+
+  template <class State>
+  static constexpr bool is_state = std::is_same_v<State, typename Cell::state>;
+
+ public:
+  template <class State>
+  requires is_state<State>
+  void step(const T* x, State& s, T* y) const noexcept { step(x, s, y, weights().matrices()); }
+
+  /// step reading the two weight matrices from m: copies of them in another storage type
+  /// (bf16: realtime/bf16_weights.hpp), everything else from the layer.
+  template <class State, class W>
+  requires is_state<State>
+  void step(const T* x, State& s, T* y, const recurrent_matrices<W>& m) const noexcept {
+    alignas(simd::alignment) T xg[Cell::recurrent_weights_type::gate_stride];
+    weights().project_input(x, xg, m.input);
+    advance(xg, s, y, m.hidden);
+  }
+
+  template <class State>
+  requires is_state<State>
+  void forward_sequence(const T* xs, std::size_t steps, State& s, T* ys) const {
+    weights().run_sequence(
+        xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y, weights().weight_hh.raw()); });
+  }
+
+  /// One step of N independent streams (channels) at once: the bits of N single steps, each
+  /// weight loaded once per group of streams (recurrent_weights::step_streams).
+  template <std::size_t N, class State>
+  requires is_state<State>
+  void step_streams(const std::array<const T*, N>& x, const std::array<State*, N>& s,
+                    const std::array<T*, N>& y) const noexcept {
+    step_streams<N>(x, s, y, weights().matrices());
+  }
+  /// step_streams reading the two weight matrices from m (see step).
+  template <std::size_t N, class State, class W>
+  requires is_state<State>
+  void step_streams(const std::array<const T*, N>& x, const std::array<State*, N>& s,
+                    const std::array<T*, N>& y, const recurrent_matrices<W>& m) const noexcept {
+    weights().step_states(x, s, y, m,
+                          [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
+                            cell().update(slice, xg, hg, *s[k], y[k]);
+                          });
+  }
+
+  friend constexpr bool operator==(const recurrent_cell&, const recurrent_cell&) = default;
+
+ private:
+  const Cell& cell() const noexcept { return static_cast<const Cell&>(*this); }
+  const auto& weights() const noexcept { return cell().w_; }
+
+  template <class State, class W>
+  void advance(const T* xg, State& s, T* y, const W* w_hh) const noexcept {
+    weights().recur(
+        xg, s.h.data(),
+        [&](std::size_t slice, const T* x, const batch* hg) { cell().update(slice, x, hg, s, y); },
+        w_hh);
+    std::copy_n(y, s.h.padded_size, s.h.data());
+  }
+};
+
+}  // namespace rnnx
