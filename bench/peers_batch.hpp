@@ -1,6 +1,7 @@
 #pragma once
 // The batch and extra-model cases of the peer comparison (bench/peers_common.hpp), shared by
-// peers_typed_batch.cpp, peers_onednn.cpp and peers_libtorch.cpp:
+// peers_typed_batch.cpp, peers_dynamic.cpp, peers_eigen_batch.cpp, peers_onednn.cpp,
+// peers_libtorch.cpp and (exported by peers_main.cpp) bench/torch_peers.py:
 //   <impl>/stream/<cell>/H:<H>/B:<B>  B independent streams, one step of all B per call
 //   <impl>/seq/<cell>/H:<H>/B:<B>     B sequences of T = 1000 from the zero state per call
 //   <impl>/<mode>/lstm/H:128/In:16/Out:16  LSTM(16 -> 128) + Dense(128 -> 16), batch 1

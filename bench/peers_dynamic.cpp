@@ -1,7 +1,13 @@
 // rnnx::dynamic in the peer comparison (bench/peers_common.hpp): dynamic/<mode>/<cell>/H:<H>,
 // the same model as typed/..., read from the same weight document with its sizes at run time.
 // The extra models of bench/peers_batch.hpp (dynamic/<mode>/lstm/H:<H>/In:16/Out:16, .../L:2)
-// at batch 1 too. Also peak_fma, the core's FMA peak that "% of peak" refers to (as in
+// at batch 1 too, and its batch cases (dynamic/<mode>/<cell>/H:<H>/B:<B>): rnnx::dynamic has no
+// multi-stream step, so
+//   stream: B states, one model.step per stream, one stream after the other, per call
+//   seq:    one model.forward per sequence, B sequences one after the other (each sequence's
+//           T x 1 inputs gathered from the T x B batch and its outputs scattered back, O(T)
+//           copies next to the O(T * H^2) work)
+// Also peak_fma, the core's FMA peak that "% of peak" refers to (as in
 // bench/step_bench.cpp).
 
 #include <rnnx/dynamic/dynamic.hpp>
@@ -57,6 +63,39 @@ void extra_sequence(benchmark::State& state, const peers::stack& s) {
   });
 }
 
+void batch_stream(benchmark::State& state, const peers::stack& s, std::size_t batch) {
+  const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
+  std::vector<decltype(model.initial_state())> states;
+  for (std::size_t k = 0; k < batch; ++k) states.push_back(model.initial_state());
+  auto step = [&](const float* x, float* y) {
+    for (std::size_t k = 0; k < batch; ++k) {
+      const auto out = model.step(std::span<const float>(x + k * s.in(), s.in()), states[k]);
+      std::copy(out.begin(), out.end(), y + k * s.out);
+    }
+  };
+  peers::run_batch_stream(state, s, batch, step, [&] {
+    for (auto& one : states) one.reset();
+  });
+}
+
+void batch_sequence(benchmark::State& state, const peers::stack& s, std::size_t batch) {
+  const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
+  const std::size_t steps = peers::sequence_length, in = s.in(), out = s.out;
+  xt::xtensor<float, 2> xs = xt::xtensor<float, 2>::from_shape({steps, in});
+  peers::run_batch_sequence(state, s, batch,
+                            [&](const std::vector<float>& all, std::vector<float>& ys) {
+                              for (std::size_t k = 0; k < batch; ++k) {
+                                for (std::size_t t = 0; t < steps; ++t)
+                                  std::copy_n(all.begin() + std::ptrdiff_t((t * batch + k) * in),
+                                              in, xs.begin() + std::ptrdiff_t(t * in));
+                                const xt::xtensor<float, 2> ys_k = model.forward(xs);
+                                for (std::size_t t = 0; t < steps; ++t)
+                                  std::copy_n(ys_k.begin() + std::ptrdiff_t(t * out), out,
+                                              ys.begin() + std::ptrdiff_t((t * batch + k) * out));
+                              }
+                            });
+}
+
 /// Peak single-core FP32 throughput: independent FMA chains on the widest xsimd batch
 /// (bench/step_bench.cpp's peak_fma, repeated here so that one run holds rows and peak).
 void peak_fma(benchmark::State& state) {
@@ -102,6 +141,16 @@ void peak_fma(benchmark::State& state) {
             seq ? extra_sequence(s, peers::extra_stack(m)) : extra_stream(s, peers::extra_stack(m));
           },
           m.variant);
+  for (const std::string_view mode : peers::modes)
+    for (const cell c : peers::cells)
+      for (const std::size_t h : peers::batch_hidden_sizes)
+        for (const std::size_t b : peers::batch_sizes)
+          peers::add(
+              "dynamic", mode, c, h,
+              [c, h, b, seq = mode == "seq"](benchmark::State& s) {
+                (seq ? batch_sequence : batch_stream)(s, peers::model_stack(c, h), b);
+              },
+              peers::batch_variant(b));
   return true;
 }();
 

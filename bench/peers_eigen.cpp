@@ -4,7 +4,7 @@
 // Eigen's vectorised exp / tanh for the gates. The sequence mode projects all inputs in one
 // matrix product (W_ih X + b_ih for the whole sequence) before the recurrence.
 
-#include <Eigen/Dense>
+#include "peers_eigen.hpp"
 
 #include "peers_common.hpp"
 
@@ -15,19 +15,9 @@ using Eigen::RowVectorXf;
 using Eigen::VectorXf;
 using peers::cell;
 
-MatrixXf to_matrix(const std::vector<float>& row_major, std::size_t rows, std::size_t cols) {
-  return Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      row_major.data(), Eigen::Index(rows), Eigen::Index(cols));
-}
-
-VectorXf to_vector(const std::vector<float>& v) {
-  return Eigen::Map<const VectorXf>(v.data(), Eigen::Index(v.size()));
-}
-
-template <class Derived>
-auto sigmoid(const Eigen::ArrayBase<Derived>& a) {
-  return (1.0f + (-a).exp()).inverse();
-}
+using peers_eigen::sigmoid;
+using peers_eigen::to_matrix;
+using peers_eigen::to_vector;
 
 /// LSTM(In -> H) + Linear(H -> 1), PyTorch's equations.
 class lstm_model {

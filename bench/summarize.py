@@ -2,7 +2,7 @@
 """Summarise a Google Benchmark JSON run of rnnx_bench_step or rnnx_bench_peers as Markdown.
 
 Usage: bench/summarize.py RESULTS.json [OUT.md] [--torch TORCH.json] [--clock real|cpu]
-                          [--plot OUT.png] [--extra EXTRA.json ...]
+                          [--plot OUT.png] [--plot-batch OUT.png] [--extra EXTRA.json ...]
 
 Prints the table and, given OUT.md, writes it there too. Uses the "median" aggregates when the
 run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
@@ -32,6 +32,9 @@ RESULTS.json has none (bench/torch_peers.py writes the pytorch/... rows this way
 With --plot OUT.png those rows are drawn with matplotlib (Agg backend; Debian
 python3-matplotlib, imported only then): ns/step against H (log-log) and % of the FMA peak
 against H, one line per implementation, one column of panels per (mode, cell).
+With --plot-batch OUT.png the batch rows (<impl>/<mode>/<cell>/H:<H>/B:<B>) are drawn the same
+way in a second figure: ns per stream-step and % of the FMA peak against H, one colour per
+implementation, one line style per B (B = 8 solid, B = 32 dashed).
 
 With --torch TORCH.json (written by bench/torch_train_step.py) a second table follows: the
 PyTorch training step next to rnnx's, one row per configuration, paired by name:
@@ -337,25 +340,65 @@ def variant_tables(chosen, rows, peak):
     return lines
 
 
+def pyplot_or_none(flag, path):
+    """matplotlib.pyplot on the Agg backend, or None (with a note) when it is not installed."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.stderr.write(f"{flag}: matplotlib is not installed (Debian: python3-matplotlib); "
+                         f"{path} not written\n")
+        return None
+    return plt
+
+
+def plot_panels(plt, columns, peak):
+    """(figure, axes): a row of ns panels and, with a peak, a row of % of peak panels."""
+    n_rows = 2 if peak else 1
+    return plt.subplots(n_rows, columns, figsize=(4.3 * columns, 3.8 * n_rows), squeeze=False)
+
+
+def finish_column(axes, j, hs, peak, title, ylabel):
+    """Titles, labels, log-2 H axis and grid of panel column j."""
+    axes[0][j].set_title(title)
+    axes[0][j].set_yscale("log")
+    axes[0][j].set_ylabel(ylabel)
+    if peak:
+        axes[1][j].set_ylabel(f"% of FMA peak ({peak:.0f} GFLOP/s)")
+        axes[1][j].set_ylim(bottom=0)
+    for row in axes:
+        row[j].set_xscale("log", base=2)
+        row[j].set_xticks(hs)
+        row[j].set_xticklabels([str(h) for h in hs])
+        row[j].set_xlabel("hidden size H")
+        row[j].grid(True, which="both", alpha=0.3)
+
+
+def save_figure(plt, fig, handles, labels, title, path):
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def implementation_styles(impls):
+    return {impl: (f"C{i}", "osD^vx*+"[i % 8]) for i, impl in enumerate(impls)}
+
+
 def draw_plot(chosen, rows, peak, path, title):
     """ns/step and % of FMA peak against H per implementation, to a PNG; False if impossible."""
     groups, _, impls = peer_groups(chosen, rows)
     if not groups:
         sys.stderr.write(f"--plot: no <impl>/<mode>/<cell>/H:<H> rows to draw; {path} not written\n")
         return False
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        sys.stderr.write("--plot: matplotlib is not installed (Debian: python3-matplotlib); "
-                         f"{path} not written\n")
+    plt = pyplot_or_none("--plot", path)
+    if plt is None:
         return False
     panels = group_order(groups, {})
-    n_rows = 2 if peak else 1
-    fig, axes = plt.subplots(n_rows, len(panels), figsize=(4.3 * len(panels), 3.8 * n_rows),
-                             squeeze=False)
-    styles = {impl: (f"C{i}", "osD^vx*+"[i % 8]) for i, impl in enumerate(impls)}
+    fig, axes = plot_panels(plt, len(panels), peak)
+    styles = implementation_styles(impls)
     for j, (mode, cell) in enumerate(panels):
         by_h = groups[(mode, cell)]
         hs_all = sorted(by_h)
@@ -369,33 +412,69 @@ def draw_plot(chosen, rows, peak, path, title):
             if peak:
                 pct = [100.0 * by_h[h][impl].get("GFLOP/s", 0.0) / peak for h in hs]
                 axes[1][j].plot(hs, pct, color=color, marker=marker, label=impl)
-        axes[0][j].set_title(f"{cell.upper()} + Dense, {mode}")
-        axes[0][j].set_yscale("log")
-        axes[0][j].set_ylabel("ns per step (CPU time)")
-        if peak:
-            axes[1][j].set_ylabel(f"% of FMA peak ({peak:.0f} GFLOP/s)")
-            axes[1][j].set_ylim(bottom=0)
-        for i in range(n_rows):
-            axes[i][j].set_xscale("log", base=2)
-            axes[i][j].set_xticks(hs_all)
-            axes[i][j].set_xticklabels([str(h) for h in hs_all])
-            axes[i][j].set_xlabel("hidden size H")
-            axes[i][j].grid(True, which="both", alpha=0.3)
+        finish_column(axes, j, hs_all, peak, f"{cell.upper()} + Dense, {mode}",
+                      "ns per step (CPU time)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
-    fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(plt, fig, handles, labels, title, path)
+    return True
+
+
+BATCH_LINES = ("-", "--", ":", "-.")
+
+
+def draw_batch_plot(chosen, peak, path, title):
+    """The batch rows (<impl>/<mode>/<cell>/H:<H>/B:<B>): ns per stream-step and % of the FMA
+    peak against H, one panel column per (mode, cell), one colour per implementation and one
+    line style per B; to a PNG. False if there is nothing to draw or no matplotlib."""
+    groups = {}  # (mode, cell) -> (impl, B) -> H -> row
+    for b in chosen:
+        match = VARIANT_NAME.match(b.get("run_name", b["name"]))
+        if (match and match[5].startswith("/B:") and not b.get("error_occurred")
+                and b.get("ns/step") is not None):
+            impl, mode, cell, h, batch = match[1], match[2], match[3], int(match[4]), int(match[5][3:])
+            groups.setdefault((mode, cell), {}).setdefault((impl, batch), {})[h] = b
+    if not groups:
+        sys.stderr.write(f"--plot-batch: no <impl>/<mode>/<cell>/H:<H>/B:<B> rows to draw; "
+                         f"{path} not written\n")
+        return False
+    plt = pyplot_or_none("--plot-batch", path)
+    if plt is None:
+        return False
+    seen = {impl for g in groups.values() for impl, _ in g}
+    impls = [i for i in IMPLEMENTATIONS if i in seen] + sorted(seen - set(IMPLEMENTATIONS))
+    batches = sorted({batch for g in groups.values() for _, batch in g})
+    styles = implementation_styles(impls)
+    panels = group_order(groups, {})
+    fig, axes = plot_panels(plt, len(panels), peak)
+    for j, (mode, cell) in enumerate(panels):
+        lines = groups[(mode, cell)]
+        hs_all = sorted({h for by_h in lines.values() for h in by_h})
+        for (impl, batch), by_h in sorted(lines.items(), key=lambda kv: (impls.index(kv[0][0]), kv[0][1])):
+            hs = sorted(by_h)
+            color, marker = styles[impl]
+            style = dict(color=color, marker=marker,
+                         linestyle=BATCH_LINES[batches.index(batch) % len(BATCH_LINES)])
+            axes[0][j].plot(hs, [by_h[h]["ns/step"] for h in hs], **style)
+            if peak:
+                pct = [100.0 * by_h[h].get("GFLOP/s", 0.0) / peak for h in hs]
+                axes[1][j].plot(hs, pct, **style)
+        finish_column(axes, j, hs_all, peak, f"{cell.upper()} + Dense, {mode}, B streams",
+                      "ns per stream-step (CPU time)")
+    # Legend: colours name the implementations, line styles the batch sizes.
+    handles = [plt.Line2D([], [], color=styles[i][0], marker=styles[i][1]) for i in impls]
+    handles += [plt.Line2D([], [], color="grey", linestyle=BATCH_LINES[k % len(BATCH_LINES)])
+                for k in range(len(batches))]
+    save_figure(plt, fig, handles, impls + [f"B = {b}" for b in batches], title, path)
     return True
 
 
 def parse_args(argv):
-    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock, OUT.png or None, [EXTRA.json])
-    or None on a usage error."""
+    """(RESULTS.json, OUT.md or None, TORCH.json or None, clock, OUT.png or None, [EXTRA.json],
+    batch OUT.png or None) or None on a usage error."""
     positional, torch_path, clock, plot_path, extra_paths = [], None, "real", None, []
+    batch_plot_path = None
     args = list(argv[1:])
-    options = ("--torch", "--clock", "--plot", "--extra")
+    options = ("--torch", "--clock", "--plot", "--plot-batch", "--extra")
     while args:
         arg = args.pop(0)
         if arg in options:
@@ -411,6 +490,8 @@ def parse_args(argv):
             torch_path = value
         elif arg == "--plot":
             plot_path = value
+        elif arg == "--plot-batch":
+            batch_plot_path = value
         elif arg == "--extra":
             extra_paths.append(value)
         elif value in ("real", "cpu"):
@@ -420,7 +501,7 @@ def parse_args(argv):
     if len(positional) not in (1, 2):
         return None
     return (positional[0], (positional[1] if len(positional) == 2 else None), torch_path, clock,
-            plot_path, extra_paths)
+            plot_path, extra_paths, batch_plot_path)
 
 
 def merge_extra(run, path):
@@ -444,7 +525,7 @@ def main(argv):
     if parsed is None:
         sys.stderr.write(__doc__)
         return 2
-    results_path, out_path, torch_path, clock, plot_path, extra_paths = parsed
+    results_path, out_path, torch_path, clock, plot_path, extra_paths, batch_plot_path = parsed
     with open(results_path, encoding="utf-8") as f:
         run = json.load(f)
     if not all(merge_extra(run, path) for path in extra_paths):
@@ -516,10 +597,12 @@ def main(argv):
     if out_path is not None:
         with open(out_path, "w", encoding="utf-8") as f:
             f.write(text)
-    if plot_path is not None:
-        title = f"rnnx and peers, {ctx.get('date', '?')} on {ctx.get('host_name', '?')}"
-        if draw_plot(chosen, rows, peak, plot_path, title):
-            sys.stderr.write(f"plot: {plot_path}\n")
+    title = f"rnnx and peers, {ctx.get('date', '?')} on {ctx.get('host_name', '?')}"
+    if plot_path is not None and draw_plot(chosen, rows, peak, plot_path, title):
+        sys.stderr.write(f"plot: {plot_path}\n")
+    if batch_plot_path is not None and draw_batch_plot(chosen, peak, batch_plot_path,
+                                                        f"{title}, B streams"):
+        sys.stderr.write(f"plot: {batch_plot_path}\n")
     return 0
 
 
