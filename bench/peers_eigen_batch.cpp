@@ -8,8 +8,9 @@
 // As in peers_eigen.cpp: dynamic-size matrices, PyTorch's row-major weights copied into Eigen's
 // column-major ones, buffers allocated once, noalias() products, Eigen's vectorised exp / tanh.
 // stream: one step of every layer, then the Dense head, per call. seq: layer after layer over
-// the whole sequence, each layer's input projection (W_ih X + b for all T * B columns) in one
-// product before its recurrence, the head over all T * B columns in one product.
+// the whole sequence, each layer's input projection (W_ih X + b) one product per chunk of
+// steps (256 columns) before the recurrence over those steps, the head over all T * B columns
+// in one product.
 // The B x In inputs and B x Out outputs of peers_batch.hpp, stream after stream, are exactly
 // Eigen's column-major In x B and Out x B, so they are mapped, not copied.
 
@@ -66,16 +67,26 @@ class layer {
   template <class X>
   void forward(const X& xs, MatrixXf& ys) {
     reset();
-    projected_.noalias() = w_ih_ * xs;
-    projected_.colwise() += b_x_;
     ys.resize(h_, xs.cols());
-    for (Index t = 0; t * batch_ < xs.cols(); ++t) {
-      update(projected_.middleCols(t * batch_, batch_));
-      ys.middleCols(t * batch_, batch_) = hs_;
+    const Index steps = xs.cols() / batch_;
+    const Index chunk = std::max<Index>(1, projection_columns / batch_);
+    for (Index t0 = 0; t0 < steps; t0 += chunk) {
+      const Index n = std::min(chunk, steps - t0);
+      projected_.noalias() = w_ih_ * xs.middleCols(t0 * batch_, n * batch_);
+      projected_.colwise() += b_x_;
+      for (Index t = 0; t < n; ++t) {
+        update(projected_.middleCols(t * batch_, batch_));
+        ys.middleCols((t0 + t) * batch_, batch_) = hs_;
+      }
     }
   }
 
  private:
+  /// Columns (steps x streams) projected per product: the whole sequence's projection
+  /// (G*H x T*B, up to 131 MB at H = 256, B = 32) would go through memory; 256 columns (1 MB at
+  /// most here) stay in cache and still make one large product.
+  static constexpr Index projection_columns = 256;
+
   /// The state update from the projected inputs W_ih x + b (G*H x B).
   template <class Projected>
   void update(const Projected& xg) {
