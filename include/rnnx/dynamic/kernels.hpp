@@ -16,6 +16,7 @@
 
 namespace rnnx::dynamic::kernels {
 
+using rnnx::kernels::fill_registers;
 using rnnx::kernels::unroll;
 using simd::batch;
 
@@ -41,8 +42,8 @@ inline void accumulate_columns(const T* w, std::size_t stride, const T* x, std::
   constexpr std::size_t V = simd::width<T>;
   constexpr std::size_t C = chains_for(Regs);
   std::array<std::array<batch<T>, Regs>, C> part;
+  fill_registers(part, batch<T>(T(0)));
   unroll<Regs>([&](auto k) { part[0][k] = acc[k]; });
-  unroll<C - 1>([&](auto c) { part[c + 1].fill(batch<T>(T(0))); });
   std::size_t j = 0;
   for (; j + C <= cols; j += C) {
     unroll<C>([&](auto c) {
@@ -97,7 +98,7 @@ inline void matvec_row_major(const T* w, std::size_t rows, std::size_t stride, c
   for (std::size_t r = 0; r < rows; ++r) {
     const T* row = w + r * stride;
     std::array<batch<T>, 4> acc;
-    acc.fill(batch<T>(T(0)));
+    fill_registers(acc, batch<T>(T(0)));
     std::size_t k = 0;
     for (; k + 4 * V <= stride; k += 4 * V)
       unroll<4>([&](auto c) {

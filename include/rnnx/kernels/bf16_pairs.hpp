@@ -43,8 +43,8 @@ inline void accumulate_column_pairs(const bf16* w, const std::uint32_t* x,
   constexpr std::size_t V = simd::width<float>;
   constexpr std::size_t chains = accumulation_chains(Regs, Pairs);
   std::array<std::array<simd::batch<float>, Regs>, chains> part;
-  part[0] = acc;
-  unroll<chains - 1>([&](auto c) { part[c + 1].fill(simd::batch<float>(0.0f)); });
+  fill_registers(part, simd::batch<float>(0.0f));
+  assign_registers(part[0], acc);
   auto column_pair = [&](std::size_t p, auto c) {
     const bf16* block = w + p * 2 * Regs * V;
     unroll<Regs>(

@@ -36,18 +36,19 @@ inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs
   constexpr std::size_t V = width<T>;
   constexpr std::size_t chains = accumulation_chains(Regs, Cols);
   if constexpr (chains == 1) {
-    std::array<batch<T>, Regs> sum = acc;  // local: through the reference it could alias x
+    std::array<batch<T>, Regs> sum;  // local: through the reference it could alias x
+    assign_registers(sum, acc);
     for (std::size_t j = 0; j < Cols; ++j) {
       const batch<T> xj = simd::broadcast(x[j]);
       const T* col = w + j * Stride;
       unroll<Regs>([&](auto k) { sum[k] = xsimd::fma(simd::load(col + k * V), xj, sum[k]); });
     }
-    acc = sum;
+    assign_registers(acc, sum);
   } else {
     // Columns dealt round-robin to `chains` partial sums, added up at the end.
     std::array<std::array<batch<T>, Regs>, chains> part;
-    part[0] = acc;
-    unroll<chains - 1>([&](auto c) { part[c + 1].fill(batch<T>(T(0))); });
+    fill_registers(part, batch<T>(T(0)));
+    assign_registers(part[0], acc);
     constexpr std::size_t full = Cols / chains * chains;
     for (std::size_t j = 0; j < full; j += chains) {
       unroll<chains>([&](auto c) {
@@ -107,7 +108,7 @@ inline void matvec_row_major(const T* w, const T* x, const T* b, T* y) noexcept 
   for (std::size_t r = 0; r < Rows; ++r) {
     const T* row = w + r * stride;
     std::array<batch<T>, chains> acc;
-    acc.fill(batch<T>(T(0)));
+    fill_registers(acc, batch<T>(T(0)));
     unroll<regs>([&](auto k) {
       acc[k % chains] = xsimd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[k % chains]);
     });

@@ -30,7 +30,7 @@ inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T*
   auto tile = [&]<std::size_t R, std::size_t C>(std::size_t reg0, std::size_t col0, std::size_t n0,
                                                 std::size_t n1) {
     std::array<std::array<B, R>, C> acc;
-    unroll<C>([&](auto c) { acc[c].fill(B(T(0))); });
+    fill_registers(acc, B(T(0)));
     for (std::size_t n = n0; n < n1; ++n) {
       const T* gn = g + n * g_stride + reg0 * V;
       const T* xn = x + n * x_stride + col0;

@@ -23,7 +23,8 @@ inline void accumulate_columns_streams(const T* w, const std::array<const T*, K>
                                        std::size_t first = 0) noexcept {
   constexpr std::size_t V = simd::width<T>;
   // A local copy: through the reference the sums could alias x, and would live in memory.
-  std::array<std::array<simd::batch<T>, Regs>, K> sum = acc;
+  std::array<std::array<simd::batch<T>, Regs>, K> sum;
+  assign_registers(sum, acc);
   for (std::size_t j = first; j < Cols; j += Step) {
     std::array<simd::batch<T>, K> xj;
     unroll<K>([&](auto k) { xj[k] = simd::broadcast(x[k][j]); });
@@ -33,7 +34,7 @@ inline void accumulate_columns_streams(const T* w, const std::array<const T*, K>
       unroll<K>([&](auto k) { sum[k][r] = xsimd::fma(wr, xj[k], sum[k][r]); });
     });
   }
-  acc = sum;
+  assign_registers(acc, sum);
 }
 
 /// f(integral_constant<K>, integral_constant<first>) for consecutive groups of K <= Group

@@ -2,6 +2,7 @@
 // Compile-time loop unrolling: the body sees its index as a constant, so arrays of registers
 // indexed by it stay in registers.
 
+#include <array>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -14,6 +15,34 @@ inline void unroll(F&& body) {
     (body(std::integral_constant<std::size_t, I>{}), ...);
   }
   (std::make_index_sequence<N>{});
+}
+
+/// dst = src for arrays (of arrays) of SIMD registers, one register at a time. g++ 12 with
+/// -march=native copies a whole std::array of registers as a memcpy in 256-bit halves through
+/// the stack; reloading a 512-bit register from two half stores waits for a failed store
+/// forward (measured: 3% of an LSTM(1->32) step).
+template <class R, std::size_t N>
+inline void assign_registers(std::array<R, N>& dst, const std::array<R, N>& src) noexcept {
+  unroll<N>([&](auto k) {
+    if constexpr (requires { std::tuple_size<R>::value; }) {
+      assign_registers(dst[k], src[k]);
+    } else {
+      dst[k] = src[k];
+    }
+  });
+}
+
+/// Every register of regs (an array, or array of arrays) set to value, one at a time (see
+/// assign_registers).
+template <class R, std::size_t N, class V>
+inline void fill_registers(std::array<R, N>& regs, const V& value) noexcept {
+  unroll<N>([&](auto k) {
+    if constexpr (requires { std::tuple_size<R>::value; }) {
+      fill_registers(regs[k], value);
+    } else {
+      regs[k] = value;
+    }
+  });
 }
 
 }  // namespace rnnx::kernels
