@@ -149,8 +149,8 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
 
  private:
   /// y of one slice of units from its gates' pre-activations (h is still h_{t-1}).
-  static void update(std::size_t slice, const T* x, const batch* hg, const state& s,
-                     T* y) noexcept {
+  [[gnu::always_inline]] static void update(std::size_t slice, const T* x, const batch* hg,
+                                            const state& s, T* y) noexcept {
     const batch r = simd::sigmoid(simd::load(x) + hg[0]);
     const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
     const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));

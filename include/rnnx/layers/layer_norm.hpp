@@ -34,8 +34,11 @@ class layer_norm {
 
   void step(const T* x, state&, T* y) const noexcept {
     const moments m = moments_of(x);
+    // Explicit fused multiply-adds here and in moments_of: left as a * b + c, whether g++
+    // fuses them (-ffp-contract=fast, its GNU-mode default) would depend on what the step is
+    // inlined into, and two paths through the same model would differ in the last bit.
     for (std::size_t j = 0; j < N; ++j)
-      y[j] = weight_.data[j] * ((x[j] - m.mean) * m.inverse_std) + bias_.data[j];
+      y[j] = std::fma(weight_.data[j], (x[j] - m.mean) * m.inverse_std, bias_.data[j]);
     for (std::size_t j = N; j < Ns; ++j) y[j] = T(0);
   }
 
@@ -117,7 +120,7 @@ class layer_norm {
     for (std::size_t j = 0; j < N; ++j) sum += x[j];
     const T mean = sum / T(N);
     T squares = 0;
-    for (std::size_t j = 0; j < N; ++j) squares += (x[j] - mean) * (x[j] - mean);
+    for (std::size_t j = 0; j < N; ++j) squares = std::fma(x[j] - mean, x[j] - mean, squares);
     return {mean, T(1) / std::sqrt(squares / T(N) + eps)};
   }
 

@@ -222,7 +222,8 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
   };
   /// The cell's equations for one slice of units (u: its first unit): x holds W_ih x + b_ih,
   /// hg W_hh h + b_hh, c the cell before the step.
-  gate_values gates_and_cell(const T* x, const batch* hg, batch c, std::size_t u) const noexcept {
+  [[gnu::always_inline]] gate_values gates_and_cell(const T* x, const batch* hg, batch c,
+                                                    std::size_t u) const noexcept {
     batch ai = simd::load(x) + hg[0], af = simd::load(x + V) + hg[1];
     if constexpr (Peephole) {
       ai = xsimd::fma(simd::load(peep_.ci.raw() + u), c, ai);
@@ -242,7 +243,8 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
   }
 
   /// c and y of one slice of units from its gates' pre-activations.
-  void update(std::size_t slice, const T* x, const batch* hg, state& s, T* y) const noexcept {
+  [[gnu::always_inline]] void update(std::size_t slice, const T* x, const batch* hg, state& s,
+                                     T* y) const noexcept {
     T* c = s.c.data() + slice * V;
     const auto [i, f, g, o, c_next] = gates_and_cell(x, hg, simd::load(c), slice * V);
     simd::store(c, c_next);

@@ -76,7 +76,8 @@ class recurrent_cell {
   void advance(const T* xg, State& s, T* y, const W* w_hh) const noexcept {
     weights().recur(
         xg, s.h.data(),
-        [&](std::size_t slice, const T* x, const batch* hg) { cell().update(slice, x, hg, s, y); },
+        [&](std::size_t slice, const T* x, const batch* hg)
+            __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); },
         w_hh);
     std::copy_n(y, s.h.padded_size, s.h.data());
   }

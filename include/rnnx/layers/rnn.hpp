@@ -105,7 +105,8 @@ class rnn : public recurrent_cell<rnn<In, H, Act, T>, T> {
 
  private:
   /// y of one slice of units from its pre-activations.
-  static void update(std::size_t slice, const T* x, const batch* hg, const state&, T* y) noexcept {
+  [[gnu::always_inline]] static void update(std::size_t slice, const T* x, const batch* hg,
+                                            const state&, T* y) noexcept {
     simd::store(y + slice * V, Act::apply(simd::load(x) + hg[0]));
   }
 
