@@ -2,6 +2,8 @@
 //   lstm_step/H:<H>          one streaming model.step(x, state) of lstm<1, H> -> dense<H, 1>
 //   gru_step/H:<H>           the same for gru<1, H> -> dense<H, 1>
 //   <cell>_step_bf16/H:<H>   the same models with bf16 recurrent matrices (rnnx::bf16_weights)
+//   <cell>_step_f64/H:<H>    the same models in double (rnnx::basic_network<double, ...>);
+//                            % of peak in summaries is against the float peak
 //   lstm_forward/H:<H>/T:1000  model.forward(xs) over a whole sequence, reported per step
 //   peak_fma                 independent FMAs on xsimd::batch<float>: this core's peak GFLOP/s
 //
@@ -122,6 +124,12 @@ template <std::size_t H>
 using lstm_model = rnnx::network<rnnx::lstm<1, H>, rnnx::dense<H, 1>>;
 template <std::size_t H>
 using gru_model = rnnx::network<rnnx::gru<1, H>, rnnx::dense<H, 1>>;
+template <std::size_t H>
+using lstm_model_f64 = rnnx::basic_network<double, rnnx::lstm<1, H, double>,
+                                           rnnx::dense<H, 1, rnnx::identity, double>>;
+template <std::size_t H>
+using gru_model_f64 =
+    rnnx::basic_network<double, rnnx::gru<1, H, double>, rnnx::dense<H, 1, rnnx::identity, double>>;
 
 template <std::size_t... H>
 void register_steps(std::index_sequence<H...>) {
@@ -141,6 +149,18 @@ void register_steps(std::index_sequence<H...>) {
    ...);
 }
 
+/// The double models: half the lanes per register, and xsimd's accurate exp/tanh.
+template <std::size_t... H>
+void register_steps_f64(std::index_sequence<H...>) {
+  (benchmark::RegisterBenchmark(
+       ("lstm_step_f64/H:" + std::to_string(H)).c_str(),
+       [](benchmark::State& s) { bench_step<lstm_model_f64<H>>(s, 4, H); }),
+   ...);
+  (benchmark::RegisterBenchmark(("gru_step_f64/H:" + std::to_string(H)).c_str(),
+                                [](benchmark::State& s) { bench_step<gru_model_f64<H>>(s, 3, H); }),
+   ...);
+}
+
 template <std::size_t... H>
 void register_forwards(std::index_sequence<H...>) {
   (benchmark::RegisterBenchmark(
@@ -152,6 +172,7 @@ void register_forwards(std::index_sequence<H...>) {
 [[maybe_unused]] const bool registered = [] {
   benchmark::RegisterBenchmark("peak_fma", peak_fma);
   register_steps(std::index_sequence<8, 16, 32, 64, 128, 256>{});
+  register_steps_f64(std::index_sequence<8, 32, 128>{});
   register_forwards(std::index_sequence<32, 128>{});
   return true;
 }();
