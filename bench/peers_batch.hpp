@@ -157,4 +157,27 @@ void run_batch_sequence(benchmark::State& state, const stack& s, std::size_t bat
   set_counters(state, s.flops(), sequence_length * batch);
 }
 
+/// A peer's benchmark of B streams of a stack (B = 1 for the extra models).
+using stack_benchmark = void (*)(benchmark::State&, const stack&, std::size_t);
+
+/// Registers impl's batch cases (both modes, every cell, batch_hidden_sizes x batch_sizes) and
+/// its extra models at batch 1, with `stream` or `sequence` by mode.
+inline void add_stack_cases(std::string_view impl, stack_benchmark stream,
+                            stack_benchmark sequence) {
+  for (const std::string_view mode : modes) {
+    const stack_benchmark run = mode == "seq" ? sequence : stream;
+    for (const cell c : cells)
+      for (const std::size_t h : batch_hidden_sizes)
+        for (const std::size_t b : batch_sizes)
+          add(
+              impl, mode, c, h,
+              [run, c, h, b](benchmark::State& state) { run(state, model_stack(c, h), b); },
+              batch_variant(b));
+    for (const extra_model& m : extra_models)
+      add(
+          impl, mode, cell::lstm, m.hidden,
+          [run, &m](benchmark::State& state) { run(state, extra_stack(m), 1); }, m.variant);
+  }
+}
+
 }  // namespace peers

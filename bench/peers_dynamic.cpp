@@ -43,26 +43,6 @@ void sequence(benchmark::State& state, cell c, std::size_t h) {
   });
 }
 
-void extra_stream(benchmark::State& state, const peers::stack& s) {
-  const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
-  auto st = model.initial_state();
-  auto step = [&](const float* x, float* y) {
-    const auto out = model.step(std::span<const float>(x, s.in()), st);
-    std::copy(out.begin(), out.end(), y);
-  };
-  peers::run_batch_stream(state, s, 1, step, [&] { st.reset(); });
-}
-
-void extra_sequence(benchmark::State& state, const peers::stack& s) {
-  const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
-  xt::xtensor<float, 2> xs = xt::xtensor<float, 2>::from_shape({peers::sequence_length, s.in()});
-  peers::run_batch_sequence(state, s, 1, [&](const std::vector<float>& in, std::vector<float>& ys) {
-    std::copy(in.begin(), in.end(), xs.begin());
-    const xt::xtensor<float, 2> out = model.forward(xs);
-    std::copy(out.begin(), out.end(), ys.begin());
-  });
-}
-
 void batch_stream(benchmark::State& state, const peers::stack& s, std::size_t batch) {
   const auto model = rnnx::dynamic::network_from_string(peers::stack_json(s));
   std::vector<decltype(model.initial_state())> states;
@@ -133,24 +113,7 @@ void peak_fma(benchmark::State& state) {
         peers::add("dynamic", mode, c, h, [c, h, seq = mode == "seq"](benchmark::State& s) {
           seq ? sequence(s, c, h) : stream(s, c, h);
         });
-  for (const std::string_view mode : peers::modes)
-    for (const peers::extra_model& m : peers::extra_models)
-      peers::add(
-          "dynamic", mode, cell::lstm, m.hidden,
-          [&m, seq = mode == "seq"](benchmark::State& s) {
-            seq ? extra_sequence(s, peers::extra_stack(m)) : extra_stream(s, peers::extra_stack(m));
-          },
-          m.variant);
-  for (const std::string_view mode : peers::modes)
-    for (const cell c : peers::cells)
-      for (const std::size_t h : peers::batch_hidden_sizes)
-        for (const std::size_t b : peers::batch_sizes)
-          peers::add(
-              "dynamic", mode, c, h,
-              [c, h, b, seq = mode == "seq"](benchmark::State& s) {
-                (seq ? batch_sequence : batch_stream)(s, peers::model_stack(c, h), b);
-              },
-              peers::batch_variant(b));
+  peers::add_stack_cases("dynamic", batch_stream, batch_sequence);
   return true;
 }();
 

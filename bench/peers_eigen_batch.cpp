@@ -173,25 +173,7 @@ void sequence(benchmark::State& state, const peers::stack& s, std::size_t batch)
 }
 
 [[maybe_unused]] const bool added = [] {
-  for (const std::string_view mode : peers::modes) {
-    const bool seq = mode == "seq";
-    for (const cell c : peers::cells)
-      for (const std::size_t h : peers::batch_hidden_sizes)
-        for (const std::size_t b : peers::batch_sizes)
-          peers::add(
-              "eigen", mode, c, h,
-              [c, h, b, seq](benchmark::State& st) {
-                (seq ? sequence : stream)(st, peers::model_stack(c, h), b);
-              },
-              peers::batch_variant(b));
-    for (const peers::extra_model& m : peers::extra_models)
-      peers::add(
-          "eigen", mode, cell::lstm, m.hidden,
-          [&m, seq](benchmark::State& st) {
-            (seq ? sequence : stream)(st, peers::extra_stack(m), 1);
-          },
-          m.variant);
-  }
+  peers::add_stack_cases("eigen", stream, sequence);
   return true;
 }();
 

@@ -298,24 +298,7 @@ void batch_sequence(benchmark::State& state, const peers::stack& s, std::size_t 
         peers::add("onednn", mode, c, h, [c, h, seq = mode == "seq"](benchmark::State& s) {
           seq ? sequence(s, c, h) : stream(s, c, h);
         });
-  for (const std::string_view mode : peers::modes)
-    for (const cell c : peers::cells)
-      for (const std::size_t h : peers::batch_hidden_sizes)
-        for (const std::size_t b : peers::batch_sizes)
-          peers::add(
-              "onednn", mode, c, h,
-              [c, h, b, seq = mode == "seq"](benchmark::State& s) {
-                (seq ? batch_sequence : batch_stream)(s, peers::model_stack(c, h), b);
-              },
-              peers::batch_variant(b));
-  for (const std::string_view mode : peers::modes)
-    for (const peers::extra_model& m : peers::extra_models)
-      peers::add(
-          "onednn", mode, cell::lstm, m.hidden,
-          [&m, seq = mode == "seq"](benchmark::State& s) {
-            (seq ? batch_sequence : batch_stream)(s, peers::extra_stack(m), 1);
-          },
-          m.variant);
+  peers::add_stack_cases("onednn", batch_stream, batch_sequence);
   return true;
 }();
 
