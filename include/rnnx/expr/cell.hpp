@@ -1,0 +1,317 @@
+#pragma once
+// rnnx::cell<Equations, In, H>: a recurrent layer from its equations alone. Equations says
+//   name        the layer's name in files and messages
+//   gates       how many gate rows weight_ih and weight_hh hold (PyTorch order)
+//   vectors     (optional) the names of its element-wise parameter vectors, p<0>, p<1>, ...
+//   equations() next(h') or next(h', c') written in expr/nodes.hpp's terms
+//   visit_attributes(f)   (optional) attributes beyond input_size and hidden_size
+// and gets a layer: the fused step, sequences, N streams and bf16 weights (through
+// recurrent_cell), training's forward and a backward derived from the same graph, parameters
+// visited under PyTorch's names (weight_ih, weight_hh, bias_ih, bias_hh, then the vectors).
+// docs/cells.md shows how to write one.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <type_traits>
+
+#include "rnnx/expr/evaluate.hpp"
+#include "rnnx/expr/graph.hpp"
+#include "rnnx/layers/hidden_state.hpp"
+#include "rnnx/layers/layer.hpp"
+#include "rnnx/layers/recurrent_cell.hpp"
+#include "rnnx/layers/recurrent_weights.hpp"
+#include "rnnx/simd/padded_array.hpp"
+
+namespace rnnx {
+
+namespace expr {
+
+/// The element-wise parameter names of Equations (none unless it declares `vectors`).
+template <class Eq>
+constexpr std::size_t vector_count() noexcept {
+  if constexpr (requires { Eq::vectors.size(); }) return Eq::vectors.size();
+  else return 0;
+}
+
+/// Whether every leaf of kind k in graph G has an index below count, and every index below
+/// count appears.
+template <class G>
+constexpr bool uses_exactly(op k, std::size_t count) noexcept {
+  const std::size_t highest = G::highest_index(k);
+  if (count == 0) return highest == none;
+  if (highest == none || highest >= count) return false;
+  for (std::size_t i = 0; i < count; ++i)
+    if (G::leaf(k, i) == none) return false;
+  return true;
+}
+
+
+}  // namespace expr
+
+template <class Eq, std::size_t In, std::size_t H, class T = float>
+class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
+  friend class recurrent_cell<cell, T>;
+  using graph = expr::graph<decltype(Eq::equations())>;
+  static constexpr std::size_t G = Eq::gates;
+  static constexpr std::size_t P = expr::vector_count<Eq>();
+
+  static_assert(In > 0 && H > 0, "rnnx::cell<Equations, In, H>: sizes must be positive");
+  static_assert(is_supported_scalar_v<T>, "rnnx::cell: the scalar type must be float or double");
+  static_assert(G > 0, "rnnx::cell: Equations::gates must be at least 1");
+  static_assert(expr::uses_exactly<graph>(expr::op::input, G),
+                "rnnx::cell: the equations must use W<k> for every gate k < Equations::gates "
+                "and no other (a gate whose weights no equation reads would never be trained)");
+  static_assert(expr::uses_exactly<graph>(expr::op::hidden, G),
+                "rnnx::cell: the equations must use U<k> for every gate k < Equations::gates "
+                "and no other (a gate whose weights no equation reads would never be trained)");
+  static_assert(expr::uses_exactly<graph>(expr::op::vector, P),
+                "rnnx::cell: the equations must use p<j> for every name in Equations::vectors "
+                "and no other");
+  static_assert(graph::has_cell_state || graph::leaf(expr::op::state, 1) == expr::none,
+                "rnnx::cell: the equations read c, so the step must return next(h', c')");
+  static_assert(graph::products_read_h,
+                "rnnx::cell: U<k>(v) of an intermediate vector v (a second matrix stage) is not "
+                "supported yet; U<k> multiplies h");
+
+  using weights = recurrent_weights<T, G, In, H>;
+  using batch = simd::batch<T>;
+  using values = expr::slice_values<graph, T>;
+  static constexpr std::size_t V = simd::width<T>;
+  static constexpr std::size_t Hs = simd::padded<T>(H);
+  static constexpr bool has_c = graph::has_cell_state;
+  static constexpr std::size_t h_in = graph::leaf(expr::op::state, 0);
+  static constexpr std::size_t c_in = graph::leaf(expr::op::state, 1);
+  static constexpr std::size_t h_out = graph::output[0];
+  static constexpr std::size_t c_out = graph::output[graph::output.size() - 1];
+  /// Values the training forward keeps per unit for backward (expr::graph's plan).
+  static constexpr std::size_t kept = graph::plan.saved_count;
+  /// One buffer for the gradients of W<k> and U<k> (see expr::graph).
+  static constexpr bool shared_gate_gradients = graph::gate_gradients_shared(G);
+  /// Whether h reaches h' other than through W_hh (then its gradient has a direct path).
+  static constexpr bool direct_h = h_in != expr::none;
+
+ public:
+  using scalar = T;
+  using equations = Eq;
+  /// Its weight matrices' layout and sizes (for copies: realtime/bf16_weights.hpp).
+  using recurrent_weights_type = weights;
+  template <class U>
+  using rebind = cell<Eq, In, H, U>;
+  static constexpr std::size_t in_size = In;
+  static constexpr std::size_t out_size = H;
+  static constexpr std::string_view type_name = Eq::name;
+
+  using state = std::conditional_t<has_c, hidden_cell_state<T, H>, hidden_state<T, H>>;
+
+  // ---- training (see layers/layer.hpp) -------------------------------------------------
+  struct tape : weights::tape_base {
+    simd::aligned_vector<T> kept;      // rows: per slice, the values backward reads
+    simd::aligned_vector<T> dgh;       // rows: hidden-side gate gradients, when not shared
+    simd::aligned_vector<T> direct;    // batch rows: dL/dh of the path around W_hh
+    simd::aligned_vector<T> initial_c, c, dc;  // c: rows of c'
+    simd::aligned_vector<T> final_dc;  // batch rows: dL/dc_T from outside, when given
+    bool final_dc_given = false;
+    void prepare(std::size_t batch_size, std::size_t steps) {
+      weights::tape_base::prepare(batch_size, steps);
+      const std::size_t rows = batch_size * steps;
+      this->grow(kept, rows * cell::kept * Hs);
+      if constexpr (!shared_gate_gradients) this->grow(dgh, rows * weights::gate_stride);
+      if constexpr (direct_h) this->grow(direct, batch_size * Hs);
+      if constexpr (has_c) {
+        this->grow(initial_c, batch_size * Hs);
+        this->grow(c, rows * Hs);
+        this->grow(dc, batch_size * Hs);
+      }
+    }
+  };
+
+  void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states,
+                     tape& tp, T* ys) const {
+    tp.prepare(batch_size, steps);
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
+      if constexpr (has_c) std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
+    }
+    w_.forward_batch(
+        xs, batch_size, steps, tp, ys,
+        [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
+          const std::size_t u = slice * V;
+          values v;
+          expr::forward<graph, T>(v, leaves{x, hg, h, previous_c(tp, batch_size, row, b) + u,
+                                            this, u});
+          T* keep = tp.kept.data() + row * kept * Hs + slice * kept * V;
+          kernels::unroll<graph::size>([&](auto n) {
+            if constexpr (graph::plan.saved[n]) simd::store(keep + graph::plan.slot[n] * V, v[n]);
+          });
+          if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, v[c_out]);
+          simd::store(ys + row * Hs + u, v[h_out]);
+        });
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      const std::size_t last = (steps - 1) * batch_size + b;
+      std::copy_n(ys + last * Hs, Hs, states[b].h.data());
+      if constexpr (has_c) std::copy_n(tp.c.data() + last * Hs, Hs, states[b].c.data());
+    }
+  }
+
+  /// Backward through the steps forward_train recorded: reverse mode over the equations'
+  /// graph, slice by slice (expr::backward), with dL/dh' = dy + W_hh^T (hidden-side gate
+  /// gradients of the step after) + dL/dh through any path around W_hh.
+  void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
+                tape& tp, cell& grad, T* dxs) const {
+    w_.transpose_into(tp);
+    if constexpr (has_c) {
+      if (tp.final_dc_given) {
+        std::copy_n(tp.final_dc.data(), batch_size * Hs, tp.dc.data());
+        tp.final_dc_given = false;
+      } else {
+        std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
+      }
+    }
+    if constexpr (direct_h) std::fill_n(tp.direct.data(), batch_size * Hs, T(0));
+    weights::backward_batch(tp, batch_size, steps, [&](std::size_t t, std::size_t b,
+                                                       std::size_t row) {
+      T* dgx = tp.gates.data() + row * weights::gate_stride;
+      T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
+      const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
+      const T* c_prev = previous_c(tp, batch_size, row, b);
+      const T* keep = tp.kept.data() + row * kept * Hs;
+      for (std::size_t slice = 0; slice < weights::slices; ++slice) {
+        const std::size_t u = slice * V;
+        values v, adj;
+        expr::recall<graph, T>(
+            v, leaves{nullptr, nullptr, h_prev + u, c_prev + u, this, u},
+            [&](auto slot) { return simd::load(keep + slice * kept * V + slot * V); },
+            [&](auto n) {
+              if constexpr (n == h_out) return simd::load(ys + row * Hs + u);
+              else return simd::load(tp.c.data() + row * Hs + u);
+            });
+        batch dh = simd::load(dys + row * Hs + u) + simd::load(tp.dh.data() + b * Hs + u);
+        if constexpr (direct_h) dh = dh + simd::load(tp.direct.data() + b * Hs + u);
+        expr::backward<graph, T>(v, adj, [&](auto n) {
+          if constexpr (has_c && n == h_out && n == c_out)
+            return dh + simd::load(tp.dc.data() + b * Hs + u);
+          else if constexpr (n == h_out) return dh;
+          else return simd::load(tp.dc.data() + b * Hs + u);
+        });
+        kernels::unroll<G>([&](auto k) {
+          simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
+          if constexpr (!shared_gate_gradients)
+            simd::store(dgh + (slice * G + k) * V, adj[graph::leaf(expr::op::hidden, k)]);
+        });
+        if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);
+        if constexpr (has_c && c_in != expr::none) simd::store(tp.dc.data() + b * Hs + u, adj[c_in]);
+        else if constexpr (has_c) simd::store(tp.dc.data() + b * Hs + u, batch(T(0)));
+        kernels::unroll<P>([&](auto j) {
+          T* g = grad.vectors_[j].data.data() + u;
+          simd::store(g, simd::load(g) + adj[graph::leaf(expr::op::vector, j)]);
+        });
+      }
+      return static_cast<const T*>(dgh);
+    });
+    w_.accumulate_gradients(tp, tp.gates.data(), shared_gate_gradients ? tp.gates.data()
+                                                                        : tp.dgh.data(),
+                            xs, ys, batch_size, steps, grad.w_, dxs);
+  }
+
+  /// dL/d(final state) of each sequence from outside the layer, for the next backward.
+  void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
+    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+    if constexpr (has_c) {
+      tape::grow(tp.final_dc, batch_size * Hs);
+      for (std::size_t b = 0; b < batch_size; ++b)
+        std::copy_n(d[b].c.data(), Hs, tp.final_dc.data() + b * Hs);
+      tp.final_dc_given = true;
+    }
+  }
+  /// dL/d(initial state) of each sequence, after backward: through W_hh and around it.
+  void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
+    for (std::size_t b = 0; b < batch_size; ++b) {
+      for (std::size_t u = 0; u < Hs; ++u)
+        d[b].h.data()[u] = direct_h ? tp.dh[b * Hs + u] + tp.direct[b * Hs + u]
+                                    : tp.dh[b * Hs + u];
+      if constexpr (has_c) std::copy_n(tp.dc.data() + b * Hs, Hs, d[b].c.data());
+    }
+  }
+
+  template <class F>
+  static void visit_attributes(F&& f) {
+    f("input_size", In);
+    f("hidden_size", H);
+    if constexpr (requires { Eq::visit_attributes(f); }) Eq::visit_attributes(f);
+  }
+  template <class F>
+  void visit_parameters(F&& f) {
+    visit(*this, f);
+  }
+  template <class F>
+  void visit_parameters(F&& f) const {
+    visit(*this, f);
+  }
+
+  friend constexpr bool operator==(const cell&, const cell&) = default;
+
+ private:
+  template <class Self, class F>
+  static void visit(Self& self, F& f) {
+    weights::visit(self.w_, f);
+    if constexpr (P > 0)
+      for (std::size_t j = 0; j < P; ++j) f(Eq::vectors[j], self.vectors_[j]);
+  }
+
+  /// Where a slice's leaves come from: x its gate rows of W_ih x + b_ih, hg its W_hh h + b_hh
+  /// in registers, h and c its units of the state before the step.
+  struct leaves {
+    const T* x;
+    const batch* hg;
+    const T* h;
+    const T* c;
+    const cell* self;
+    std::size_t u;
+    template <std::size_t K>
+    [[gnu::always_inline]] batch input(std::integral_constant<std::size_t, K>) const noexcept {
+      return simd::load(x + K * V);
+    }
+    template <std::size_t K>
+    [[gnu::always_inline]] batch hidden(std::integral_constant<std::size_t, K>) const noexcept {
+      return hg[K];
+    }
+    template <std::size_t J>
+    [[gnu::always_inline]] batch state(std::integral_constant<std::size_t, J>) const noexcept {
+      return simd::load(J == 0 ? h : c);
+    }
+    template <std::size_t J>
+    [[gnu::always_inline]] batch vector(std::integral_constant<std::size_t, J>) const noexcept {
+      return simd::load(self->vectors_[J].raw() + u);
+    }
+  };
+
+  /// c before the step of row `row` (sequence b) of a training batch.
+  static const T* previous_c(const tape& tp, std::size_t batch_size, std::size_t row,
+                             std::size_t b) noexcept {
+    if constexpr (has_c) {
+      return row < batch_size ? tp.initial_c.data() + b * Hs
+                              : tp.c.data() + (row - batch_size) * Hs;
+    } else {
+      return tp.initial_h.data();  // never read: the equations have no c
+    }
+  }
+
+  /// h' (into y) and c' of one slice of units from its gates' projections.
+  [[gnu::always_inline]] void update(std::size_t slice, const T* x, const batch* hg, state& s,
+                                     T* y) const noexcept {
+    const std::size_t u = slice * V;
+    const T* c = nullptr;
+    if constexpr (has_c) c = s.c.data() + u;
+    values v;
+    expr::forward<graph, T>(v, leaves{x, hg, s.h.data() + u, c, this, u});
+    if constexpr (has_c) simd::store(s.c.data() + u, v[c_out]);
+    simd::store(y + u, v[h_out]);
+  }
+
+  weights w_;
+  [[no_unique_address]] std::array<vector_parameter<T, H>, P> vectors_{};
+};
+
+}  // namespace rnnx
