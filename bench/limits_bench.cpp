@@ -139,7 +139,7 @@ inline void run_fma_chains(std::array<fbatch, fma_chains>& chains, fbatch a, fba
   std::array<fbatch, fma_chains> acc;  // local: through the reference it could alias a and b
   rnnx::kernels::assign_registers(acc, chains);
   for (std::size_t i = 0; i < fma_rounds; ++i)
-    unroll<fma_chains>([&](auto k) { acc[k] = xsimd::fma(acc[k], a, b); });
+    unroll<fma_chains>([&](auto k) { acc[k] = rnnx::simd::fma(acc[k], a, b); });
   unroll<fma_chains>([&](auto k) { opaque(acc[k]); });
   rnnx::kernels::assign_registers(chains, acc);
 }
@@ -392,7 +392,7 @@ void lstm32_matvec_pass(benchmark::State& state) {
         unroll<x_regs>([&](auto r) {
           const fbatch sum =
               (acc[r] + acc[r + x_regs]) + (acc[r + 2 * x_regs] + acc[r + 3 * x_regs]);
-          rnnx::simd::store(xp + r * lanes, xsimd::fma(sum, scale, x0[r]));
+          rnnx::simd::store(xp + r * lanes, rnnx::simd::fma(sum, scale, x0[r]));
         });
       } else {
         unroll<regs>([&](auto k) { opaque(acc[k]); });
@@ -437,11 +437,11 @@ void activation_chain(benchmark::State& state) {
   for (auto _ : state) {
     for (std::size_t n = 0; n < updates; ++n) {
       unroll<Slices>([&](auto s) {
-        const fbatch i = rnnx::simd::sigmoid(xsimd::fma(h[s], w[0], b[0]));
-        const fbatch f = rnnx::simd::sigmoid(xsimd::fma(h[s], w[1], b[1]));
-        const fbatch g = rnnx::simd::tanh(xsimd::fma(h[s], w[2], b[2]));
-        const fbatch o = rnnx::simd::sigmoid(xsimd::fma(h[s], w[3], b[3]));
-        c[s] = xsimd::fma(f, c[s], i * g);
+        const fbatch i = rnnx::simd::sigmoid(rnnx::simd::fma(h[s], w[0], b[0]));
+        const fbatch f = rnnx::simd::sigmoid(rnnx::simd::fma(h[s], w[1], b[1]));
+        const fbatch g = rnnx::simd::tanh(rnnx::simd::fma(h[s], w[2], b[2]));
+        const fbatch o = rnnx::simd::sigmoid(rnnx::simd::fma(h[s], w[3], b[3]));
+        c[s] = rnnx::simd::fma(f, c[s], i * g);
         h[s] = o * rnnx::simd::tanh(c[s]);
       });
     }

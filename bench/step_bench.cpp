@@ -106,7 +106,7 @@ void peak_fma(benchmark::State& state) {
   for (auto _ : state) {
     for (std::size_t i = 0; i < inner; ++i) {
       [&]<std::size_t... K>(std::index_sequence<K...>) {
-        ((acc[K] = xsimd::fma(acc[K], a, b)), ...);
+        ((acc[K] = rnnx::simd::fma(acc[K], a, b)), ...);
       }
       (std::make_index_sequence<chains>{});
     }

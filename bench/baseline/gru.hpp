@@ -64,12 +64,12 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
         [&](std::size_t, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
           const batch r = simd::sigmoid(simd::load(x) + hg[0]);
           const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
-          const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
+          const batch n = simd::tanh(simd::fma(r, hg[2], simd::load(x + 2 * V)));
           simd::store(x, r);  // kept for backward, with W_hn h + b_hn
           simd::store(x + V, z);
           simd::store(x + 2 * V, n);
           simd::store(tp.hn.data() + row * Hs + slice * V, hg[2]);
-          simd::store(ys + row * Hs + slice * V, xsimd::fma(z, simd::load(h) - n, n));
+          simd::store(ys + row * Hs + slice * V, simd::fma(z, simd::load(h) - n, n));
         });
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(ys + ((steps - 1) * batch_size + b) * Hs, Hs, states[b].h.data());
@@ -153,9 +153,9 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
                                             const state& s, T* y) noexcept {
     const batch r = simd::sigmoid(simd::load(x) + hg[0]);
     const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
-    const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
+    const batch n = simd::tanh(simd::fma(r, hg[2], simd::load(x + 2 * V)));
     const batch h = simd::load(s.h.data() + slice * V);
-    simd::store(y + slice * V, xsimd::fma(z, h - n, n));
+    simd::store(y + slice * V, simd::fma(z, h - n, n));
   }
 
   weights w_;

@@ -149,8 +149,8 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
             const batch tc = simd::load(tanh_c + u), cp = simd::load(c_prev + u);
             const batch dh_t = simd::load(dy + u) + simd::load(dh_next + u);
             const batch d_o = dh_t * tc * o * (one - o);
-            batch dc_t = xsimd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
-            if constexpr (Peephole) dc_t = xsimd::fma(d_o, simd::load(peep_.co.raw() + u), dc_t);
+            batch dc_t = simd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
+            if constexpr (Peephole) dc_t = simd::fma(d_o, simd::load(peep_.co.raw() + u), dc_t);
             const batch d_i = dc_t * g * i * (one - i);
             const batch d_f = dc_t * cp * f * (one - f);
             simd::store(gs, d_i);
@@ -159,8 +159,8 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
             simd::store(gs + 3 * V, d_o);
             batch dc_prev = dc_t * f;
             if constexpr (Peephole) {
-              dc_prev = xsimd::fma(d_i, simd::load(peep_.ci.raw() + u), dc_prev);
-              dc_prev = xsimd::fma(d_f, simd::load(peep_.cf.raw() + u), dc_prev);
+              dc_prev = simd::fma(d_i, simd::load(peep_.ci.raw() + u), dc_prev);
+              dc_prev = simd::fma(d_f, simd::load(peep_.cf.raw() + u), dc_prev);
               const batch c_t = simd::load(tp.c.data() + row * Hs + u);
               accumulate(grad.peep_.ci, u, d_i * cp);
               accumulate(grad.peep_.cf, u, d_f * cp);
@@ -226,15 +226,15 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
                                                     std::size_t u) const noexcept {
     batch ai = simd::load(x) + hg[0], af = simd::load(x + V) + hg[1];
     if constexpr (Peephole) {
-      ai = xsimd::fma(simd::load(peep_.ci.raw() + u), c, ai);
-      af = xsimd::fma(simd::load(peep_.cf.raw() + u), c, af);
+      ai = simd::fma(simd::load(peep_.ci.raw() + u), c, ai);
+      af = simd::fma(simd::load(peep_.cf.raw() + u), c, af);
     }
     const batch i = simd::sigmoid(ai);
     const batch f = simd::sigmoid(af);
     const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
-    const batch c_next = xsimd::fma(f, c, i * g);
+    const batch c_next = simd::fma(f, c, i * g);
     batch ao = simd::load(x + 3 * V) + hg[3];
-    if constexpr (Peephole) ao = xsimd::fma(simd::load(peep_.co.raw() + u), c_next, ao);
+    if constexpr (Peephole) ao = simd::fma(simd::load(peep_.co.raw() + u), c_next, ao);
     return {i, f, g, simd::sigmoid(ao), c_next};
   }
 

@@ -50,13 +50,13 @@ inline void accumulate_columns(const T* w, std::size_t stride, const T* x, std::
       const batch<T> xj(x[j + c]);
       const T* col = w + (j + c) * stride;
       unroll<Regs>(
-          [&](auto k) { part[c][k] = xsimd::fma(simd::load(col + k * V), xj, part[c][k]); });
+          [&](auto k) { part[c][k] = simd::fma(simd::load(col + k * V), xj, part[c][k]); });
     });
   }
   for (; j < cols; ++j) {
     const batch<T> xj(x[j]);
     const T* col = w + j * stride;
-    unroll<Regs>([&](auto k) { part[0][k] = xsimd::fma(simd::load(col + k * V), xj, part[0][k]); });
+    unroll<Regs>([&](auto k) { part[0][k] = simd::fma(simd::load(col + k * V), xj, part[0][k]); });
   }
   unroll<Regs>([&](auto k) {
     batch<T> sum = part[0][k];
@@ -102,9 +102,9 @@ inline void matvec_row_major(const T* w, std::size_t rows, std::size_t stride, c
     std::size_t k = 0;
     for (; k + 4 * V <= stride; k += 4 * V)
       unroll<4>([&](auto c) {
-        acc[c] = xsimd::fma(simd::load(row + k + c * V), simd::load(x + k + c * V), acc[c]);
+        acc[c] = simd::fma(simd::load(row + k + c * V), simd::load(x + k + c * V), acc[c]);
       });
-    for (; k < stride; k += V) acc[0] = xsimd::fma(simd::load(row + k), simd::load(x + k), acc[0]);
+    for (; k < stride; k += V) acc[0] = simd::fma(simd::load(row + k), simd::load(x + k), acc[0]);
     y[r] = simd::reduce_add((acc[0] + acc[1]) + (acc[2] + acc[3])) + (b ? b[r] : T(0));
   }
 }

@@ -499,7 +499,7 @@ class lstm : public recurrent_base<T, 4> {
       const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
       const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
       T* cs = c + slice * V;
-      const batch c_next = xsimd::fma(f, simd::load(cs), i * g);
+      const batch c_next = simd::fma(f, simd::load(cs), i * g);
       simd::store(cs, c_next);
       simd::store(y + slice * V, o * simd::tanh(c_next));
     });
@@ -536,9 +536,9 @@ class gru : public recurrent_base<T, 3> {
     this->recur(xg, h, [&](std::size_t slice, const T* x, const batch* hg) {
       const batch r = simd::sigmoid(simd::load(x) + hg[0]);
       const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
-      const batch n = simd::tanh(xsimd::fma(r, hg[2], simd::load(x + 2 * V)));
+      const batch n = simd::tanh(simd::fma(r, hg[2], simd::load(x + 2 * V)));
       const batch hp = simd::load(h + slice * V);
-      simd::store(y + slice * V, xsimd::fma(z, hp - n, n));
+      simd::store(y + slice * V, simd::fma(z, hp - n, n));
     });
     std::copy_n(y, this->hs_, h);
   }

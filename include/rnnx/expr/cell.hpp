@@ -95,6 +95,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
  public:
   using scalar = T;
   using equations = Eq;
+  /// The equations' graph (expr/graph.hpp), for tools that read the cell (expr/reference.hpp).
+  using graph_type = graph;
   /// Its weight matrices' layout and sizes (for copies: realtime/bf16_weights.hpp).
   using recurrent_weights_type = weights;
   template <class U>

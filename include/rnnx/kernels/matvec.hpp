@@ -41,7 +41,7 @@ inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs
     for (std::size_t j = 0; j < Cols; ++j) {
       const batch<T> xj = simd::broadcast(x[j]);
       const T* col = w + j * Stride;
-      unroll<Regs>([&](auto k) { sum[k] = xsimd::fma(simd::load(col + k * V), xj, sum[k]); });
+      unroll<Regs>([&](auto k) { sum[k] = simd::fma(simd::load(col + k * V), xj, sum[k]); });
     }
     assign_registers(acc, sum);
   } else {
@@ -55,14 +55,14 @@ inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs
         const batch<T> xj = simd::broadcast(x[j + c]);
         const T* col = w + (j + c) * Stride;
         unroll<Regs>(
-            [&](auto k) { part[c][k] = xsimd::fma(simd::load(col + k * V), xj, part[c][k]); });
+            [&](auto k) { part[c][k] = simd::fma(simd::load(col + k * V), xj, part[c][k]); });
       });
     }
     unroll<Cols - full>([&](auto c) {
       const batch<T> xj = simd::broadcast(x[full + c]);
       const T* col = w + (full + c) * Stride;
       unroll<Regs>(
-          [&](auto k) { part[c][k] = xsimd::fma(simd::load(col + k * V), xj, part[c][k]); });
+          [&](auto k) { part[c][k] = simd::fma(simd::load(col + k * V), xj, part[c][k]); });
     });
     unroll<Regs>([&](auto k) {
       batch<T> sum = part[0][k];
@@ -110,7 +110,7 @@ inline void matvec_row_major(const T* w, const T* x, const T* b, T* y) noexcept 
     std::array<batch<T>, chains> acc;
     fill_registers(acc, batch<T>(T(0)));
     unroll<regs>([&](auto k) {
-      acc[k % chains] = xsimd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[k % chains]);
+      acc[k % chains] = simd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[k % chains]);
     });
     unroll<chains - 1>([&](auto c) { acc[0] += acc[c + 1]; });
     y[r] = simd::reduce_add(acc[0]) + (b ? b[r] : T(0));

@@ -38,7 +38,7 @@ inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T*
       unroll<R>([&](auto k) { gr[k] = simd::load(gn + k * V); });
       unroll<C>([&](auto c) {
         const B xc = simd::broadcast(xn[c]);
-        unroll<R>([&](auto k) { acc[c][k] = xsimd::fma(gr[k], xc, acc[c][k]); });
+        unroll<R>([&](auto k) { acc[c][k] = simd::fma(gr[k], xc, acc[c][k]); });
       });
     }
     unroll<C>([&](auto c) {

@@ -31,7 +31,7 @@ inline void accumulate_columns_streams(const T* w, const std::array<const T*, K>
     const T* col = w + j * Stride;
     unroll<Regs>([&](auto r) {
       const simd::batch<T> wr = simd::load(col + r * V);
-      unroll<K>([&](auto k) { sum[k][r] = xsimd::fma(wr, xj[k], sum[k][r]); });
+      unroll<K>([&](auto k) { sum[k][r] = simd::fma(wr, xj[k], sum[k][r]); });
     });
   }
   assign_registers(acc, sum);

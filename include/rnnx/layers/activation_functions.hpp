@@ -126,7 +126,7 @@ inline void apply_activation_gradient(const T* y, T* dy) noexcept {
   if constexpr (std::is_same_v<A, softmax>) {
     B dot(T(0));
     for (std::size_t k = 0; k < regs; ++k)
-      dot = xsimd::fma(simd::load(dy + k * V), simd::load(y + k * V), dot);
+      dot = simd::fma(simd::load(dy + k * V), simd::load(y + k * V), dot);
     const B total(simd::reduce_add(dot));
     for (std::size_t k = 0; k < regs; ++k)
       simd::store(dy + k * V, simd::load(y + k * V) * (simd::load(dy + k * V) - total));

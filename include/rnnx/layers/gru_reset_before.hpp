@@ -174,7 +174,7 @@ class gru_reset_before {
           const batch da_r = d * simd::load(h_prev + u) * r * (one - r);
           simd::store(g, da_r);
           simd::store(gh + slice * 2 * V, da_r);
-          simd::store(dh + u, xsimd::fma(d, r, simd::load(dh + u)));
+          simd::store(dh + u, simd::fma(d, r, simd::load(dh + u)));
         }
         kernels::matvec_col_major<T, Hs, 2 * Hs>(tp.weight_hh_t.data(), gh, nullptr, through_rz);
         for (std::size_t u = 0; u < Hs; u += V)
@@ -279,7 +279,7 @@ class gru_reset_before {
         const std::size_t slice = first + s, u = slice * V;
         const batch n = simd::tanh(simd::load(xg + slice * 3 * V + 2 * V) + acc[s]);
         const batch z = simd::load(z_kept + u);
-        simd::store(y + u, xsimd::fma(z, simd::load(h + u) - n, n));
+        simd::store(y + u, simd::fma(z, simd::load(h + u) - n, n));
         record(slice, simd::load(r_kept + u), z, n);
       });
     }

@@ -2,6 +2,7 @@
 // The only place that names xsimd's batch type: everything else speaks rnnx::simd.
 
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
@@ -48,6 +49,55 @@ inline void store(T* p, const batch<T>& v) noexcept {
 template <class T>
 inline batch<T> broadcast(T v) noexcept {
   return batch<T>(v);
+}
+
+// Fused multiply-adds that are fused on every instruction set that has them. xsimd 8.1 has no
+// AVX-512 kernel for fma: its generic fallback writes x * y + z, which g++ fuses or not
+// depending on the inlining context under -ffp-contract=fast (the GNU modes' default), and
+// never under -ffp-contract=off. So one expression could round differently in a step and in a
+// sequence. Here AVX-512 registers go to the intrinsics; other instruction sets keep xsimd's
+// kernels (real FMAs with FMA3 or NEON; a multiply and an add where there is no FMA).
+
+/// a * b + c, rounded once.
+template <class T>
+[[gnu::always_inline]] inline batch<T> fma(const batch<T>& a, const batch<T>& b,
+                                           const batch<T>& c) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename batch<T>::register_type, __m512>)
+    return _mm512_fmadd_ps(a, b, c);
+  else if constexpr (std::is_same_v<typename batch<T>::register_type, __m512d>)
+    return _mm512_fmadd_pd(a, b, c);
+  else
+#endif
+    return simd::fma(a, b, c);
+}
+
+/// c - a * b, rounded once.
+template <class T>
+[[gnu::always_inline]] inline batch<T> fnma(const batch<T>& a, const batch<T>& b,
+                                            const batch<T>& c) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename batch<T>::register_type, __m512>)
+    return _mm512_fnmadd_ps(a, b, c);
+  else if constexpr (std::is_same_v<typename batch<T>::register_type, __m512d>)
+    return _mm512_fnmadd_pd(a, b, c);
+  else
+#endif
+    return simd::fnma(a, b, c);
+}
+
+/// a * b - c, rounded once.
+template <class T>
+[[gnu::always_inline]] inline batch<T> fms(const batch<T>& a, const batch<T>& b,
+                                           const batch<T>& c) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename batch<T>::register_type, __m512>)
+    return _mm512_fmsub_ps(a, b, c);
+  else if constexpr (std::is_same_v<typename batch<T>::register_type, __m512d>)
+    return _mm512_fmsub_pd(a, b, c);
+  else
+#endif
+    return simd::fms(a, b, c);
 }
 
 /// Sum of all lanes.

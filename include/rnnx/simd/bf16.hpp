@@ -99,8 +99,8 @@ inline batch<float> dot_pairs(const batch<float>& acc, const bf16* w,
   const float x_first = std::bit_cast<float>(xpair << 16);
   const float x_second = std::bit_cast<float>(xpair & 0xffff0000u);
   const batch<float> sum =
-      xsimd::fma(load(static_cast<const float*>(second)), broadcast(x_second), acc);
-  return xsimd::fma(load(static_cast<const float*>(first)), broadcast(x_first), sum);
+      simd::fma(load(static_cast<const float*>(second)), broadcast(x_second), acc);
+  return simd::fma(load(static_cast<const float*>(first)), broadcast(x_first), sum);
 }
 
 }  // namespace simd

@@ -30,16 +30,16 @@ inline batch<float> exp_float(const batch<float>& x) noexcept {
 
   // exp(x) = 2^n exp(r), |r| <= ln(2)/2; ln 2 split in two so that n * ln2_hi is exact.
   const B n = xsimd::nearbyint(xc * B(1.44269504088896341f));
-  B r = xsimd::fnma(n, B(0.693359375f), xc);
-  r = xsimd::fnma(n, B(-2.12194440e-4f), r);
+  B r = simd::fnma(n, B(0.693359375f), xc);
+  r = simd::fnma(n, B(-2.12194440e-4f), r);
 
   B p(1.9875691500e-4f);
-  p = xsimd::fma(p, r, B(1.3981999507e-3f));
-  p = xsimd::fma(p, r, B(8.3334519073e-3f));
-  p = xsimd::fma(p, r, B(4.1665795894e-2f));
-  p = xsimd::fma(p, r, B(1.6666665459e-1f));
-  p = xsimd::fma(p, r, B(5.0000001201e-1f));
-  B y = xsimd::fma(p, r * r, r + B(1.0f));
+  p = simd::fma(p, r, B(1.3981999507e-3f));
+  p = simd::fma(p, r, B(8.3334519073e-3f));
+  p = simd::fma(p, r, B(4.1665795894e-2f));
+  p = simd::fma(p, r, B(1.6666665459e-1f));
+  p = simd::fma(p, r, B(5.0000001201e-1f));
+  B y = simd::fma(p, r * r, r + B(1.0f));
 
 #if defined(__AVX512F__)
   if constexpr (width<float> == 16) {
@@ -78,20 +78,20 @@ struct tanh_rational {
   static constexpr float tiny_square = 1.6e-7f * h2;
   using B = batch<float>;
   static B numerator(const B& x, const B& x2) noexcept {
-    B p = xsimd::fma(x2, B(-2.76076847742355e-16f / (h * h2 * h2 * h2 * h2 * h2 * h2)),
+    B p = simd::fma(x2, B(-2.76076847742355e-16f / (h * h2 * h2 * h2 * h2 * h2 * h2)),
                      B(2.00018790482477e-13f / (h * h2 * h2 * h2 * h2 * h2)));
-    p = xsimd::fma(x2, p, B(-8.60467152213735e-11f / (h * h2 * h2 * h2 * h2)));
-    p = xsimd::fma(x2, p, B(5.12229709037114e-08f / (h * h2 * h2 * h2)));
-    p = xsimd::fma(x2, p, B(1.48572235717979e-05f / (h * h2 * h2)));
-    p = xsimd::fma(x2, p, B(6.37261928875436e-04f / (h * h2)));
-    p = xsimd::fma(x2, p, B(4.89352455891786e-03f / h));
+    p = simd::fma(x2, p, B(-8.60467152213735e-11f / (h * h2 * h2 * h2 * h2)));
+    p = simd::fma(x2, p, B(5.12229709037114e-08f / (h * h2 * h2 * h2)));
+    p = simd::fma(x2, p, B(1.48572235717979e-05f / (h * h2 * h2)));
+    p = simd::fma(x2, p, B(6.37261928875436e-04f / (h * h2)));
+    p = simd::fma(x2, p, B(4.89352455891786e-03f / h));
     return x * p;
   }
   static B denominator(const B& x2) noexcept {
-    B q = xsimd::fma(x2, B(1.19825839466702e-06f / (h2 * h2 * h2)),
+    B q = simd::fma(x2, B(1.19825839466702e-06f / (h2 * h2 * h2)),
                      B(1.18534705686654e-04f / (h2 * h2)));
-    q = xsimd::fma(x2, q, B(2.26843463243900e-03f / h2));
-    return xsimd::fma(x2, q, B(4.89352518554385e-03f));
+    q = simd::fma(x2, q, B(2.26843463243900e-03f / h2));
+    return simd::fma(x2, q, B(4.89352518554385e-03f));
   }
 };
 
@@ -118,7 +118,7 @@ inline batch<float> tanh_float(const batch<float>& a) noexcept {
     const B d = rational::denominator(x2);
     const B r(_mm512_rcp14_ps(d));
     const B q0 = p * r;
-    const B q = xsimd::fma(r, xsimd::fnma(d, q0, p), q0);
+    const B q = simd::fma(r, simd::fnma(d, q0, p), q0);
     // Tiny |x| (+-0 included) give x / Halve; so does NaN, which vrangeps would clamp.
     const __mmask16 tiny_or_nan =
         _mm512_cmp_ps_mask(a * a, _mm512_set1_ps(rational::tiny_square), _CMP_NGE_UQ);
@@ -145,7 +145,7 @@ inline batch<double> tanh(const batch<double>& x) noexcept { return xsimd::tanh(
 /// 1 / (1 + exp(-x)) = (1 + tanh(x / 2)) / 2: for float through the rational tanh, so the
 /// error is absolute (1.5e-7): sigmoid(-inf) = 1.2e-7, not 0.
 inline batch<float> sigmoid(const batch<float>& x) noexcept {
-  return xsimd::fma(batch<float>(0.5f), detail::tanh_float<2>(x), batch<float>(0.5f));
+  return simd::fma(batch<float>(0.5f), detail::tanh_float<2>(x), batch<float>(0.5f));
 }
 inline batch<double> sigmoid(const batch<double>& x) noexcept {
   return batch<double>(1.0) / (batch<double>(1.0) + exp(-x));

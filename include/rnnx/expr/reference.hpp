@@ -1,0 +1,76 @@
+#pragma once
+// A cell's step in plain double loops, read from the same declaration as the fused layer but
+// sharing none of its code: the products as sums over PyTorch's row-major parameters, then
+// the equations' graph interpreted unit by unit with std::exp and std::tanh. Tests compare
+// the layer with it; a user can check a new cell the same way.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "rnnx/expr/cell.hpp"
+
+namespace rnnx::expr {
+
+/// The state of reference_step: h and, for cells that carry one, c (H values each).
+struct reference_state {
+  std::vector<double> h, c;
+};
+
+/// One step of Cell (an rnnx::cell or a layer derived from one) on x (In values).
+template <class Cell>
+void reference_step(const Cell& layer, std::span<const double> x, reference_state& s) {
+  using G = typename Cell::graph_type;
+  constexpr std::size_t In = Cell::in_size, H = Cell::out_size, gates = Cell::equations::gates;
+  s.h.resize(H);
+  s.c.resize(H);
+  std::vector<double> input(gates * H), hidden(gates * H);
+  std::vector<std::vector<double>> vectors;
+  layer.visit_parameters([&](std::string_view name, const auto& p) {
+    if (name == "weight_ih" || name == "weight_hh") {
+      const bool ih = name == "weight_ih";
+      const std::size_t cols = ih ? In : H;
+      for (std::size_t r = 0; r < gates * H; ++r) {
+        double sum = 0;
+        for (std::size_t j = 0; j < cols; ++j) sum += double(p.at(r, j)) * (ih ? x[j] : s.h[j]);
+        (ih ? input : hidden)[r] += sum;
+      }
+    } else if (name == "bias_ih" || name == "bias_hh") {
+      for (std::size_t r = 0; r < gates * H; ++r)
+        (name == "bias_ih" ? input : hidden)[r] += double(p.at(r));
+    } else {
+      std::vector<double>& v = vectors.emplace_back(H);
+      for (std::size_t u = 0; u < H; ++u) v[u] = double(p.at(u));
+    }
+  });
+  std::vector<double> h_next(H), c_next(H), value(G::size);
+  for (std::size_t u = 0; u < H; ++u) {
+    for (std::size_t n = 0; n < G::size; ++n) {
+      const node_info& i = G::nodes[n];
+      const double a = i.a == none ? 0.0 : value[i.a], b = i.b == none ? 0.0 : value[i.b];
+      switch (i.kind) {
+        case op::input: value[n] = input[i.index * H + u]; break;
+        case op::hidden: value[n] = hidden[i.index * H + u]; break;
+        case op::state: value[n] = i.index == 0 ? s.h[u] : s.c[u]; break;
+        case op::vector: value[n] = vectors[i.index][u]; break;
+        case op::constant: value[n] = i.value; break;
+        case op::add: value[n] = a + b; break;
+        case op::sub: value[n] = a - b; break;
+        case op::mul: value[n] = a * b; break;
+        case op::neg: value[n] = -a; break;
+        case op::sigmoid: value[n] = 1.0 / (1.0 + std::exp(-a)); break;
+        case op::tanh: value[n] = std::tanh(a); break;
+        case op::relu: value[n] = std::max(a, 0.0); break;
+      }
+    }
+    h_next[u] = value[G::output[0]];
+    c_next[u] = value[G::output[G::output.size() - 1]];
+  }
+  s.h = h_next;
+  if (G::has_cell_state) s.c = c_next;
+}
+
+}  // namespace rnnx::expr

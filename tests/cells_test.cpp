@@ -1,0 +1,139 @@
+// Every cell declared through expr/ (rnnx::cell), one typed test over the list: the fused
+// step against a plain-loop double reference interpreted from the same declaration
+// (expr/reference.hpp), backprop through time against finite differences in double for every
+// parameter, and step == forward == N streams bit for bit. PyTorch parity of the cells that
+// PyTorch has lives in the fixture tests (fixtures_*_test, bptt_fixtures_test).
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <rnnx/expr/reference.hpp>
+#include <rnnx/rnnx.hpp>
+#include <span>
+#include <vector>
+
+#include "gradcheck.hpp"
+#include "random_parameters.hpp"
+
+namespace {
+
+template <template <std::size_t, std::size_t, class> class Cell>
+struct cell_kind {
+  template <std::size_t In, std::size_t H, class T>
+  using type = Cell<In, H, T>;
+};
+template <std::size_t In, std::size_t H, class T>
+using lstm = rnnx::lstm<In, H, T>;
+template <std::size_t In, std::size_t H, class T>
+using peephole_lstm = rnnx::peephole_lstm<In, H, T>;
+template <std::size_t In, std::size_t H, class T>
+using rnn_tanh = rnnx::rnn<In, H, rnnx::tanh, T>;
+template <std::size_t In, std::size_t H, class T>
+using rnn_relu = rnnx::rnn<In, H, rnnx::relu, T>;
+
+using all_cells =
+    ::testing::Types<cell_kind<rnn_tanh>, cell_kind<rnn_relu>, cell_kind<lstm>,
+                     cell_kind<peephole_lstm>, cell_kind<rnnx::gru>, cell_kind<rnnx::cifg_lstm>,
+                     cell_kind<rnnx::light_gru>>;
+
+template <class K>
+class Cells : public ::testing::Test {};
+TYPED_TEST_SUITE(Cells, all_cells);
+
+template <class T>
+std::vector<T> random_inputs(std::size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<T> x(n);
+  for (auto& v : x) v = static_cast<T>(dist(gen));
+  return x;
+}
+
+/// The layer's steps against reference_step: max |difference| of h over `steps` steps.
+/// Weights in [-scale, scale]: 0.25 keeps a float run of 200 steps contractive (larger weights
+/// make an Elman RNN chaotic, and float rounding then grows without bound).
+template <class Layer>
+double max_difference_from_reference(std::size_t steps, unsigned seed, double scale) {
+  using T = typename Layer::scalar;
+  using Net = rnnx::basic_network<T, Layer>;
+  auto model = rnnx_test::uniform_model<Net>(seed, -scale, scale);
+  const auto xs = random_inputs<T>(steps * Layer::in_size, seed + 1);
+  auto s = model->initial_state();
+  rnnx::expr::reference_state ref;
+  double worst = 0;
+  for (std::size_t t = 0; t < steps; ++t) {
+    const std::span<const T, Layer::in_size> x(xs.data() + t * Layer::in_size, Layer::in_size);
+    const auto y = model->step(x, s);
+    const std::vector<double> xd(x.begin(), x.end());
+    rnnx::expr::reference_step(model->template layer<0>(), xd, ref);
+    for (std::size_t u = 0; u < Layer::out_size; ++u)
+      worst = std::max(worst, std::abs(double(y[u]) - ref.h[u]));
+  }
+  return worst;
+}
+
+TYPED_TEST(Cells, DoubleStepsMatchThePlainLoopReference) {
+  using layer = typename TypeParam::template type<3, 19, double>;
+  EXPECT_LT(max_difference_from_reference<layer>(60, 1, 0.6), 1e-12) << rnnx::layer_name<layer>();
+}
+
+TYPED_TEST(Cells, FloatStepsMatchThePlainLoopReference) {
+  using layer = typename TypeParam::template type<3, 37, float>;
+  // The float activations' error bounds (simd/math.hpp), carried through 200 steps.
+  EXPECT_LT(max_difference_from_reference<layer>(200, 2, 0.25), 2e-5) << rnnx::layer_name<layer>();
+}
+
+TYPED_TEST(Cells, GradientsMatchFiniteDifferences) {
+  using cell = typename TypeParam::template type<3, 5, double>;
+  using next = typename TypeParam::template type<5, 4, double>;
+  // Two layers of the cell: the second passes dL/dx back into the first.
+  rnnx_test::check_gradients<rnnx::basic_network<double, cell, next, rnnx::dense<4, 2>>>(3, 5, 7);
+}
+
+TYPED_TEST(Cells, StepForwardAndStreamsAgreeBitForBit) {
+  using layer = typename TypeParam::template type<2, 21, float>;
+  using Net = rnnx::network<layer, rnnx::dense<21, 1>>;
+  constexpr std::size_t T = 50, N = 3;
+  auto model = rnnx_test::uniform_model<Net>(3, -0.6, 0.6);
+  const auto xs = random_inputs<float>(N * T * 2, 4);
+  for (std::size_t k = 0; k < N; ++k) {
+    xt::xtensor<float, 2> seq = xt::xtensor<float, 2>::from_shape({T, 2});
+    for (std::size_t t = 0; t < T; ++t)
+      for (std::size_t j = 0; j < 2; ++j) seq(t, j) = xs[(t * N + k) * 2 + j];
+    const auto whole = model->forward(seq);
+    auto s = model->initial_state();
+    for (std::size_t t = 0; t < T; ++t) {
+      const float y = model->step(std::span<const float, 2>(&seq(t, 0), 2), s)[0];
+      ASSERT_EQ(std::memcmp(&y, &whole(t, 0), sizeof y), 0) << "step " << t;
+    }
+  }
+  std::array<typename Net::state, N> states{};
+  std::array<typename Net::state, N> alone{};
+  for (std::size_t t = 0; t < T; ++t) {
+    std::array<float, N> y{};
+    model->step(std::span<const float, N * 2>(xs.data() + t * N * 2, N * 2), states,
+                std::span<float, N>(y));
+    for (std::size_t k = 0; k < N; ++k) {
+      const float single =
+          model->step(std::span<const float, 2>(xs.data() + (t * N + k) * 2, 2), alone[k])[0];
+      ASSERT_EQ(std::memcmp(&single, &y[k], sizeof single), 0) << "stream " << k << " step " << t;
+    }
+  }
+}
+
+TYPED_TEST(Cells, ParametersAreNamedAsThePyTorchOnes) {
+  using layer = typename TypeParam::template type<3, 5, float>;
+  std::vector<std::string> names;
+  layer l;
+  l.visit_parameters([&](std::string_view name, auto&) { names.emplace_back(name); });
+  ASSERT_GE(names.size(), 4u);
+  EXPECT_EQ(names[0], "weight_ih");
+  EXPECT_EQ(names[1], "weight_hh");
+  EXPECT_EQ(names[2], "bias_ih");
+  EXPECT_EQ(names[3], "bias_hh");
+}
+
+}  // namespace
