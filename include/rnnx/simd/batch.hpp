@@ -60,44 +60,44 @@ inline batch<T> broadcast(T v) noexcept {
 
 /// a * b + c, rounded once.
 template <class T>
-[[gnu::always_inline]] inline batch<T> fma(const batch<T>& a, const batch<T>& b,
+inline batch<T> fma(const batch<T>& a, const batch<T>& b,
                                            const batch<T>& c) noexcept {
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<typename batch<T>::register_type, __m512>)
+  if constexpr (std::is_same_v<T, float> && sizeof(batch<T>) == 64)
     return _mm512_fmadd_ps(a, b, c);
-  else if constexpr (std::is_same_v<typename batch<T>::register_type, __m512d>)
+  else if constexpr (std::is_same_v<T, double> && sizeof(batch<T>) == 64)
     return _mm512_fmadd_pd(a, b, c);
   else
 #endif
-    return simd::fma(a, b, c);
+    return xsimd::fma(a, b, c);
 }
 
 /// c - a * b, rounded once.
 template <class T>
-[[gnu::always_inline]] inline batch<T> fnma(const batch<T>& a, const batch<T>& b,
+inline batch<T> fnma(const batch<T>& a, const batch<T>& b,
                                             const batch<T>& c) noexcept {
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<typename batch<T>::register_type, __m512>)
+  if constexpr (std::is_same_v<T, float> && sizeof(batch<T>) == 64)
     return _mm512_fnmadd_ps(a, b, c);
-  else if constexpr (std::is_same_v<typename batch<T>::register_type, __m512d>)
+  else if constexpr (std::is_same_v<T, double> && sizeof(batch<T>) == 64)
     return _mm512_fnmadd_pd(a, b, c);
   else
 #endif
-    return simd::fnma(a, b, c);
+    return xsimd::fnma(a, b, c);
 }
 
 /// a * b - c, rounded once.
 template <class T>
-[[gnu::always_inline]] inline batch<T> fms(const batch<T>& a, const batch<T>& b,
+inline batch<T> fms(const batch<T>& a, const batch<T>& b,
                                            const batch<T>& c) noexcept {
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<typename batch<T>::register_type, __m512>)
+  if constexpr (std::is_same_v<T, float> && sizeof(batch<T>) == 64)
     return _mm512_fmsub_ps(a, b, c);
-  else if constexpr (std::is_same_v<typename batch<T>::register_type, __m512d>)
+  else if constexpr (std::is_same_v<T, double> && sizeof(batch<T>) == 64)
     return _mm512_fmsub_pd(a, b, c);
   else
 #endif
-    return simd::fms(a, b, c);
+    return xsimd::fms(a, b, c);
 }
 
 /// Sum of all lanes.
