@@ -143,7 +143,7 @@ inline void apply_activation(activation_function act, T* y, std::size_t n) noexc
     case activation_function::softmax: {
       const std::size_t full = n / V * V;
       B m(-std::numeric_limits<T>::infinity());
-      for (std::size_t k = 0; k < full; k += V) m = xsimd::max(m, simd::load(y + k));
+      for (std::size_t k = 0; k < full; k += V) m = simd::max(m, simd::load(y + k));
       alignas(simd::alignment) T lanes[V];
       simd::store(lanes, m);
       T max_value = lanes[0];

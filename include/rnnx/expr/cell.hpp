@@ -85,8 +85,12 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static constexpr std::size_t c_in = graph::leaf(expr::op::state, 1);
   static constexpr std::size_t h_out = graph::output[0];
   static constexpr std::size_t c_out = graph::output[graph::output.size() - 1];
-  /// Values the training forward keeps per unit for backward (expr::graph's plan).
+  /// Values the training forward keeps per unit for backward (expr::graph's plan): the first
+  /// G in the row's gate block (its projections are spent once the slice is evaluated, and
+  /// backward overwrites it with the gate gradients only after reading them), the rest in
+  /// tape::kept.
   static constexpr std::size_t kept = graph::plan.saved_count;
+  static constexpr std::size_t kept_apart = kept > G ? kept - G : 0;
   /// One buffer for the gradients of W<k> and U<k> (see expr::graph).
   static constexpr bool shared_gate_gradients = graph::gate_gradients_shared(G);
   /// Whether h reaches h' other than through W_hh (then its gradient has a direct path).
@@ -109,7 +113,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   struct tape : weights::tape_base {
-    simd::aligned_vector<T> kept;      // rows: per slice, the values backward reads
+    simd::aligned_vector<T> kept;      // rows: per slice, the kept values beyond G
     simd::aligned_vector<T> dgh;       // rows: hidden-side gate gradients, when not shared
     simd::aligned_vector<T> direct;    // batch rows: dL/dh of the path around W_hh
     simd::aligned_vector<T> initial_c, c, dc;  // c: rows of c'
@@ -118,7 +122,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     void prepare(std::size_t batch_size, std::size_t steps) {
       weights::tape_base::prepare(batch_size, steps);
       const std::size_t rows = batch_size * steps;
-      this->grow(kept, rows * cell::kept * Hs);
+      this->grow(kept, rows * kept_apart * Hs);
       if constexpr (!shared_gate_gradients) this->grow(dgh, rows * weights::gate_stride);
       if constexpr (direct_h) this->grow(direct, batch_size * Hs);
       if constexpr (has_c) {
@@ -143,9 +147,9 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           values v;
           expr::forward<graph, T>(v, leaves{x, hg, h, previous_c(tp, batch_size, row, b) + u,
                                             this, u});
-          T* keep = tp.kept.data() + row * kept * Hs + slice * kept * V;
           kernels::unroll<graph::size>([&](auto n) {
-            if constexpr (graph::plan.saved[n]) simd::store(keep + graph::plan.slot[n] * V, v[n]);
+            if constexpr (graph::plan.saved[n])
+              simd::store(kept_slot(tp, x, row, slice, graph::plan.slot[n]), v[n]);
           });
           if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, v[c_out]);
           simd::store(ys + row * Hs + u, v[h_out]);
@@ -178,13 +182,14 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
       const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
       const T* c_prev = previous_c(tp, batch_size, row, b);
-      const T* keep = tp.kept.data() + row * kept * Hs;
       for (std::size_t slice = 0; slice < weights::slices; ++slice) {
         const std::size_t u = slice * V;
         values v, adj;
         expr::recall<graph, T>(
             v, leaves{nullptr, nullptr, h_prev + u, c_prev + u, this, u},
-            [&](auto slot) { return simd::load(keep + slice * kept * V + slot * V); },
+            [&](auto slot) {
+              return simd::load(kept_slot(tp, dgx + slice * G * V, row, slice, slot));
+            },
             [&](auto n) {
               if constexpr (n == h_out) return simd::load(ys + row * Hs + u);
               else return simd::load(tp.c.data() + row * Hs + u);
@@ -288,6 +293,14 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       return simd::load(self->vectors_[J].raw() + u);
     }
   };
+
+  /// Where kept value `slot` of a slice lives (gates: the slice's block of the row's gates).
+  static T* kept_slot(tape& tp, T* gates, std::size_t row, std::size_t slice,
+                      std::size_t slot) noexcept {
+    return slot < G ? gates + slot * V
+                    : tp.kept.data() + (row * weights::slices + slice) * kept_apart * V +
+                          (slot - G) * V;
+  }
 
   /// c before the step of row `row` (sequence b) of a training batch.
   static const T* previous_c(const tape& tp, std::size_t batch_size, std::size_t row,

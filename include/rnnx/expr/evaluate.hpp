@@ -74,13 +74,16 @@ template <class G, std::size_t n, class Leaves>
 
 }  // namespace detail
 
-/// Every node's value for one slice. leaves provides input(k), hidden(k), state(j) and
+/// Every node's value for one slice (but products fused into their parent's multiply-add).
+/// leaves provides input(k), hidden(k), state(j) and
 /// vector(j) (each index an std::integral_constant) as registers.
 template <class G, class T, class Leaves>
 [[gnu::always_inline]] inline void forward(slice_values<G, T>& v, const Leaves& leaves) noexcept {
   kernels::unroll<G::size>([&](auto n) __attribute__((always_inline)) {
     constexpr op kind = G::nodes[n].kind;
-    if constexpr (is_leaf(kind) && kind != op::constant) {
+    if constexpr (!G::evaluated[n]) {
+      // a product that its parent fuses into a multiply-add
+    } else if constexpr (is_leaf(kind) && kind != op::constant) {
       v[n] = detail::leaf_value<G, n>(leaves);
     } else {
       v[n] = detail::apply<G, n, T>(v);

@@ -190,6 +190,34 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
     return detail::is_output<size>(output, n);
   }
 
+  /// Whether the forward evaluates node n: it is an output or an operand, and not only a
+  /// product that its one parent fuses into a multiply-add (expr::forward).
+  static constexpr std::array<bool, size> evaluated = [] {
+    std::array<bool, size> used{};
+    for (std::size_t k = size; k-- > 0;) {
+      const std::size_t n = k;
+      if (!(used[n] || detail::is_output<size>(output, n))) continue;
+      used[n] = true;
+      const node_info& i = nodes[n];
+      const auto fused = [&](std::size_t m) {
+        return m != none && nodes[m].kind == op::mul && (i.kind == op::add || i.kind == op::sub);
+      };
+      // add fuses a product a, else b; sub a product b, else a (detail::apply).
+      std::size_t product = none;
+      if (i.kind == op::add) product = fused(i.a) ? i.a : fused(i.b) ? i.b : none;
+      if (i.kind == op::sub) product = fused(i.b) ? i.b : fused(i.a) ? i.a : none;
+      for (std::size_t child : {i.a, i.b}) {
+        if (child == none) continue;
+        if (child == product) {
+          used[nodes[child].a] = used[nodes[child].b] = true;
+        } else {
+          used[child] = true;
+        }
+      }
+    }
+    return used;
+  }();
+
   /// Position of the leaf of kind k and index i, or none.
   static constexpr std::size_t leaf(op k, std::size_t i) noexcept {
     for (std::size_t n = 0; n < size; ++n)

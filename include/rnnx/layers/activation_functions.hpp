@@ -62,7 +62,7 @@ struct relu {
   /// d act / dx at the x for which act(x) = y.
   template <class T>
   static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
-    return xsimd::select(y > simd::broadcast(T(0)), simd::broadcast(T(1)), simd::broadcast(T(0)));
+    return simd::select(y > simd::broadcast(T(0)), simd::broadcast(T(1)), simd::broadcast(T(0)));
   }
 };
 
@@ -90,8 +90,8 @@ inline void apply_activation(T* y) noexcept {
   };
   if constexpr (std::is_same_v<A, softmax>) {
     B m(-std::numeric_limits<T>::infinity());
-    for (std::size_t k = 0; k + 1 < regs; ++k) m = xsimd::max(m, simd::load(y + k * V));
-    m = xsimd::max(m, xsimd::select(valid_lanes(), simd::load(y + (regs - 1) * V), m));
+    for (std::size_t k = 0; k + 1 < regs; ++k) m = simd::max(m, simd::load(y + k * V));
+    m = simd::max(m, simd::select(valid_lanes(), simd::load(y + (regs - 1) * V), m));
     alignas(simd::alignment) T lanes[V];
     simd::store(lanes, m);
     T max_value = lanes[0];
@@ -100,7 +100,7 @@ inline void apply_activation(T* y) noexcept {
     B sum(T(0));
     for (std::size_t k = 0; k < regs; ++k) {
       B e = simd::exp(simd::load(y + k * V) - max_all);
-      if (k + 1 == regs) e = xsimd::select(valid_lanes(), e, B(T(0)));
+      if (k + 1 == regs) e = simd::select(valid_lanes(), e, B(T(0)));
       simd::store(y + k * V, e);
       sum += e;
     }
@@ -110,7 +110,7 @@ inline void apply_activation(T* y) noexcept {
     for (std::size_t k = 0; k < regs; ++k) simd::store(y + k * V, A::apply(simd::load(y + k * V)));
     if constexpr (tail != V) {
       T* last = y + (regs - 1) * V;
-      simd::store(last, xsimd::select(valid_lanes(), simd::load(last), B(T(0))));
+      simd::store(last, simd::select(valid_lanes(), simd::load(last), B(T(0))));
     }
   }
 }

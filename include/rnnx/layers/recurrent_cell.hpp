@@ -1,6 +1,6 @@
 #pragma once
-// The inference paths of every cell built on recurrent_weights (Elman RNN, LSTM, GRU): one
-// step, a whole sequence and N streams at once, each reading the two weight matrices from the
+// The inference paths of every cell built on recurrent_weights (rnnx::cell, expr/cell.hpp):
+// one step, a whole sequence and N streams at once, each reading the two weight matrices from the
 // layer or from copies of them (realtime/bf16_weights.hpp). A cell derives from
 // recurrent_cell<Cell, T> and supplies
 //   w_                                 its recurrent_weights

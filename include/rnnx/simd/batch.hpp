@@ -100,6 +100,20 @@ inline batch<T> fms(const batch<T>& a, const batch<T>& b,
     return xsimd::fms(a, b, c);
 }
 
+/// Lane-wise maximum, square root and choice (mask ? a : b).
+template <class T>
+inline batch<T> max(const batch<T>& a, const batch<T>& b) noexcept {
+  return xsimd::max(a, b);
+}
+template <class T>
+inline batch<T> sqrt(const batch<T>& x) noexcept {
+  return xsimd::sqrt(x);
+}
+template <class Mask, class T>
+inline batch<T> select(const Mask& mask, const batch<T>& a, const batch<T>& b) noexcept {
+  return xsimd::select(mask, a, b);
+}
+
 /// Sum of all lanes.
 template <class T>
 inline T reduce_add(const batch<T>& v) noexcept {

@@ -74,18 +74,17 @@ template <class T>
 inline T elementwise_sqrt(T x) noexcept {
   return std::sqrt(x);
 }
-template <class T, class A>
-inline xsimd::batch<T, A> elementwise_sqrt(const xsimd::batch<T, A>& x) noexcept {
-  return xsimd::sqrt(x);
+template <class T>
+inline simd::batch<T> elementwise_sqrt(const simd::batch<T>& x) noexcept {
+  return simd::sqrt(x);
 }
 template <class T>
 inline T elementwise_max(T a, T b) noexcept {
   return a < b ? b : a;
 }
-template <class T, class A>
-inline xsimd::batch<T, A> elementwise_max(const xsimd::batch<T, A>& a,
-                                          const xsimd::batch<T, A>& b) noexcept {
-  return xsimd::max(a, b);
+template <class T>
+inline simd::batch<T> elementwise_max(const simd::batch<T>& a, const simd::batch<T>& b) noexcept {
+  return simd::max(a, b);
 }
 
 /// kernel(x...) over the elements of equally long spans (std::span<T> or std::span<const T>):
