@@ -78,6 +78,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   using weights = recurrent_weights<T, G, In, H>;
   using batch = simd::batch<T>;
   using values = expr::slice_values<graph, T>;
+  template <std::size_t N>
+  using node = std::integral_constant<std::size_t, N>;
   static constexpr std::size_t V = simd::width<T>;
   static constexpr std::size_t Hs = simd::padded<T>(H);
   static constexpr bool has_c = graph::has_cell_state;
@@ -144,15 +146,14 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
         xs, batch_size, steps, tp, ys,
         [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
           const std::size_t u = slice * V;
-          values v;
-          expr::forward<graph, T>(v, leaves{x, hg, h, previous_c(tp, batch_size, row, b) + u,
-                                            this, u});
+          const leaves from{x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u};
+          const auto v = expr::forward<graph, T>(from);
           kernels::unroll<graph::size>([&](auto n) {
             if constexpr (graph::plan.saved[n])
-              simd::store(kept_slot(tp, x, row, slice, graph::plan.slot[n]), v[n]);
+              simd::store(kept_slot(tp, x, row, slice, graph::plan.slot[n]), v.get(n));
           });
-          if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, v[c_out]);
-          simd::store(ys + row * Hs + u, v[h_out]);
+          if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, v.get(node<c_out>{}));
+          simd::store(ys + row * Hs + u, v.get(node<h_out>{}));
         });
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
@@ -319,10 +320,10 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     const std::size_t u = slice * V;
     const T* c = nullptr;
     if constexpr (has_c) c = s.c.data() + u;
-    values v;
-    expr::forward<graph, T>(v, leaves{x, hg, s.h.data() + u, c, this, u});
-    if constexpr (has_c) simd::store(s.c.data() + u, v[c_out]);
-    simd::store(y + u, v[h_out]);
+    const leaves from{x, hg, s.h.data() + u, c, this, u};
+    const auto v = expr::forward<graph, T>(from);
+    if constexpr (has_c) simd::store(s.c.data() + u, v.get(node<c_out>{}));
+    simd::store(y + u, v.get(node<h_out>{}));
   }
 
   weights w_;

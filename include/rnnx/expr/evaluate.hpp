@@ -28,34 +28,38 @@ namespace detail {
 template <std::size_t N>
 using index = std::integral_constant<std::size_t, N>;
 
-/// The value of node n from its children's values in v (n: not a leaf).
-template <class G, std::size_t n, class T>
-[[gnu::always_inline]] inline simd::batch<T> apply(const slice_values<G, T>& v) noexcept {
+/// The value of node n (not a leaf) from its children's values, get(index<m>) for child m.
+template <class G, std::size_t n, class T, class Get>
+[[gnu::always_inline]] inline simd::batch<T> apply(const Get& get) noexcept {
   using batch = simd::batch<T>;
   constexpr node_info i = G::nodes[n];
   constexpr auto product_of = [](std::size_t m) { return m != none && G::nodes[m].kind == op::mul; };
   if constexpr (i.kind == op::add && product_of(i.a)) {
-    return simd::fma(v[G::nodes[i.a].a], v[G::nodes[i.a].b], v[i.b]);
+    return simd::fma(get(index<G::nodes[i.a].a>{}), get(index<G::nodes[i.a].b>{}),
+                     get(index<i.b>{}));
   } else if constexpr (i.kind == op::add && product_of(i.b)) {
-    return simd::fma(v[G::nodes[i.b].a], v[G::nodes[i.b].b], v[i.a]);
+    return simd::fma(get(index<G::nodes[i.b].a>{}), get(index<G::nodes[i.b].b>{}),
+                     get(index<i.a>{}));
   } else if constexpr (i.kind == op::add) {
-    return v[i.a] + v[i.b];
+    return get(index<i.a>{}) + get(index<i.b>{});
   } else if constexpr (i.kind == op::sub && product_of(i.b)) {
-    return simd::fnma(v[G::nodes[i.b].a], v[G::nodes[i.b].b], v[i.a]);
+    return simd::fnma(get(index<G::nodes[i.b].a>{}), get(index<G::nodes[i.b].b>{}),
+                      get(index<i.a>{}));
   } else if constexpr (i.kind == op::sub && product_of(i.a)) {
-    return simd::fms(v[G::nodes[i.a].a], v[G::nodes[i.a].b], v[i.b]);
+    return simd::fms(get(index<G::nodes[i.a].a>{}), get(index<G::nodes[i.a].b>{}),
+                     get(index<i.b>{}));
   } else if constexpr (i.kind == op::sub) {
-    return v[i.a] - v[i.b];
+    return get(index<i.a>{}) - get(index<i.b>{});
   } else if constexpr (i.kind == op::mul) {
-    return v[i.a] * v[i.b];
+    return get(index<i.a>{}) * get(index<i.b>{});
   } else if constexpr (i.kind == op::neg) {
-    return -v[i.a];
+    return -get(index<i.a>{});
   } else if constexpr (i.kind == op::sigmoid) {
-    return simd::sigmoid(v[i.a]);
+    return simd::sigmoid(get(index<i.a>{}));
   } else if constexpr (i.kind == op::tanh) {
-    return simd::tanh(v[i.a]);
+    return simd::tanh(get(index<i.a>{}));
   } else if constexpr (i.kind == op::relu) {
-    return simd::relu(v[i.a]);
+    return simd::relu(get(index<i.a>{}));
   } else {
     static_assert(i.kind == op::constant);
     return batch(T(i.value));
@@ -74,21 +78,52 @@ template <class G, std::size_t n, class Leaves>
 
 }  // namespace detail
 
-/// Every node's value for one slice (but products fused into their parent's multiply-add).
-/// leaves provides input(k), hidden(k), state(j) and
+/// Where forward keeps each node: a register of its own for every evaluated operation;
+/// leaves are read where they are used, and products fused into their parent's multiply-add
+/// are not formed. (An array of registers for every node would be optimised away all the same,
+/// but g++ sizes the stack frame from it before that and then declines to inline the step into
+/// the caller's loop.)
+template <class G>
+struct forward_slots {
+  static constexpr std::array<std::size_t, G::size> slot = [] {
+    std::array<std::size_t, G::size> s{};
+    std::size_t k = 0;
+    for (std::size_t n = 0; n < G::size; ++n)
+      s[n] = G::evaluated[n] && !is_leaf(G::nodes[n].kind) ? k++ : none;
+    return s;
+  }();
+  static constexpr std::size_t count = [] {
+    std::size_t k = 0;
+    for (std::size_t n = 0; n < G::size; ++n) k += slot[n] != none;
+    return k;
+  }();
+};
+
+/// One slice's values after forward: get(index<n>) is node n's value.
+template <class G, class T, class Leaves>
+struct forward_values {
+  std::array<simd::batch<T>, forward_slots<G>::count> v;
+  const Leaves& leaves;
+  template <std::size_t n>
+  [[gnu::always_inline]] simd::batch<T> get(detail::index<n>) const noexcept {
+    constexpr node_info i = G::nodes[n];
+    if constexpr (i.kind == op::constant) return simd::batch<T>(T(i.value));
+    else if constexpr (is_leaf(i.kind)) return detail::leaf_value<G, n>(leaves);
+    else return v[forward_slots<G>::slot[n]];
+  }
+};
+
+/// Every node's value for one slice. leaves provides input(k), hidden(k), state(j) and
 /// vector(j) (each index an std::integral_constant) as registers.
 template <class G, class T, class Leaves>
-[[gnu::always_inline]] inline void forward(slice_values<G, T>& v, const Leaves& leaves) noexcept {
+[[gnu::always_inline]] inline forward_values<G, T, Leaves> forward(const Leaves& leaves) noexcept {
+  forward_values<G, T, Leaves> f{{}, leaves};
   kernels::unroll<G::size>([&](auto n) __attribute__((always_inline)) {
-    constexpr op kind = G::nodes[n].kind;
-    if constexpr (!G::evaluated[n]) {
-      // a product that its parent fuses into a multiply-add
-    } else if constexpr (is_leaf(kind) && kind != op::constant) {
-      v[n] = detail::leaf_value<G, n>(leaves);
-    } else {
-      v[n] = detail::apply<G, n, T>(v);
-    }
+    if constexpr (forward_slots<G>::slot[n] != none)
+      f.v[forward_slots<G>::slot[n]] =
+          detail::apply<G, n, T>([&](auto m) __attribute__((always_inline)) { return f.get(m); });
   });
+  return f;
 }
 
 /// The values backward reads, for one slice: loaded (leaves, outputs, and the values the
@@ -105,7 +140,7 @@ template <class G, class T, class Leaves, class Saved, class Outputs>
     } else if constexpr (kind == op::state || kind == op::vector) {
       v[n] = detail::leaf_value<G, n>(leaves);
     } else if constexpr (G::plan.available[n]) {
-      v[n] = detail::apply<G, n, T>(v);
+      v[n] = detail::apply<G, n, T>([&](auto m) __attribute__((always_inline)) { return v[m]; });
     }
   });
 }
