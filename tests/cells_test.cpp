@@ -1,7 +1,8 @@
 // Every cell declared through expr/ (rnnx::cell), one typed test over the list: the fused
 // step against a plain-loop double reference interpreted from the same declaration
 // (expr/reference.hpp), backprop through time against finite differences in double for every
-// parameter, and step == forward == N streams bit for bit. PyTorch parity of the cells that
+// parameter, step == forward == N streams bit for bit, and the paths every built-in cell has
+// (weight files, bf16 copies, sample-rate correction, summary). PyTorch parity of the cells that
 // PyTorch has lives in the fixture tests (fixtures_*_test, bptt_fixtures_test).
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <rnnx/expr/reference.hpp>
 #include <rnnx/rnnx.hpp>
@@ -121,6 +123,48 @@ TYPED_TEST(Cells, StepForwardAndStreamsAgreeBitForBit) {
           model->step(std::span<const float, 2>(xs.data() + (t * N + k) * 2, 2), alone[k])[0];
       ASSERT_EQ(std::memcmp(&single, &y[k], sizeof single), 0) << "stream " << k << " step " << t;
     }
+  }
+}
+
+// What every built-in cell has, through the layer concept alone: a weight file round trip,
+// bf16 weight copies, sample-rate correction and summary.
+TYPED_TEST(Cells, SaveLoadBf16AndRateCorrectionWork) {
+  using layer = typename TypeParam::template type<2, 21, float>;
+  using Net = rnnx::network<layer, rnnx::dense<21, 2>>;
+  auto model = rnnx_test::uniform_model<Net>(5, -0.4, 0.4);
+  const auto path = std::filesystem::path(::testing::TempDir()) /
+                    ("cells_test_" + std::string(layer::type_name) + ".json");
+  rnnx::save_weights(*model, path);
+  auto loaded = std::make_unique<Net>();
+  rnnx::load_weights(*loaded, path);
+  std::filesystem::remove(path);
+  EXPECT_TRUE(*loaded == *model);
+  EXPECT_NE(rnnx::summary<Net>().find(rnnx::layer_name<layer>()),
+            std::string::npos);
+
+  const auto fast = std::make_unique<rnnx::bf16_weights<Net>>(*model);
+  auto s = model->initial_state();
+  auto sb = fast->initial_state();
+  const auto xs = random_inputs<float>(200, 6);
+  double worst = 0;
+  for (std::size_t t = 0; t < 100; ++t) {
+    const std::span<const float, 2> x(xs.data() + 2 * t, 2);
+    const auto y = model->step(x, s);
+    const auto yb = fast->step(x, sb);
+    for (std::size_t j = 0; j < 2; ++j) worst = std::max(worst, double(std::abs(y[j] - yb[j])));
+  }
+  EXPECT_LT(worst, 2e-2) << "bf16 weights";
+  EXPECT_GT(worst, 0.0) << "the bf16 copies were not used";
+
+  // Ratio 1 is the plain step, bit for bit.
+  rnnx::rate_corrected<Net, 4> corrected(*model);
+  corrected.prepare(1.0);
+  auto plain = model->initial_state();
+  for (std::size_t t = 0; t < 100; ++t) {
+    const std::span<const float, 2> x(xs.data() + 2 * t, 2);
+    const float a = corrected.step(x)[0];
+    const float b = model->step(x, plain)[0];
+    ASSERT_EQ(std::memcmp(&a, &b, sizeof a), 0) << "step " << t;
   }
 }
 
