@@ -10,6 +10,7 @@
 #include "rnnx/layers/embedding.hpp"
 #include "rnnx/layers/gru.hpp"
 #include "rnnx/layers/gru_reset_before.hpp"
+#include "rnnx/layers/indrnn.hpp"
 #include "rnnx/layers/layer_norm.hpp"
 #include "rnnx/layers/light_gru.hpp"
 #include "rnnx/layers/lstm.hpp"

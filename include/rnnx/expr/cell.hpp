@@ -63,9 +63,10 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static_assert(expr::uses_exactly<graph>(expr::op::input, G),
                 "rnnx::cell: the equations must use W<k> for every gate k < Equations::gates "
                 "and no other (a gate whose weights no equation reads would never be trained)");
-  static_assert(expr::uses_exactly<graph>(expr::op::hidden, G),
+  static_assert(expr::uses_exactly<graph>(expr::op::hidden, G) ||
+                    expr::uses_exactly<graph>(expr::op::hidden, 0),
                 "rnnx::cell: the equations must use U<k> for every gate k < Equations::gates "
-                "and no other (a gate whose weights no equation reads would never be trained)");
+                "and no other, or no U<k> at all (a cell without weight_hh, as IndRNN)");
   static_assert(expr::uses_exactly<graph>(expr::op::vector, P),
                 "rnnx::cell: the equations must use p<j> for every name in Equations::vectors "
                 "and no other");
@@ -75,7 +76,9 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
                 "rnnx::cell: U<k>(v) of an intermediate vector v (a second matrix stage) is not "
                 "supported yet; U<k> multiplies h");
 
-  using weights = recurrent_weights<T, G, In, H>;
+  /// Whether the equations read W_hh h (else the layer has no weight_hh and bias_hh).
+  static constexpr bool hidden_matrix = graph::leaf(expr::op::hidden, 0) != expr::none;
+  using weights = recurrent_weights<T, G, In, H, hidden_matrix>;
   using batch = simd::batch<T>;
   using values = expr::slice_values<graph, T>;
   template <std::size_t N>
@@ -94,7 +97,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static constexpr std::size_t kept = graph::plan.saved_count;
   static constexpr std::size_t kept_apart = kept > G ? kept - G : 0;
   /// One buffer for the gradients of W<k> and U<k> (see expr::graph).
-  static constexpr bool shared_gate_gradients = graph::gate_gradients_shared(G);
+  static constexpr bool shared_gate_gradients =
+      !hidden_matrix || graph::gate_gradients_shared(G);
   /// Whether h reaches h' other than through W_hh (then its gradient has a direct path).
   static constexpr bool direct_h = h_in != expr::none;
 
@@ -205,7 +209,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
         });
         kernels::unroll<G>([&](auto k) {
           simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
-          if constexpr (!shared_gate_gradients)
+          if constexpr (!shared_gate_gradients && hidden_matrix)
             simd::store(dgh + (slice * G + k) * V, adj[graph::leaf(expr::op::hidden, k)]);
         });
         if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "rnnx/expr/cell.hpp"
@@ -30,7 +31,8 @@ void reference_step(const Cell& layer, std::span<const double> x, reference_stat
   std::vector<double> input(gates * H), hidden(gates * H);
   std::vector<std::vector<double>> vectors;
   layer.visit_parameters([&](std::string_view name, const auto& p) {
-    if (name == "weight_ih" || name == "weight_hh") {
+    constexpr bool matrix = std::remove_cvref_t<decltype(p)>::rank == 2;
+    if (matrix && (name == "weight_ih" || name == "weight_hh")) {
       const bool ih = name == "weight_ih";
       const std::size_t cols = ih ? In : H;
       for (std::size_t r = 0; r < gates * H; ++r) {

@@ -35,7 +35,7 @@ class recurrent_cell {
   template <class State, class W>
   requires is_state<State>
   void step(const T* x, State& s, T* y, const recurrent_matrices<W>& m) const noexcept {
-    alignas(simd::alignment) T xg[Cell::recurrent_weights_type::gate_stride];
+    alignas(simd::alignment) T xg[std::remove_cvref_t<decltype(weights())>::gate_stride];
     weights().project_input(x, xg, m.input);
     advance(xg, s, y, m.hidden);
   }

@@ -26,8 +26,10 @@ struct recurrent_matrices {
   const W* hidden;
 };
 
-template <class T, std::size_t G, std::size_t In, std::size_t H>
+/// Hidden = false: no W_hh and b_hh (cells whose recurrence is element-wise, as IndRNN's).
+template <class T, std::size_t G, std::size_t In, std::size_t H, bool Hidden = true>
 struct recurrent_weights {
+  static constexpr bool has_hidden = Hidden;
   using batch = simd::batch<T>;
   static constexpr std::size_t V = simd::width<T>;
   /// Values per time step of the gate pre-activations (all gates, padded).
@@ -41,16 +43,20 @@ struct recurrent_weights {
   }();
 
   gate_parameter<T, G, H, In> weight_ih;
-  gate_parameter<T, G, H, H> weight_hh;
+  std::conditional_t<Hidden, gate_parameter<T, G, H, H>,
+                     parameter<T, 0, 0, layout::column_major<T, 0>, 0>>
+      weight_hh;
   gate_parameter<T, G, H, 0> bias_ih;
-  gate_parameter<T, G, H, 0> bias_hh;
+  std::conditional_t<Hidden, gate_parameter<T, G, H, 0>,
+                     parameter<T, 0, 0, layout::column_major<T, 0>, 0>>
+      bias_hh;
 
   template <class Self, class F>
   static void visit(Self& self, F&& f) {
     f("weight_ih", self.weight_ih);
-    f("weight_hh", self.weight_hh);
+    if constexpr (Hidden) f("weight_hh", self.weight_hh);
     f("bias_ih", self.bias_ih);
-    f("bias_hh", self.bias_hh);
+    if constexpr (Hidden) f("bias_hh", self.bias_hh);
   }
 
   /// The layouts of bf16 copies of weight_ih and weight_hh (realtime/bf16_weights.hpp):
@@ -83,6 +89,11 @@ struct recurrent_weights {
   /// h too is rounded to bf16 for the products; sums and state stay float).
   template <class Cell, class W>
   void recur(const T* xg, const T* h, Cell&& cell, const W* w_hh) const noexcept {
+    if constexpr (!Hidden) {
+      for (std::size_t slice = 0; slice < slices; ++slice)
+        cell(slice, xg + slice * G * V, static_cast<const batch*>(nullptr));
+      return;
+    } else {
     constexpr std::size_t regs = block_slices * G;
     constexpr std::size_t pairs = bf16_hidden_layout::pairs;
     [[maybe_unused]] alignas(simd::alignment) std::uint32_t h_pairs[simd::bf16_pair_words<pairs>];
@@ -101,6 +112,7 @@ struct recurrent_weights {
         const std::size_t slice = first + s;
         cell(slice, xg + slice * G * V, hg.data() + s * G);
       });
+    }
     }
   }
 
@@ -122,6 +134,12 @@ struct recurrent_weights {
   /// single sequence equals streaming bit for bit).
   template <std::size_t K, class Cell>
   void recur_streams(const std::array<const T*, K>& h, Cell&& cell) const noexcept {
+    if constexpr (!Hidden) {
+      for (std::size_t k = 0; k < K; ++k)
+        for (std::size_t slice = 0; slice < slices; ++slice)
+          cell(k, slice, static_cast<const batch*>(nullptr));
+      return;
+    } else {
     constexpr std::size_t S = K == 1 ? block_slices : [] {
       std::size_t s = std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / (K * G)));
       while (slices % s != 0) --s;
@@ -145,6 +163,7 @@ struct recurrent_weights {
         kernels::unroll<S>([&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * G); });
       });
     }
+    }
   }
 
   // ---- streaming several independent states at once ---------------------------------------
@@ -157,7 +176,7 @@ struct recurrent_weights {
   /// in the out-of-order core and the shared pass only adds its trips through memory
   /// (measured: bench/streams_bench.cpp, LSTM and GRU at H = 32 against 64).
   static constexpr bool streams_share_loads =
-      sizeof(weight_hh) + sizeof(weight_ih) > std::size_t{32} * 1024;
+      Hidden && sizeof(weight_hh) + sizeof(weight_ih) > std::size_t{32} * 1024;
 
   /// One streaming step of N states at once. For each stream k: xg = W_ih x[k] + b_ih, then,
   /// slice by slice, cell(k, slice, xg of the slice, W_hh h[k] + b_hh of the slice's gates).
@@ -286,7 +305,7 @@ struct recurrent_weights {
     // W_ih^T and W_hh^T, column-major, so that W^T d runs on the forward kernel.
     simd::aligned_vector<T> weight_ih_t = simd::aligned_vector<T>(in_stride * gate_stride, T(0));
     simd::aligned_vector<T> weight_hh_t =
-        simd::aligned_vector<T>(hidden_stride * gate_stride, T(0));
+        simd::aligned_vector<T>(Hidden ? hidden_stride * gate_stride : 0, T(0));
 
     void prepare(std::size_t batch_size, std::size_t steps) {
       grow(initial_h, batch_size * hidden_stride);
@@ -317,12 +336,17 @@ struct recurrent_weights {
   void transpose_into(tape_base& tape) const noexcept {
     kernels::transpose(weight_ih.raw(), gate_stride, In, gate_stride, tape.weight_ih_t.data(),
                        in_stride);
-    kernels::transpose(weight_hh.raw(), gate_stride, H, gate_stride, tape.weight_hh_t.data(),
-                       hidden_stride);
+    if constexpr (Hidden)
+      kernels::transpose(weight_hh.raw(), gate_stride, H, gate_stride, tape.weight_hh_t.data(),
+                         hidden_stride);
   }
 
   /// dh = W_hh^T dg (dg: gate gradients of one row, interleaved like the gates).
   static void hidden_gradient(const tape_base& tape, const T* dg, T* dh) noexcept {
+    if constexpr (!Hidden) {
+      std::fill_n(dh, hidden_stride, T(0));
+      return;
+    }
     kernels::matvec_col_major<T, hidden_stride, gate_stride>(tape.weight_hh_t.data(), dg, nullptr,
                                                              dh);
   }
@@ -387,8 +411,8 @@ struct recurrent_weights {
   template <std::size_t K>
   static void hidden_gradient_streams(const tape_base& tape, const std::array<const T*, K>& dg,
                                       const std::array<T*, K>& dh) noexcept {
-    if constexpr (K == 1) {
-      hidden_gradient(tape, dg[0], dh[0]);
+    if constexpr (K == 1 || !Hidden) {
+      for (std::size_t k = 0; k < K; ++k) hidden_gradient(tape, dg[k], dh[k]);
     } else {
       kernels::matvec_col_major_streams<T, hidden_stride, gate_stride, K>(tape.weight_hh_t.data(),
                                                                           dg, nullptr, dh);
@@ -405,14 +429,16 @@ struct recurrent_weights {
     kernels::accumulate_outer_products<T, gate_stride, In>(dgx, gate_stride, xs, in_stride, rows,
                                                            grad.weight_ih.data.data());
     // h_{t-1}: the initial states for step 0, the outputs shifted by one step after that.
+    if constexpr (Hidden) {
     kernels::accumulate_outer_products<T, gate_stride, H>(dgh, gate_stride, tape.initial_h.data(),
                                                           hidden_stride, batch_size,
                                                           grad.weight_hh.data.data());
     kernels::accumulate_outer_products<T, gate_stride, H>(
         dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size,
         grad.weight_hh.data.data());
-    kernels::accumulate_rows<T, gate_stride>(dgx, gate_stride, rows, grad.bias_ih.data.data());
     kernels::accumulate_rows<T, gate_stride>(dgh, gate_stride, rows, grad.bias_hh.data.data());
+    }
+    kernels::accumulate_rows<T, gate_stride>(dgx, gate_stride, rows, grad.bias_ih.data.data());
     if (dxs != nullptr)
       for (std::size_t n = 0; n < rows; ++n)
         kernels::matvec_col_major<T, in_stride, gate_stride>(

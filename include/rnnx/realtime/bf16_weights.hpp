@@ -5,7 +5,7 @@
 // and, with AVX512_BF16 (vdpbf16ps), half the instructions of the float step; elsewhere
 // a portable float emulation of the same products. Dense heads, biases, peepholes and
 // layer norms stay float (they are small), and so do layers without a
-// recurrent_weights_type (gru_reset_before).
+// recurrent_weights_type (gru_reset_before) or without W_hh (indrnn).
 //
 //   rnnx::network<rnnx::lstm<1, 128>, rnnx::dense<128, 1>> model;   // trained / loaded
 //   auto fast = std::make_unique<rnnx::bf16_weights<decltype(model)>>(model);
@@ -32,7 +32,7 @@ namespace detail {
 
 template <class L>
 concept has_recurrent_matrices = std::is_same_v<typename L::scalar, float> && requires {
-  typename L::recurrent_weights_type;
+  requires L::recurrent_weights_type::has_hidden;
 };
 
 /// The bf16 copies of one layer's matrices; nothing for a layer that keeps float.
