@@ -36,10 +36,23 @@ using rnn_tanh = rnnx::rnn<In, H, rnnx::tanh, T>;
 template <std::size_t In, std::size_t H, class T>
 using rnn_relu = rnnx::rnn<In, H, rnnx::relu, T>;
 
+/// Not a published cell: products of input and hidden projections, so the tape must keep
+/// input projections (W<k>) whose memory other kept values reuse.
+struct crossed_equations {
+  static constexpr std::string_view name = "crossed";
+  static constexpr std::size_t gates = 2;
+  static constexpr auto equations() {
+    using namespace rnnx::expr;
+    return next(tanh(W<1> * U<0> + W<0> * U<1>) + h * sigmoid(W<0>));
+  }
+};
+template <std::size_t In, std::size_t H, class T>
+using crossed = rnnx::cell<crossed_equations, In, H, T>;
+
 using all_cells =
     ::testing::Types<cell_kind<rnn_tanh>, cell_kind<rnn_relu>, cell_kind<lstm>,
                      cell_kind<peephole_lstm>, cell_kind<rnnx::gru>, cell_kind<rnnx::cifg_lstm>,
-                     cell_kind<rnnx::light_gru>, cell_kind<rnnx::indrnn>>;
+                     cell_kind<rnnx::light_gru>, cell_kind<rnnx::indrnn>, cell_kind<crossed>>;
 
 template <class K>
 class Cells : public ::testing::Test {};

@@ -152,12 +152,17 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           const std::size_t u = slice * V;
           const leaves from{x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u};
           const auto v = expr::forward<graph, T>(from);
+          // Everything is read before anything is written: a kept value may go where a leaf
+          // (W<k>, in the row's gate block) is still to be read from.
+          std::array<batch, kept> keep;
           kernels::unroll<graph::size>([&](auto n) {
-            if constexpr (graph::plan.saved[n])
-              simd::store(kept_slot(tp, x, row, slice, graph::plan.slot[n]), v.get(n));
+            if constexpr (graph::plan.saved[n]) keep[graph::plan.slot[n]] = v.get(n);
           });
-          if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, v.get(node<c_out>{}));
-          simd::store(ys + row * Hs + u, v.get(node<h_out>{}));
+          const batch c_next = v.get(node<c_out>{}), h_next = v.get(node<h_out>{});
+          kernels::unroll<kept>(
+              [&](auto k) { simd::store(kept_slot(tp, x, row, slice, k), keep[k]); });
+          if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, c_next);
+          simd::store(ys + row * Hs + u, h_next);
         });
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
@@ -326,8 +331,9 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     if constexpr (has_c) c = s.c.data() + u;
     const leaves from{x, hg, s.h.data() + u, c, this, u};
     const auto v = expr::forward<graph, T>(from);
-    if constexpr (has_c) simd::store(s.c.data() + u, v.get(node<c_out>{}));
-    simd::store(y + u, v.get(node<h_out>{}));
+    const batch c_next = v.get(node<c_out>{}), h_next = v.get(node<h_out>{});
+    if constexpr (has_c) simd::store(s.c.data() + u, c_next);
+    simd::store(y + u, h_next);
   }
 
   weights w_;
