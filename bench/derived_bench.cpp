@@ -1,5 +1,6 @@
 // Cells derived from their equations (rnnx::cell, expr/) against the hand-written cells they
-// replaced (bench/baseline/: the lstm, gru and rnn headers as of 8847386), same weights:
+// replaced (bench/baseline/: the lstm, gru and rnn headers as of 8847386, gru_reset_before as
+// of a568c98), same weights:
 //   <impl>/step/<cell>/H:<H>          one streaming step of <cell><1, H> -> dense<H, 1>
 //   <impl>/seq/<cell>/H:<H>/T:1000    model.forward over a sequence, per step
 //   <impl>/streams/<cell>/H:<H>/N:8   network::step over 8 states, per stream-step
@@ -21,6 +22,7 @@
 #include <string>
 
 #include "baseline/gru.hpp"
+#include "baseline/gru_reset_before.hpp"
 #include "baseline/lstm.hpp"
 #include "baseline/rnn.hpp"
 #include "bench_support.hpp"
@@ -50,6 +52,10 @@ template <std::size_t I, std::size_t H>
 using gru_baseline = rnnx::baseline::gru<I, H>;
 template <std::size_t I, std::size_t H>
 using rnn_baseline = rnnx::baseline::rnn<I, H>;
+template <std::size_t I, std::size_t H>
+using gru_reset_before = rnnx::gru_reset_before<I, H>;
+template <std::size_t I, std::size_t H>
+using gru_reset_before_baseline = rnnx::baseline::gru_reset_before<I, H>;
 
 constexpr std::uint32_t seed = rnnx_bench::seed;
 
@@ -183,6 +189,9 @@ const bool registered = [] {
   register_pair<gru, gru_baseline, 128>("gru");
   register_pair<rnn, rnn_baseline, 32>("rnn");
   register_pair<rnn, rnn_baseline, 128>("rnn");
+  register_pair<gru_reset_before, gru_reset_before_baseline, 8>("gru_reset_before");
+  register_pair<gru_reset_before, gru_reset_before_baseline, 32>("gru_reset_before");
+  register_pair<gru_reset_before, gru_reset_before_baseline, 128>("gru_reset_before");
   return true;
 }();
 

@@ -680,15 +680,19 @@ _SIZE_FIELDS = {
 _SIZED_BY_NEIGHBOURS = ("activation", "dropout")
 
 
+# A layer of a module's own rnnx_layer(): a recurrent cell declared in C++.
+_CELL_SIZE_FIELDS = ("input_size", "hidden_size")
+
+
 def _input_size(layer):
-    field = _SIZE_FIELDS[layer["type"]][0]
+    field = _SIZE_FIELDS.get(layer["type"], _CELL_SIZE_FIELDS)[0]
     return 1 if field is None else layer[field]
 
 
 def _output_size(layer):
     if layer["type"] == "bidirectional":
         return 2 * layer["hidden_size"]  # both directions' h, concatenated
-    return layer[_SIZE_FIELDS[layer["type"]][1]]
+    return layer[_SIZE_FIELDS.get(layer["type"], _CELL_SIZE_FIELDS)[1]]
 
 
 def _size_leading_layers(named):
@@ -707,11 +711,29 @@ def _size_leading_layers(named):
         layer["size"] = size
 
 
+def _own_layer(name, module, dtype):
+    """The layer a module describes itself through rnnx_layer(): a cell the user
+    declared in C++ (rnnx::cell) and wrote in PyTorch too. It returns {"type",
+    "input_size", "hidden_size", any other attributes, "parameters": {name:
+    tensor}}, each tensor shaped as the cell's parameter."""
+    what = _describe(name, module)
+    layer = dict(module.rnnx_layer())
+    for field in ("type",) + _CELL_SIZE_FIELDS + ("parameters",):
+        if field not in layer:
+            raise ExportError("%s: rnnx_layer() gave no '%s'" % (what, field))
+    layer["parameters"] = {
+        key: _values(tensor, dtype, "%s: %s" % (what, key))
+        for key, tensor in layer["parameters"].items()}
+    return layer
+
+
 def export_model(module, dtype=None):
     """Return the rnnx weights document (a dict) for a PyTorch module.
 
     ``module`` is an nn.Sequential, a single supported layer, or any module
-    whose direct children (in registration order) form the layer chain; or
+    whose direct children (in registration order) form the layer chain; a
+    child with an rnnx_layer() method (a cell declared in C++ and written in
+    PyTorch too) exports as the layer that method describes; or
     the same as a TorchScript module (torch.jit.script / trace / load),
     which gives the same document.
     ``dtype`` is "float32" or "float64" (default: the parameters' dtype).
@@ -743,6 +765,8 @@ def export_model(module, dtype=None):
             if named:
                 layer["size"] = _output_size(named[-1][1])
             named.append((_describe(name, child), layer))
+        elif callable(getattr(child, "rnnx_layer", None)):
+            named.append((_describe(name, child), _own_layer(name, child, dtype)))
         elif cls in _ACTIVATIONS:
             function = _activation_function(name, child)
             last = named[-1][1] if named else None

@@ -133,4 +133,22 @@ TEST(GradientFixture, Bidirectional) {
       "grad_bigru_3_6__dense_3__ce_last_b4_t7");
 }
 
+// Cells declared as equations that torch.nn lacks, against the PyTorch modules written from
+// the same equations in tests/data/reference_cells.py; two stacked, so dL/dx is checked too.
+TEST(GradientFixture, DeclaredCells) {
+  check_gradient_fixture<double_model<mgu<3, 9>, mgu<9, 5>, dense<5, 2>>>(
+      "grad_double_mgu_3_9__mgu_5__dense_2__mse_b3_t20");
+  check_gradient_fixture<
+      double_model<gru_reset_before<2, 8>, gru_reset_before<8, 6>, dense<6, 2>>>(
+      "grad_double_gru_reset_before_2_8__gru_reset_before_6__dense_2__mse_b3_t20");
+  check_gradient_fixture<double_model<cifg_lstm<3, 7>, cifg_lstm<7, 5>, dense<5, 2>>>(
+      "grad_double_cifg_lstm_3_7__cifg_lstm_5__dense_2__mse_b3_t20");
+  check_gradient_fixture<double_model<light_gru<3, 7>, light_gru<7, 5>, dense<5, 2>>>(
+      "grad_double_light_gru_3_7__light_gru_5__dense_2__mse_b3_t20");
+  check_gradient_fixture<double_model<indrnn<3, 7>, indrnn<7, 5>, dense<5, 2>>>(
+      "grad_double_indrnn_3_7__indrnn_5__dense_2__mse_b3_t20");
+  check_gradient_fixture<float_model<mgu<2, 16>, dense<16, 1>>>(
+      "grad_mgu_2_16__dense_1__mse_b4_t30");
+}
+
 }  // namespace

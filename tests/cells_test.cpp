@@ -52,7 +52,8 @@ using crossed = rnnx::cell<crossed_equations, In, H, T>;
 using all_cells =
     ::testing::Types<cell_kind<rnn_tanh>, cell_kind<rnn_relu>, cell_kind<lstm>,
                      cell_kind<peephole_lstm>, cell_kind<rnnx::gru>, cell_kind<rnnx::cifg_lstm>,
-                     cell_kind<rnnx::light_gru>, cell_kind<rnnx::indrnn>, cell_kind<crossed>>;
+                     cell_kind<rnnx::light_gru>, cell_kind<rnnx::indrnn>, cell_kind<crossed>,
+                     cell_kind<rnnx::gru_reset_before>, cell_kind<rnnx::mgu>>;
 
 template <class K>
 class Cells : public ::testing::Test {};
@@ -108,13 +109,16 @@ TYPED_TEST(Cells, GradientsMatchFiniteDifferences) {
   rnnx_test::check_gradients<rnnx::basic_network<double, cell, next, rnnx::dense<4, 2>>>(3, 5, 7);
 }
 
-TYPED_TEST(Cells, StepForwardAndStreamsAgreeBitForBit) {
-  using layer = typename TypeParam::template type<2, 21, float>;
-  using Net = rnnx::network<layer, rnnx::dense<21, 1>>;
-  constexpr std::size_t T = 50, N = 3;
+/// step == forward, and N streams at once == N single steps, bit for bit; with bf16 weight
+/// copies too (N streams == N single bf16 steps).
+template <class Layer, std::size_t N>
+void expect_steps_forward_and_streams_agree() {
+  constexpr std::size_t H = Layer::out_size;
+  using Net = rnnx::network<Layer, rnnx::dense<H, 1>>;
+  constexpr std::size_t T = 50;
   auto model = rnnx_test::uniform_model<Net>(3, -0.6, 0.6);
   const auto xs = random_inputs<float>(N * T * 2, 4);
-  for (std::size_t k = 0; k < N; ++k) {
+  for (std::size_t k = 0; k < 2; ++k) {
     xt::xtensor<float, 2> seq = xt::xtensor<float, 2>::from_shape({T, 2});
     for (std::size_t t = 0; t < T; ++t)
       for (std::size_t j = 0; j < 2; ++j) seq(t, j) = xs[(t * N + k) * 2 + j];
@@ -125,18 +129,28 @@ TYPED_TEST(Cells, StepForwardAndStreamsAgreeBitForBit) {
       ASSERT_EQ(std::memcmp(&y, &whole(t, 0), sizeof y), 0) << "step " << t;
     }
   }
-  std::array<typename Net::state, N> states{};
-  std::array<typename Net::state, N> alone{};
+  const auto fast = std::make_unique<rnnx::bf16_weights<Net>>(*model);
+  std::array<typename Net::state, N> states{}, alone{}, states_bf16{}, alone_bf16{};
   for (std::size_t t = 0; t < T; ++t) {
-    std::array<float, N> y{};
-    model->step(std::span<const float, N * 2>(xs.data() + t * N * 2, N * 2), states,
-                std::span<float, N>(y));
+    std::array<float, N> y{}, y_bf16{};
+    const std::span<const float, N * 2> x(xs.data() + t * N * 2, N * 2);
+    model->step(x, states, std::span<float, N>(y));
+    fast->step(x, states_bf16, std::span<float, N>(y_bf16));
     for (std::size_t k = 0; k < N; ++k) {
-      const float single =
-          model->step(std::span<const float, 2>(xs.data() + (t * N + k) * 2, 2), alone[k])[0];
+      const std::span<const float, 2> xk(xs.data() + (t * N + k) * 2, 2);
+      const float single = model->step(xk, alone[k])[0];
       ASSERT_EQ(std::memcmp(&single, &y[k], sizeof single), 0) << "stream " << k << " step " << t;
+      const float single_bf16 = fast->step(xk, alone_bf16[k])[0];
+      ASSERT_EQ(std::memcmp(&single_bf16, &y_bf16[k], sizeof single), 0)
+          << "bf16 stream " << k << " step " << t;
     }
   }
+}
+
+TYPED_TEST(Cells, StepForwardAndStreamsAgreeBitForBit) {
+  expect_steps_forward_and_streams_agree<typename TypeParam::template type<2, 21, float>, 3>();
+  // W_hh beyond 32 KB: groups of streams share each weight load (recurrent_weights).
+  expect_steps_forward_and_streams_agree<typename TypeParam::template type<2, 96, float>, 9>();
 }
 
 // What every built-in cell has, through the layer concept alone: a weight file round trip,

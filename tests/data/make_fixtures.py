@@ -42,6 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, "codegen"))
 
 from export_torch import export_model, to_json  # noqa: E402
+from reference_cells import (CIFGLSTM, MGU, GRUResetBefore, IndRNN,  # noqa: E402
+                             LightGRU)
 
 FIXTURE_DIR = os.path.join(HERE, "fixtures")
 STEPS = 1000
@@ -281,6 +283,27 @@ GRAD_CASES = {
     "grad_bigru_3_6__dense_3__ce_last_b4_t7": GradCase(
         torch.float32, 4, 7, "cross_entropy", True,
         lambda: [_gru(3, 6, bidirectional=True), nn.Linear(12, 3)]),
+    # Cells declared as equations that torch.nn lacks (reference_cells.py);
+    # two of a kind stacked, so that dL/dx of the upper one is checked too.
+    "grad_double_mgu_3_9__mgu_5__dense_2__mse_b3_t20": GradCase(
+        torch.float64, 3, 20, "mse", False,
+        lambda: [MGU(3, 9), MGU(9, 5), nn.Linear(5, 2)]),
+    "grad_double_gru_reset_before_2_8__gru_reset_before_6__dense_2__mse_b3_t20":
+        GradCase(torch.float64, 3, 20, "mse", False,
+                 lambda: [GRUResetBefore(2, 8), GRUResetBefore(8, 6),
+                          nn.Linear(6, 2)]),
+    "grad_double_cifg_lstm_3_7__cifg_lstm_5__dense_2__mse_b3_t20": GradCase(
+        torch.float64, 3, 20, "mse", False,
+        lambda: [CIFGLSTM(3, 7), CIFGLSTM(7, 5), nn.Linear(5, 2)]),
+    "grad_double_light_gru_3_7__light_gru_5__dense_2__mse_b3_t20": GradCase(
+        torch.float64, 3, 20, "mse", False,
+        lambda: [LightGRU(3, 7), LightGRU(7, 5), nn.Linear(5, 2)]),
+    "grad_double_indrnn_3_7__indrnn_5__dense_2__mse_b3_t20": GradCase(
+        torch.float64, 3, 20, "mse", False,
+        lambda: [IndRNN(3, 7), IndRNN(7, 5), nn.Linear(5, 2)]),
+    "grad_mgu_2_16__dense_1__mse_b4_t30": GradCase(
+        torch.float32, 4, 30, "mse", False,
+        lambda: [MGU(2, 16), nn.Linear(16, 1)]),
 }
 
 

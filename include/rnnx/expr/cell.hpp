@@ -47,6 +47,24 @@ constexpr bool uses_exactly(op k, std::size_t count) noexcept {
   return true;
 }
 
+/// The gates whose products read h: all of them, or those before the first U<k>(v).
+template <class G, std::size_t gates>
+constexpr std::size_t first_stage_gates() noexcept {
+  for (std::size_t k = 0; k < gates; ++k) {
+    const std::size_t n = G::leaf(op::hidden, k);
+    if (n != none && G::nodes[n].reads_operand) return k;
+  }
+  return gates;
+}
+/// Whether U<k>(v) is used for exactly the gates from G1 on.
+template <class G, std::size_t gates, std::size_t G1>
+constexpr bool second_stage_last() noexcept {
+  for (std::size_t k = 0; k < gates; ++k) {
+    const std::size_t n = G::leaf(op::hidden, k);
+    if (n != none && G::nodes[n].reads_operand != (k >= G1)) return false;
+  }
+  return true;
+}
 
 }  // namespace expr
 
@@ -72,13 +90,25 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
                 "and no other");
   static_assert(graph::has_cell_state || graph::leaf(expr::op::state, 1) == expr::none,
                 "rnnx::cell: the equations read c, so the step must return next(h', c')");
-  static_assert(graph::products_read_h,
-                "rnnx::cell: U<k>(v) of an intermediate vector v (a second matrix stage) is not "
-                "supported yet; U<k> multiplies h");
+  static_assert(graph::single_operand,
+                "rnnx::cell: every U<k>(v) must multiply the same vector v (one second stage)");
+  static constexpr std::size_t first_reading_v = expr::first_stage_gates<graph, G>();
+  static constexpr bool stages_in_order = expr::second_stage_last<graph, G, first_reading_v>();
+  /// Gates [0, G1) multiply h, gates [G1, G) the intermediate v (two-stage cells). (G1 is G
+  /// when the assertion below fails, so that it is the one error.)
+  static constexpr std::size_t G1 = first_reading_v > 0 && stages_in_order ? first_reading_v : G;
+  static_assert(stages_in_order,
+                "rnnx::cell: the gates whose product reads an intermediate vector, U<k>(v), "
+                "must come after every gate whose product reads h, U<k>");
+  static_assert(!graph::two_stage || first_reading_v > 0,
+                "rnnx::cell: U<k>(v) needs gates before it whose products read h, U<k>");
+  static_assert(!graph::two_stage || !graph::second_stage[graph::operand],
+                "rnnx::cell: the vector v of U<k>(v) cannot depend on a product of v");
 
   /// Whether the equations read W_hh h (else the layer has no weight_hh and bias_hh).
   static constexpr bool hidden_matrix = graph::leaf(expr::op::hidden, 0) != expr::none;
-  using weights = recurrent_weights<T, G, In, H, hidden_matrix>;
+  static constexpr bool two_stage = graph::two_stage;
+  using weights = recurrent_weights<T, G, In, H, hidden_matrix, G1>;
   using batch = simd::batch<T>;
   using values = expr::slice_values<graph, T>;
   template <std::size_t N>
@@ -101,6 +131,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       !hidden_matrix || graph::gate_gradients_shared(G);
   /// Whether h reaches h' other than through W_hh (then its gradient has a direct path).
   static constexpr bool direct_h = h_in != expr::none;
+  /// Values the first stage of a two-stage cell hands to the second, per unit.
+  static constexpr std::size_t carried = graph::carried_count;
 
  public:
   using scalar = T;
@@ -117,6 +149,13 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
 
   using state = std::conditional_t<has_c, hidden_cell_state<T, H>, hidden_state<T, H>>;
 
+  /// What one stream's step of a two-stage cell keeps between its stages: v, the second
+  /// stage's operand, and the values the first stage hands to the second (per slice).
+  struct stage_scratch {
+    alignas(simd::alignment) std::array<T, Hs> v;
+    alignas(simd::alignment) std::array<T, carried * Hs> kept;
+  };
+
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   struct tape : weights::tape_base {
     simd::aligned_vector<T> kept;      // rows: per slice, the kept values beyond G
@@ -125,9 +164,17 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     simd::aligned_vector<T> initial_c, c, dc;  // c: rows of c'
     simd::aligned_vector<T> final_dc;  // batch rows: dL/dc_T from outside, when given
     bool final_dc_given = false;
+    simd::aligned_vector<T> operand;   // rows: v, the second stage's operand
+    simd::aligned_vector<T> handed;    // batch rows: the first stage's values for the second
+    simd::aligned_vector<T> dv;        // dL/dv of one row
     void prepare(std::size_t batch_size, std::size_t steps) {
       weights::tape_base::prepare(batch_size, steps);
       const std::size_t rows = batch_size * steps;
+      if constexpr (two_stage) {
+        this->grow(operand, rows * Hs);
+        this->grow(handed, batch_size * carried * Hs);
+        this->grow(dv, Hs);
+      }
       this->grow(kept, rows * kept_apart * Hs);
       if constexpr (!shared_gate_gradients) this->grow(dgh, rows * weights::gate_stride);
       if constexpr (direct_h) this->grow(direct, batch_size * Hs);
@@ -146,24 +193,46 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
       if constexpr (has_c) std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
     }
-    w_.forward_batch(
-        xs, batch_size, steps, tp, ys,
-        [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
-          const std::size_t u = slice * V;
-          const leaves from{x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u};
-          const auto v = expr::forward<graph, T>(from);
-          // Everything is read before anything is written: a kept value may go where a leaf
-          // (W<k>, in the row's gate block) is still to be read from.
-          std::array<batch, kept> keep;
-          kernels::unroll<graph::size>([&](auto n) {
-            if constexpr (graph::plan.saved[n]) keep[graph::plan.slot[n]] = v.get(n);
+    // Everything is read before anything is written: a kept value may go where a leaf (W<k>,
+    // in the row's gate block) is still to be read from.
+    const auto record = [&](const auto& v, std::size_t row, std::size_t slice, T* x) {
+      std::array<batch, kept> keep;
+      kernels::unroll<graph::size>([&](auto n) {
+        if constexpr (graph::plan.saved[n]) keep[graph::plan.slot[n]] = v.get(n);
+      });
+      const std::size_t u = slice * V;
+      const batch c_next = v.get(node<c_out>{}), h_next = v.get(node<h_out>{});
+      kernels::unroll<kept>([&](auto k) { simd::store(kept_slot(tp, x, row, slice, k), keep[k]); });
+      if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, c_next);
+      simd::store(ys + row * Hs + u, h_next);
+    };
+    if constexpr (two_stage) {
+      w_.forward_batch(
+          xs, batch_size, steps, tp, ys,
+          [&](auto stage, std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h,
+              const batch* hg) {
+            const std::size_t u = slice * V;
+            T* handed = tp.handed.data() + (b * weights::slices + slice) * carried * V;
+            const T* c = previous_c(tp, batch_size, row, b) + u;
+            if constexpr (decltype(stage)::value == 0) {
+              first_stage(leaves<0>{x, hg, h, c, this, u, nullptr}, handed,
+                          tp.operand.data() + row * Hs + u);
+            } else {
+              record(expr::forward<graph, T, expr::stage::second>(
+                         leaves<G1>{x, hg, h, c, this, u, handed}),
+                     row, slice, x);
+            }
+          },
+          tp.operand.data());
+    } else {
+      w_.forward_batch(
+          xs, batch_size, steps, tp, ys,
+          [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
+            const std::size_t u = slice * V;
+            const leaves<0> from{x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u, nullptr};
+            record(expr::forward<graph, T>(from), row, slice, x);
           });
-          const batch c_next = v.get(node<c_out>{}), h_next = v.get(node<h_out>{});
-          kernels::unroll<kept>(
-              [&](auto k) { simd::store(kept_slot(tp, x, row, slice, k), keep[k]); });
-          if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, c_next);
-          simd::store(ys + row * Hs + u, h_next);
-        });
+    }
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
       std::copy_n(ys + last * Hs, Hs, states[b].h.data());
@@ -192,11 +261,11 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
       const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
       const T* c_prev = previous_c(tp, batch_size, row, b);
-      for (std::size_t slice = 0; slice < weights::slices; ++slice) {
+      const auto slice_backward = [&](auto second_only, std::size_t slice) {
         const std::size_t u = slice * V;
         values v, adj;
         expr::recall<graph, T>(
-            v, leaves{nullptr, nullptr, h_prev + u, c_prev + u, this, u},
+            v, leaves<0>{nullptr, nullptr, h_prev + u, c_prev + u, this, u, nullptr},
             [&](auto slot) {
               return simd::load(kept_slot(tp, dgx + slice * G * V, row, slice, slot));
             },
@@ -206,16 +275,24 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
             });
         batch dh = simd::load(dys + row * Hs + u) + simd::load(tp.dh.data() + b * Hs + u);
         if constexpr (direct_h) dh = dh + simd::load(tp.direct.data() + b * Hs + u);
-        expr::backward<graph, T>(v, adj, [&](auto n) {
-          if constexpr (has_c && n == h_out && n == c_out)
+        expr::backward<graph, T, decltype(second_only)::value>(v, adj, [&](auto n) {
+          if constexpr (n == graph::operand) return simd::load(tp.dv.data() + u);
+          else if constexpr (has_c && n == h_out && n == c_out)
             return dh + simd::load(tp.dc.data() + b * Hs + u);
           else if constexpr (n == h_out) return dh;
           else return simd::load(tp.dc.data() + b * Hs + u);
         });
+        if constexpr (second_only) {
+          kernels::unroll<G - G1>([&](auto j) {
+            simd::store(dgh + hidden_gradient_at(G1 + j, slice),
+                        adj[graph::leaf(expr::op::hidden, G1 + j)]);
+          });
+          return;
+        }
         kernels::unroll<G>([&](auto k) {
           simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
-          if constexpr (!shared_gate_gradients && hidden_matrix)
-            simd::store(dgh + (slice * G + k) * V, adj[graph::leaf(expr::op::hidden, k)]);
+          if constexpr (!shared_gate_gradients && hidden_matrix && k < G1)
+            simd::store(dgh + hidden_gradient_at(k, slice), adj[graph::leaf(expr::op::hidden, k)]);
         });
         if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);
         if constexpr (has_c && c_in != expr::none) simd::store(tp.dc.data() + b * Hs + u, adj[c_in]);
@@ -224,12 +301,21 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           T* g = grad.vectors_[j].data.data() + u;
           simd::store(g, simd::load(g) + adj[graph::leaf(expr::op::vector, j)]);
         });
+      };
+      // A two-stage cell: the second stage's gradients first, then dL/dv = W_hh^T of them
+      // (its stage), then the rest.
+      if constexpr (two_stage) {
+        for (std::size_t slice = 0; slice < weights::slices; ++slice)
+          slice_backward(std::true_type{}, slice);
+        weights::operand_gradient(tp, dgh, tp.dv.data());
       }
+      for (std::size_t slice = 0; slice < weights::slices; ++slice)
+        slice_backward(std::false_type{}, slice);
       return static_cast<const T*>(dgh);
     });
-    w_.accumulate_gradients(tp, tp.gates.data(), shared_gate_gradients ? tp.gates.data()
-                                                                        : tp.dgh.data(),
-                            xs, ys, batch_size, steps, grad.w_, dxs);
+    w_.accumulate_gradients(tp, tp.gates.data(),
+                            shared_gate_gradients ? tp.gates.data() : tp.dgh.data(), xs, ys,
+                            batch_size, steps, grad.w_, dxs, tp.operand.data());
   }
 
   /// dL/d(final state) of each sequence from outside the layer, for the next backward.
@@ -278,7 +364,9 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   }
 
   /// Where a slice's leaves come from: x its gate rows of W_ih x + b_ih, hg its W_hh h + b_hh
-  /// in registers, h and c its units of the state before the step.
+  /// (gates from FirstGate on) in registers, h and c its units of the state before the step,
+  /// handed the values the first stage of a two-stage cell hands to the second.
+  template <std::size_t FirstGate>
   struct leaves {
     const T* x;
     const batch* hg;
@@ -286,13 +374,19 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     const T* c;
     const cell* self;
     std::size_t u;
+    const T* handed;
     template <std::size_t K>
     [[gnu::always_inline]] batch input(std::integral_constant<std::size_t, K>) const noexcept {
       return simd::load(x + K * V);
     }
     template <std::size_t K>
     [[gnu::always_inline]] batch hidden(std::integral_constant<std::size_t, K>) const noexcept {
-      return hg[K];
+      static_assert(K >= FirstGate);
+      return hg[K - FirstGate];
+    }
+    template <std::size_t J>
+    [[gnu::always_inline]] batch carried(std::integral_constant<std::size_t, J>) const noexcept {
+      return simd::load(handed + J * V);
     }
     template <std::size_t J>
     [[gnu::always_inline]] batch state(std::integral_constant<std::size_t, J>) const noexcept {
@@ -323,17 +417,56 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     }
   }
 
+  /// Where the hidden-side gradient of gate k of a slice goes in a row (W_hh's layout).
+  static constexpr std::size_t hidden_gradient_at(std::size_t k, std::size_t slice) noexcept {
+    return k < G1 ? (slice * G1 + k) * V : G1 * Hs + (slice * (G - G1) + (k - G1)) * V;
+  }
+
   /// h' (into y) and c' of one slice of units from its gates' projections.
   [[gnu::always_inline]] void update(std::size_t slice, const T* x, const batch* hg, state& s,
                                      T* y) const noexcept {
     const std::size_t u = slice * V;
     const T* c = nullptr;
     if constexpr (has_c) c = s.c.data() + u;
-    const leaves from{x, hg, s.h.data() + u, c, this, u};
-    const auto v = expr::forward<graph, T>(from);
+    const leaves<0> from{x, hg, s.h.data() + u, c, this, u, nullptr};
+    write(expr::forward<graph, T>(from), s, y + u, u);
+  }
+  /// update of a two-stage cell, for stage 0 (v and the values handed on into scratch) or
+  /// stage 1 (h' and c').
+  template <std::size_t Stage>
+  [[gnu::always_inline]] void update(std::integral_constant<std::size_t, Stage>, std::size_t slice,
+                                     const T* x, const batch* hg, state& s, T* y,
+                                     stage_scratch& scratch) const noexcept {
+    const std::size_t u = slice * V;
+    const T* c = nullptr;
+    if constexpr (has_c) c = s.c.data() + u;
+    T* handed = scratch.kept.data() + slice * carried * V;
+    if constexpr (Stage == 0) {
+      first_stage(leaves<0>{x, hg, s.h.data() + u, c, this, u, nullptr}, handed,
+                  scratch.v.data() + u);
+    } else {
+      const leaves<G1> from{x, hg, s.h.data() + u, c, this, u, handed};
+      write(expr::forward<graph, T, expr::stage::second>(from), s, y + u, u);
+    }
+  }
+  /// The first stage of a slice: v into `v`, the values for the second stage into `handed`.
+  [[gnu::always_inline]] static void first_stage(const leaves<0>& from, T* handed,
+                                                 T* v) noexcept {
+    const auto f = expr::forward<graph, T, expr::stage::first>(from);
+    std::array<batch, carried> hand;
+    kernels::unroll<graph::size>([&](auto n) {
+      if constexpr (graph::carried[n]) hand[graph::carried_slot[n]] = f.get(n);
+    });
+    const batch operand = f.get(node<graph::operand>{});
+    kernels::unroll<carried>([&](auto k) { simd::store(handed + k * V, hand[k]); });
+    simd::store(v, operand);
+  }
+  template <class Values>
+  [[gnu::always_inline]] static void write(const Values& v, state& s, T* y,
+                                           std::size_t u) noexcept {
     const batch c_next = v.get(node<c_out>{}), h_next = v.get(node<h_out>{});
     if constexpr (has_c) simd::store(s.c.data() + u, c_next);
-    simd::store(y + u, h_next);
+    simd::store(y, h_next);
   }
 
   weights w_;

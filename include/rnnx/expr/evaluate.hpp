@@ -78,18 +78,28 @@ template <class G, std::size_t n, class Leaves>
 
 }  // namespace detail
 
+/// Which part of a step forward evaluates: all of it, or one stage of a two-stage cell.
+enum class stage { whole, first, second };
+
+template <class G, stage S>
+constexpr const std::array<bool, G::size>& evaluated_in() noexcept {
+  if constexpr (S == stage::first) return G::evaluated_first;
+  else if constexpr (S == stage::second) return G::evaluated_second;
+  else return G::evaluated;
+}
+
 /// Where forward keeps each node: a register of its own for every evaluated operation;
 /// leaves are read where they are used, and products fused into their parent's multiply-add
 /// are not formed. (An array of registers for every node would be optimised away all the same,
 /// but g++ sizes the stack frame from it before that and then declines to inline the step into
 /// the caller's loop.)
-template <class G>
+template <class G, stage S = stage::whole>
 struct forward_slots {
   static constexpr std::array<std::size_t, G::size> slot = [] {
     std::array<std::size_t, G::size> s{};
     std::size_t k = 0;
     for (std::size_t n = 0; n < G::size; ++n)
-      s[n] = G::evaluated[n] && !is_leaf(G::nodes[n].kind) ? k++ : none;
+      s[n] = evaluated_in<G, S>()[n] && !is_leaf(G::nodes[n].kind) ? k++ : none;
     return s;
   }();
   static constexpr std::size_t count = [] {
@@ -99,28 +109,33 @@ struct forward_slots {
   }();
 };
 
-/// One slice's values after forward: get(index<n>) is node n's value.
-template <class G, class T, class Leaves>
+/// One slice's values after forward: get(index<n>) is node n's value. In the second stage
+/// the first stage's values come from leaves.carried(index<slot>).
+template <class G, class T, class Leaves, stage S = stage::whole>
 struct forward_values {
-  std::array<simd::batch<T>, forward_slots<G>::count> v;
+  std::array<simd::batch<T>, forward_slots<G, S>::count> v;
   const Leaves& leaves;
   template <std::size_t n>
   [[gnu::always_inline]] simd::batch<T> get(detail::index<n>) const noexcept {
     constexpr node_info i = G::nodes[n];
     if constexpr (i.kind == op::constant) return simd::batch<T>(T(i.value));
+    else if constexpr (S == stage::second && G::carried[n])
+      return leaves.carried(detail::index<G::carried_slot[n]>{});
     else if constexpr (is_leaf(i.kind)) return detail::leaf_value<G, n>(leaves);
-    else return v[forward_slots<G>::slot[n]];
+    else return v[forward_slots<G, S>::slot[n]];
   }
 };
 
-/// Every node's value for one slice. leaves provides input(k), hidden(k), state(j) and
-/// vector(j) (each index an std::integral_constant) as registers.
-template <class G, class T, class Leaves>
-[[gnu::always_inline]] inline forward_values<G, T, Leaves> forward(const Leaves& leaves) noexcept {
-  forward_values<G, T, Leaves> f{{}, leaves};
+/// Every node's value for one slice (of stage S). leaves provides input(k), hidden(k),
+/// state(j), vector(j) and, for the second stage, carried(slot) (each index an
+/// std::integral_constant) as registers.
+template <class G, class T, stage S = stage::whole, class Leaves>
+[[gnu::always_inline]] inline forward_values<G, T, Leaves, S> forward(
+    const Leaves& leaves) noexcept {
+  forward_values<G, T, Leaves, S> f{{}, leaves};
   kernels::unroll<G::size>([&](auto n) __attribute__((always_inline)) {
-    if constexpr (forward_slots<G>::slot[n] != none)
-      f.v[forward_slots<G>::slot[n]] =
+    if constexpr (forward_slots<G, S>::slot[n] != none)
+      f.v[forward_slots<G, S>::slot[n]] =
           detail::apply<G, n, T>([&](auto m) __attribute__((always_inline)) { return f.get(m); });
   });
   return f;
@@ -183,14 +198,15 @@ template <class G, std::size_t n, std::size_t q, std::size_t slot, bool first, c
 
 /// Reverse mode over one slice: adj[n] = dL/d(node n) for every differentiable node, from
 /// v (recall's values) and seed(n): dL/d(output n) from outside the step (the next step's
-/// gradient of h and c, the loss's of y).
-template <class G, class T, class Seed>
+/// gradient of h and c, the loss's of y) and, for a two-stage cell, dL/dv through W_hh v.
+/// SecondOnly: the second stage's nodes alone (their adjoints need no dL/dv).
+template <class G, class T, bool SecondOnly = false, class Seed>
 [[gnu::always_inline]] inline void backward(const slice_values<G, T>& v, slice_values<G, T>& adj,
                                             const Seed& seed) noexcept {
   kernels::unroll<G::size>([&](auto k) __attribute__((always_inline)) {
     constexpr std::size_t n = G::size - 1 - k;
-    if constexpr (G::differentiable[n]) {
-      constexpr bool seeded = G::is_output(n);
+    if constexpr (G::differentiable[n] && (!SecondOnly || G::second_stage[n])) {
+      constexpr bool seeded = G::is_output(n) || n == G::operand;
       if constexpr (seeded) adj[n] = seed(detail::index<n>{});
       kernels::unroll<G::size>([&](auto q) __attribute__((always_inline)) {
         if constexpr (q > n && G::differentiable[q]) {

@@ -11,6 +11,10 @@
 //                    outputs, which the tape keeps anyway) nor recompute from such values
 //                    with one arithmetic operation per node
 //   first_contribution  which parent term starts a node's adjoint sum (the rest add to it)
+// A cell whose products read an intermediate vector v (U<k>(v), as the minimal gated unit's
+// U_n (f * h)) is a graph of two stages: v and everything it needs come from W_hh h, the
+// rest (second_stage) from W_hh v, which needs every unit of v first. The graph says what
+// each stage evaluates and which values the first hands to the second (carried).
 
 #include <array>
 #include <cstddef>
@@ -92,6 +96,7 @@ struct node_info {
   std::size_t a = none, b = none;
   std::size_t index = 0;
   int value = 0;
+  bool reads_operand = false;  // U<k>(v): a product of the second stage
 };
 
 constexpr bool is_leaf(op k) noexcept {
@@ -104,10 +109,23 @@ constexpr bool is_arithmetic(op k) noexcept {
 
 namespace detail {
 
+/// The vector v of U<k>(v), or void (for U<k> itself: h).
 template <class N>
-inline constexpr bool reads_h = true;
+struct operand_of {
+  using type = void;
+};
 template <std::size_t K, class Of>
-inline constexpr bool reads_h<hidden_projection<K, Of>> = std::is_same_v<Of, state_vector<0>>;
+struct operand_of<hidden_projection<K, Of>> {
+  using type = std::conditional_t<std::is_same_v<Of, state_vector<0>>, void, Of>;
+};
+template <class... Ts>
+struct first_non_void {
+  using type = void;
+};
+template <class T, class... Ts>
+struct first_non_void<T, Ts...> {
+  using type = std::conditional_t<std::is_void_v<T>, typename first_non_void<Ts...>::type, T>;
+};
 
 template <class N, class... Ns>
 constexpr node_info info() noexcept {
@@ -115,6 +133,7 @@ constexpr node_info info() noexcept {
   i.kind = N::kind;
   if constexpr (requires { N::index; }) i.index = N::index;
   if constexpr (requires { N::value; }) i.value = N::value;
+  i.reads_operand = !std::is_void_v<typename operand_of<N>::type>;
   [&]<class... A>(children<A...>) {
     const std::size_t at[] = {position<A, Ns...>()..., none, none};
     i.a = at[0];
@@ -168,11 +187,19 @@ struct backward_plan {
   std::size_t saved_count = 0;
 };
 
-template <class List, class Outputs>
+/// Which nodes one stage of a step evaluates (a register of its own for each that is not a
+/// leaf) and which it reads from elsewhere (outside: the values the stage before carried).
+template <std::size_t S>
+struct stage_reach {
+  std::array<bool, S> evaluated{};
+  std::array<bool, S> outside{};
+};
+
+template <class List, class Outputs, class Operand = void>
 struct graph_of;
 
-template <class... Ns, class... Os>
-struct graph_of<node_list<Ns...>, outputs<Os...>> {
+template <class... Ns, class... Os, class Operand>
+struct graph_of<node_list<Ns...>, outputs<Os...>, Operand> {
   static constexpr std::size_t size = sizeof...(Ns);
   template <class N>
   static constexpr std::size_t position = detail::position<N, Ns...>();
@@ -181,8 +208,17 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
   /// The positions of h' and (for two-vector states) c'.
   static constexpr std::array<std::size_t, sizeof...(Os)> output{position<Os>...};
   static constexpr bool has_cell_state = sizeof...(Os) == 2;
-  /// Whether every U<k> multiplies h (one matrix stage).
-  static constexpr bool products_read_h = (detail::reads_h<Ns> && ...);
+  /// The position of v, the vector the second stage's products read, or none.
+  static constexpr std::size_t operand = [] {
+    if constexpr (std::is_void_v<Operand>) return none;
+    else return position<Operand>;
+  }();
+  static constexpr bool two_stage = operand != none;
+  /// Whether every U<k>(v) reads the same v.
+  static constexpr bool single_operand =
+      ((std::is_void_v<typename detail::operand_of<Ns>::type> ||
+        std::is_same_v<typename detail::operand_of<Ns>::type, Operand>) &&
+       ...);
   static constexpr std::array<bool, size> differentiable = detail::differentiable(nodes);
   static constexpr std::array<bool, size> needed = detail::needed(nodes);
 
@@ -190,14 +226,30 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
     return detail::is_output<size>(output, n);
   }
 
-  /// Whether the forward evaluates node n: it is an output or an operand, and not only a
-  /// product that its one parent fuses into a multiply-add (expr::forward).
-  static constexpr std::array<bool, size> evaluated = [] {
-    std::array<bool, size> used{};
+  /// Whether node n depends on a product of the second stage (W_hh v).
+  static constexpr std::array<bool, size> second_stage = [] {
+    std::array<bool, size> s{};
+    for (std::size_t n = 0; n < size; ++n) {
+      const node_info& i = nodes[n];
+      s[n] = is_leaf(i.kind) ? i.reads_operand : s[i.a] || (i.b != none && s[i.b]);
+    }
+    return s;
+  }();
+
+  /// The nodes a forward from roots evaluates, descending from each only while it is
+  /// `within` the stage: a product fused into its parent's multiply-add (expr::forward) is not
+  /// formed, its factors are read instead.
+  static constexpr stage_reach<size> reach(std::array<bool, size> used,
+                                           const std::array<bool, size>& within) noexcept {
+    stage_reach<size> r;
     for (std::size_t k = size; k-- > 0;) {
       const std::size_t n = k;
-      if (!(used[n] || detail::is_output<size>(output, n))) continue;
-      used[n] = true;
+      if (!used[n]) continue;
+      if (!within[n]) {
+        r.outside[n] = true;
+        continue;
+      }
+      r.evaluated[n] = true;
       const node_info& i = nodes[n];
       const auto fused = [&](std::size_t m) {
         return m != none && nodes[m].kind == op::mul && (i.kind == op::add || i.kind == op::sub);
@@ -215,9 +267,21 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
         }
       }
     }
-    return used;
+    return r;
+  }
+  static constexpr std::array<bool, size> outputs_mask = [] {
+    std::array<bool, size> m{};
+    for (std::size_t o : output) m[o] = true;
+    return m;
+  }();
+  static constexpr std::array<bool, size> everything = [] {
+    std::array<bool, size> m{};
+    m.fill(true);
+    return m;
   }();
 
+  /// Whether the forward of a one-stage step evaluates node n (an output or an operand).
+  static constexpr std::array<bool, size> evaluated = reach(outputs_mask, everything).evaluated;
   /// Position of the leaf of kind k and index i, or none.
   static constexpr std::size_t leaf(op k, std::size_t i) noexcept {
     for (std::size_t n = 0; n < size; ++n)
@@ -250,6 +314,45 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
     return p;
   }();
 
+  // ---- the two stages of a cell with U<k>(v) ----------------------------------------------
+  static constexpr std::array<bool, size> first_stage = [] {
+    std::array<bool, size> m{};
+    for (std::size_t n = 0; n < size; ++n) m[n] = !second_stage[n];
+    return m;
+  }();
+  /// The values the first stage hands to the second: what the second reads of it but for
+  /// leaves it can read itself (W<k>, h, c, p<j>, constants), outputs the first stage already
+  /// has, and the values training keeps (so that the second stage writes the tape at once).
+  static constexpr std::array<bool, size> carried = [] {
+    std::array<bool, size> m = reach(outputs_mask, second_stage).outside;
+    for (std::size_t n = 0; n < size; ++n) {
+      const op k = nodes[n].kind;
+      if (second_stage[n] || !two_stage) m[n] = false;
+      else if (plan.saved[n]) m[n] = true;
+      if (k == op::input || k == op::state || k == op::vector || k == op::constant) m[n] = false;
+    }
+    return m;
+  }();
+  static constexpr std::array<std::size_t, size> carried_slot = [] {
+    std::array<std::size_t, size> slot{};
+    std::size_t k = 0;
+    for (std::size_t n = 0; n < size; ++n) slot[n] = carried[n] ? k++ : none;
+    return slot;
+  }();
+  static constexpr std::size_t carried_count = [] {
+    std::size_t k = 0;
+    for (bool c : carried) k += c;
+    return k;
+  }();
+  /// What each stage evaluates: the first the carried values and v, the second the rest.
+  static constexpr std::array<bool, size> evaluated_first = [] {
+    std::array<bool, size> roots = carried;
+    if (two_stage) roots[operand] = true;
+    return reach(roots, first_stage).evaluated;
+  }();
+  static constexpr std::array<bool, size> evaluated_second =
+      reach(outputs_mask, second_stage).evaluated;
+
   /// 2 * parent + (0 or 1 for its first or second child): the first term of node n's adjoint.
   static constexpr std::array<std::size_t, size> first_contribution = [] {
     std::array<std::size_t, size> first{};
@@ -267,6 +370,7 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
   /// Whether the adjoints of W<k> and U<k> are one value: both feed only their sum W<k> + U<k>
   /// (true of every gate of the classic cells; then one buffer holds both gradients).
   static constexpr bool gate_gradients_shared(std::size_t gates) noexcept {
+    if (two_stage) return false;  // the hidden side's gradients are in W_hh's staged layout
     for (std::size_t k = 0; k < gates; ++k) {
       const std::size_t x = leaf(op::input, k), hk = leaf(op::hidden, k);
       if (x == none || hk == none) return false;
@@ -283,8 +387,31 @@ struct graph_of<node_list<Ns...>, outputs<Os...>> {
   }
 };
 
+namespace detail {
+
+template <class L>
+struct operand_in;
+template <class... Ns>
+struct operand_in<node_list<Ns...>> {
+  using type = typename first_non_void<typename operand_of<Ns>::type...>::type;
+};
+
+/// The nodes of outputs O and of the second stage's operand v (a U<k>(v) does not list v
+/// among its children: its product is a matrix pass, not an element-wise operation).
+template <class O, class L = typename collect_outputs<node_list<>, O>::type,
+          class V = typename operand_in<L>::type>
+struct graph_for {
+  using type = graph_of<typename collect<contains<L, V>, L, V>::type, O, V>;
+};
+template <class O, class L>
+struct graph_for<O, L, void> {
+  using type = graph_of<L, O, void>;
+};
+
+}  // namespace detail
+
 /// The graph of a step's outputs: next(h', c') as returned by a cell's equations().
 template <class Outputs>
-using graph = graph_of<typename detail::collect_outputs<node_list<>, Outputs>::type, Outputs>;
+using graph = typename detail::graph_for<Outputs>::type;
 
 }  // namespace rnnx::expr

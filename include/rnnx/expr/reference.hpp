@@ -1,7 +1,8 @@
 #pragma once
 // A cell's step in plain double loops, read from the same declaration as the fused layer but
 // sharing none of its code: the products as sums over PyTorch's row-major parameters, then
-// the equations' graph interpreted unit by unit with std::exp and std::tanh. Tests compare
+// the equations' graph interpreted unit by unit with std::exp and std::tanh (a two-stage
+// cell: v of every unit first, then the products of v). Tests compare
 // the layer with it; a user can check a new cell the same way.
 
 #include <algorithm>
@@ -28,29 +29,38 @@ void reference_step(const Cell& layer, std::span<const double> x, reference_stat
   constexpr std::size_t In = Cell::in_size, H = Cell::out_size, gates = Cell::equations::gates;
   s.h.resize(H);
   s.c.resize(H);
-  std::vector<double> input(gates * H), hidden(gates * H);
+  std::vector<double> input(gates * H), hidden(gates * H), w_hh(gates * H * H), b_hh(gates * H);
   std::vector<std::vector<double>> vectors;
   layer.visit_parameters([&](std::string_view name, const auto& p) {
     constexpr bool matrix = std::remove_cvref_t<decltype(p)>::rank == 2;
-    if (matrix && (name == "weight_ih" || name == "weight_hh")) {
-      const bool ih = name == "weight_ih";
-      const std::size_t cols = ih ? In : H;
-      for (std::size_t r = 0; r < gates * H; ++r) {
-        double sum = 0;
-        for (std::size_t j = 0; j < cols; ++j) sum += double(p.at(r, j)) * (ih ? x[j] : s.h[j]);
-        (ih ? input : hidden)[r] += sum;
-      }
-    } else if (name == "bias_ih" || name == "bias_hh") {
+    if (matrix && name == "weight_ih") {
       for (std::size_t r = 0; r < gates * H; ++r)
-        (name == "bias_ih" ? input : hidden)[r] += double(p.at(r));
+        for (std::size_t j = 0; j < In; ++j) input[r] += double(p.at(r, j)) * x[j];
+    } else if (matrix && name == "weight_hh") {
+      for (std::size_t r = 0; r < gates * H; ++r)
+        for (std::size_t j = 0; j < H; ++j) w_hh[r * H + j] = double(p.at(r, j));
+    } else if (name == "bias_ih") {
+      for (std::size_t r = 0; r < gates * H; ++r) input[r] += double(p.at(r));
+    } else if (name == "bias_hh") {
+      for (std::size_t r = 0; r < gates * H; ++r) b_hh[r] = double(p.at(r));
     } else {
       std::vector<double>& v = vectors.emplace_back(H);
       for (std::size_t u = 0; u < H; ++u) v[u] = double(p.at(u));
     }
   });
-  std::vector<double> h_next(H), c_next(H), value(G::size);
-  for (std::size_t u = 0; u < H; ++u) {
+  // The products of the gates [first, gates) with `of` (h, or a two-stage cell's v).
+  const auto products = [&](std::size_t first, const std::vector<double>& of) {
+    for (std::size_t r = first * H; r < gates * H; ++r) {
+      double sum = 0;
+      for (std::size_t j = 0; j < H; ++j) sum += w_hh[r * H + j] * of[j];
+      hidden[r] = sum + b_hh[r];
+    }
+  };
+  std::vector<double> h_next(H), c_next(H), operand(H), value(G::size);
+  // Every node of unit u (with second = false: only those that need no product of v).
+  const auto evaluate = [&](std::size_t u, bool second) {
     for (std::size_t n = 0; n < G::size; ++n) {
+      if (!second && G::second_stage[n]) continue;
       const node_info& i = G::nodes[n];
       const double a = i.a == none ? 0.0 : value[i.a], b = i.b == none ? 0.0 : value[i.b];
       switch (i.kind) {
@@ -68,6 +78,20 @@ void reference_step(const Cell& layer, std::span<const double> x, reference_stat
         case op::relu: value[n] = std::max(a, 0.0); break;
       }
     }
+  };
+  products(0, s.h);
+  if constexpr (G::two_stage) {
+    for (std::size_t u = 0; u < H; ++u) {
+      evaluate(u, false);
+      operand[u] = value[G::operand];
+    }
+    std::size_t first_second = 0;
+    while (first_second < gates && !G::nodes[G::leaf(op::hidden, first_second)].reads_operand)
+      ++first_second;
+    products(first_second, operand);
+  }
+  for (std::size_t u = 0; u < H; ++u) {
+    evaluate(u, true);
     h_next[u] = value[G::output[0]];
     c_next[u] = value[G::output[G::output.size() - 1]];
   }

@@ -32,6 +32,33 @@ struct bf16_pair_layout {
     const std::size_t block_rows = Rows - first < BlockRows ? Rows - first : BlockRows;
     return block_start(first) + col / 2 * 2 * block_rows + (row - first) * 2 + col % 2;
   }
+  /// Where entry (row, col) is in the float matrix it is copied from (column-major).
+  static constexpr std::size_t source_index(std::size_t row, std::size_t col) noexcept {
+    return col * Rows + row;
+  }
+};
+
+/// The two stages of a layout::staged_gates matrix (Rows1 rows, then Rows2 rows, each stage
+/// column-major of its own), each in the column-pair layout with blocks of its own.
+template <std::size_t Rows1, std::size_t BlockRows1, std::size_t Rows2, std::size_t BlockRows2,
+          std::size_t Cols>
+struct bf16_staged_layout {
+  using first = bf16_pair_layout<Rows1, Cols, BlockRows1>;
+  using second = bf16_pair_layout<Rows2, Cols, BlockRows2>;
+  static constexpr std::size_t pairs = first::pairs;
+  static constexpr std::size_t size = first::size + second::size;
+  static constexpr std::size_t rows = Rows1 + Rows2;
+  static constexpr std::size_t cols = Cols;
+  /// Where the block starting at row `first` of either stage begins.
+  static constexpr std::size_t block_start(std::size_t first_row) noexcept {
+    return first_row * 2 * pairs;
+  }
+  static constexpr std::size_t index(std::size_t row, std::size_t col) noexcept {
+    return row < Rows1 ? first::index(row, col) : first::size + second::index(row - Rows1, col);
+  }
+  static constexpr std::size_t source_index(std::size_t row, std::size_t col) noexcept {
+    return row < Rows1 ? col * Rows1 + row : Rows1 * Cols + col * Rows2 + (row - Rows1);
+  }
 };
 
 /// acc[k] += sum_j W[row register k, j] * x[j] over the Pairs column pairs (x as

@@ -28,6 +28,24 @@ struct gate_interleaved {
   }
 };
 
+/// Rows of G gates (Cols columns; 0: a vector) in two stages read by two passes: gates
+/// [0, G1) then [G1, G), each stage a gate_interleaved matrix of its own, the second after
+/// the first. A cell whose gates G1.. multiply an intermediate vector (U<k>(v)) needs its
+/// first stage's units all done before the second pass starts; each pass reads one
+/// contiguous stretch.
+template <class T, std::size_t G, std::size_t G1, std::size_t H, std::size_t Cols>
+struct staged_gates {
+  static_assert(0 < G1 && G1 < G);
+  using first = gate_interleaved<T, G1, H>;
+  using second = gate_interleaved<T, G - G1, H>;
+  /// Where the second stage starts.
+  static constexpr std::size_t second_offset = first::stride * (Cols == 0 ? 1 : Cols);
+  static constexpr std::size_t size = G * simd::padded<T>(H) * (Cols == 0 ? 1 : Cols);
+  static constexpr std::size_t index(std::size_t r, std::size_t c) noexcept {
+    return r < G1 * H ? first::index(r, c) : second_offset + second::index(r - G1 * H, c);
+  }
+};
+
 /// Plain column-major with rows padded to whole registers.
 template <class T, std::size_t Rows>
 struct column_major {

@@ -7,6 +7,10 @@
 //   update(slice, x, hg, state&, y)    its equations for one slice of units, from the slice's
 //                                      input projections x and hidden sums hg (registers),
 //                                      writing y (and any state but h: h becomes y afterwards)
+// and, when its recurrent_weights are two_stage,
+//   stage_scratch                      where one stream's step keeps v (member v) and the
+//                                      values its first stage hands to the second
+//   update(stage, slice, x, hg, state&, y, stage_scratch&)   for each stage
 
 #include <algorithm>
 #include <array>
@@ -24,6 +28,8 @@ class recurrent_cell {
 
   template <class State>
   static constexpr bool is_state = std::is_same_v<State, typename Cell::state>;
+  template <class C>
+  static constexpr bool two_stage = std::remove_cvref_t<decltype(std::declval<const C&>().w_)>::two_stage;
 
  public:
   template <class State>
@@ -60,10 +66,22 @@ class recurrent_cell {
   requires is_state<State>
   void step_streams(const std::array<const T*, N>& x, const std::array<State*, N>& s,
                     const std::array<T*, N>& y, const recurrent_matrices<W>& m) const noexcept {
-    weights().step_states(x, s, y, m,
-                          [&](std::size_t k, std::size_t slice, const T* xg, const batch* hg) {
-                            cell().update(slice, xg, hg, *s[k], y[k]);
-                          });
+    if constexpr (two_stage<Cell>) {
+      std::array<typename Cell::stage_scratch, N> scratch;
+      std::array<const T*, N> v;
+      for (std::size_t k = 0; k < N; ++k) v[k] = scratch[k].v.data();
+      weights().step_states(x, s, y, v, m,
+                            [&](auto stage, std::size_t slice, const T* xg, const batch* hg,
+                                std::size_t k) __attribute__((always_inline)) {
+                              cell().update(stage, slice, xg, hg, *s[k], y[k], scratch[k]);
+                            });
+    } else {
+      weights().step_states(x, s, y, {}, m,
+                            [&](std::size_t slice, const T* xg, const batch* hg, std::size_t k)
+                                __attribute__((always_inline)) {
+                                  cell().update(slice, xg, hg, *s[k], y[k]);
+                                });
+    }
   }
 
   friend constexpr bool operator==(const recurrent_cell&, const recurrent_cell&) = default;
@@ -74,11 +92,20 @@ class recurrent_cell {
 
   template <class State, class W>
   void advance(const T* xg, State& s, T* y, const W* w_hh) const noexcept {
-    weights().recur(
-        xg, s.h.data(),
-        [&](std::size_t slice, const T* x, const batch* hg)
-            __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); },
-        w_hh);
+    if constexpr (two_stage<Cell>) {
+      typename Cell::stage_scratch scratch;
+      weights().recur(
+          xg, s.h.data(), scratch.v.data(),
+          [&](auto stage, std::size_t slice, const T* x, const batch* hg)
+              __attribute__((always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); },
+          w_hh);
+    } else {
+      weights().recur(
+          xg, s.h.data(), nullptr,
+          [&](std::size_t slice, const T* x, const batch* hg)
+              __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); },
+          w_hh);
+    }
     std::copy_n(y, s.h.padded_size, s.h.data());
   }
 };

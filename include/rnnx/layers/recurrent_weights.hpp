@@ -2,6 +2,11 @@
 // What the Elman RNN, the LSTM and the GRU share: PyTorch's four parameters for G gates,
 // the input projection, and the fused recurrent pass that hands each cell the pre-activations
 // of all its gates for one register-wide slice of hidden units.
+//
+// A cell whose last gates multiply an intermediate vector v instead of h (U<k>(v): the
+// minimal gated unit, the original GRU) runs two passes over W_hh per step: the first G1
+// gates over h, then, once the cell has formed every unit of v, the others over v. Every
+// callback of such a cell gets the stage (std::integral_constant 0 or 1) first.
 
 #include <algorithm>
 #include <array>
@@ -27,29 +32,62 @@ struct recurrent_matrices {
 };
 
 /// Hidden = false: no W_hh and b_hh (cells whose recurrence is element-wise, as IndRNN's).
-template <class T, std::size_t G, std::size_t In, std::size_t H, bool Hidden = true>
+/// G1 < G: gates [G1, G) form a second stage (above); W_hh and b_hh are then stored
+/// layout::staged_gates, each stage a gate-interleaved matrix of its own.
+template <class T, std::size_t G, std::size_t In, std::size_t H, bool Hidden = true,
+          std::size_t G1 = G>
 struct recurrent_weights {
+  static_assert(0 < G1 && G1 <= G && (Hidden || G1 == G));
   static constexpr bool has_hidden = Hidden;
+  static constexpr bool two_stage = G1 < G;
   using batch = simd::batch<T>;
+  template <std::size_t S>
+  using stage_index = std::integral_constant<std::size_t, S>;
   static constexpr std::size_t V = simd::width<T>;
+  static constexpr std::size_t Hs = simd::padded<T>(H);
   /// Values per time step of the gate pre-activations (all gates, padded).
   static constexpr std::size_t gate_stride = layout::gate_interleaved<T, G, H>::stride;
   static constexpr std::size_t slices = simd::registers<T>(H);
-  /// Slices whose gate sums share one pass over the weights (at most 16 registers of sums).
-  static constexpr std::size_t block_slices = [] {
-    std::size_t s = std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / G));
+
+  /// The gates of stage S, its rows (padded), and where it starts among the rows of b_hh and
+  /// of the hidden gate sums (row_offset) and in W_hh (weight_offset).
+  template <std::size_t S>
+  static constexpr std::size_t stage_gates = S == 0 ? G1 : G - G1;
+  template <std::size_t S>
+  static constexpr std::size_t stage_rows = stage_gates<S> * Hs;
+  template <std::size_t S>
+  static constexpr std::size_t row_offset = S == 0 ? 0 : G1 * Hs;
+  template <std::size_t S>
+  static constexpr std::size_t weight_offset = S == 0 ? 0 : G1 * Hs * H;
+  /// Slices of stage S whose gate sums share one pass over the weights (at most 16
+  /// registers of sums), for K sequences at once.
+  template <std::size_t S, std::size_t K = 1>
+  static constexpr std::size_t stage_block_slices = [] {
+    if (stage_gates<S> == 0) return std::size_t{1};  // no second stage
+    std::size_t s =
+        std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / (K * stage_gates<S>)));
     while (slices % s != 0) --s;
     return s;
   }();
+  static constexpr std::size_t block_slices = stage_block_slices<0>;
+
+  template <std::size_t Cols, bool Staged = two_stage>
+  struct hidden_parameter_of {
+    using type = gate_parameter<T, G, H, Cols>;
+  };
+  template <std::size_t Cols>
+  struct hidden_parameter_of<Cols, true> {
+    using staged = layout::staged_gates<T, G, G1, H, Cols>;
+    using type = parameter<T, G * H, Cols, staged, staged::size>;
+  };
+  template <std::size_t Cols>
+  using hidden_parameter = typename hidden_parameter_of<Cols>::type;
+  using absent = parameter<T, 0, 0, layout::column_major<T, 0>, 0>;
 
   gate_parameter<T, G, H, In> weight_ih;
-  std::conditional_t<Hidden, gate_parameter<T, G, H, H>,
-                     parameter<T, 0, 0, layout::column_major<T, 0>, 0>>
-      weight_hh;
+  std::conditional_t<Hidden, hidden_parameter<H>, absent> weight_hh;
   gate_parameter<T, G, H, 0> bias_ih;
-  std::conditional_t<Hidden, gate_parameter<T, G, H, 0>,
-                     parameter<T, 0, 0, layout::column_major<T, 0>, 0>>
-      bias_hh;
+  std::conditional_t<Hidden, hidden_parameter<0>, absent> bias_hh;
 
   template <class Self, class F>
   static void visit(Self& self, F&& f) {
@@ -63,7 +101,11 @@ struct recurrent_weights {
   /// entry (row position p of the gate layout, column j) at index(p, j).
   using bf16_input_layout =
       kernels::bf16_pair_layout<gate_stride, In, kernels::bf16_block_rows<gate_stride>>;
-  using bf16_hidden_layout = kernels::bf16_pair_layout<gate_stride, H, block_slices * G * V>;
+  using bf16_hidden_layout = std::conditional_t<
+      two_stage,
+      kernels::bf16_staged_layout<stage_rows<0>, stage_block_slices<0> * G1 * V, stage_rows<1>,
+                                  stage_block_slices<1>*(G - G1) * V, H>,
+      kernels::bf16_pair_layout<gate_stride, H, block_slices * G * V>>;
 
   recurrent_matrices<T> matrices() const noexcept { return {weight_ih.raw(), weight_hh.raw()}; }
 
@@ -80,40 +122,58 @@ struct recurrent_weights {
   void project_input(const T* x, T* xg) const noexcept { project_input(x, xg, weight_ih.raw()); }
 
   /// For each slice of hidden units: hg = W_hh h + b_hh for its G gates, kept in registers,
-  /// then cell(slice, xg of the slice, hg). Reads all of h before any cell writes.
+  /// then cell(slice, xg of the slice, hg). Reads all of h before any cell writes. A
+  /// two-stage cell gets cell(stage, slice, xg, hg) for stage 0 (the first G1 gates over h),
+  /// then for stage 1 (the others over v, which the stage-0 calls have written).
   template <class Cell>
   void recur(const T* xg, const T* h, Cell&& cell) const noexcept {
-    recur(xg, h, cell, weight_hh.raw());
+    recur(xg, h, nullptr, cell, weight_hh.raw());
   }
   /// recur with W_hh read from w_hh: weight_hh, or a bf16 copy in bf16_hidden_layout (then
   /// h too is rounded to bf16 for the products; sums and state stay float).
   template <class Cell, class W>
-  void recur(const T* xg, const T* h, Cell&& cell, const W* w_hh) const noexcept {
+  void recur(const T* xg, const T* h, const T* v, Cell&& cell, const W* w_hh) const noexcept {
     if constexpr (!Hidden) {
       for (std::size_t slice = 0; slice < slices; ++slice)
         cell(slice, xg + slice * G * V, static_cast<const batch*>(nullptr));
-      return;
     } else {
-    constexpr std::size_t regs = block_slices * G;
+      recur_stage<0>(xg, h, cell, w_hh);
+      if constexpr (two_stage) recur_stage<1>(xg, v, cell, w_hh);
+    }
+  }
+
+  /// One pass of recur: stage S's gate sums over `operand` (h or v), block by block.
+  template <std::size_t S, class Cell, class W>
+  void recur_stage(const T* xg, const T* operand, Cell& cell, const W* w_hh) const noexcept {
+    constexpr std::size_t gates = stage_gates<S>, blocks = stage_block_slices<S>;
+    constexpr std::size_t regs = blocks * gates;
     constexpr std::size_t pairs = bf16_hidden_layout::pairs;
     [[maybe_unused]] alignas(simd::alignment) std::uint32_t h_pairs[simd::bf16_pair_words<pairs>];
-    if constexpr (std::is_same_v<W, bf16>) simd::to_bf16_pairs<pairs>(h, h_pairs);
-    for (std::size_t first = 0; first < slices; first += block_slices) {
-      const std::size_t offset = first * G * V;
+    if constexpr (std::is_same_v<W, bf16>) simd::to_bf16_pairs<pairs>(operand, h_pairs);
+    const T* bias = bias_hh.raw() + row_offset<S>;
+    for (std::size_t first = 0; first < slices; first += blocks) {
+      const std::size_t offset = first * gates * V;
       std::array<batch, regs> hg;
-      kernels::unroll<regs>([&](auto k) { hg[k] = simd::load(bias_hh.raw() + offset + k * V); });
+      kernels::unroll<regs>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
       if constexpr (std::is_same_v<W, bf16>) {
         kernels::accumulate_column_pairs<regs, pairs>(
-            w_hh + bf16_hidden_layout::block_start(offset), h_pairs, hg);
+            w_hh + bf16_hidden_layout::block_start(row_offset<S> + offset), h_pairs, hg);
       } else {
-        kernels::accumulate_columns<T, regs, H, gate_stride>(w_hh + offset, h, hg);
+        kernels::accumulate_columns<T, regs, H, stage_rows<S>>(w_hh + weight_offset<S> + offset,
+                                                               operand, hg);
       }
-      kernels::unroll<block_slices>([&](auto s) {
+      kernels::unroll<blocks>([&](auto s) {
         const std::size_t slice = first + s;
-        cell(slice, xg + slice * G * V, hg.data() + s * G);
+        call<S>(cell, slice, xg + slice * G * V, hg.data() + s * gates);
       });
     }
-    }
+  }
+
+  /// cell(args...), or cell(stage, args...) for a two-stage cell.
+  template <std::size_t S, class Cell, class... A>
+  [[gnu::always_inline]] static void call(Cell& cell, A&&... a) {
+    if constexpr (two_stage) cell(stage_index<S>{}, static_cast<A&&>(a)...);
+    else cell(static_cast<A&&>(a)...);
   }
 
   /// Sequences advanced together by recur_streams: 4 share each weight load.
@@ -131,44 +191,44 @@ struct recurrent_weights {
 
   /// recur for K sequences at once: cell(k, slice, hg) for each; each weight register is
   /// loaded once for all K. K = 1 is exactly recur's arithmetic (so training's forward of a
-  /// single sequence equals streaming bit for bit).
-  template <std::size_t K, class Cell>
-  void recur_streams(const std::array<const T*, K>& h, Cell&& cell) const noexcept {
+  /// single sequence equals streaming bit for bit). One stage: S, over operands[k].
+  template <std::size_t K, std::size_t S = 0, class Cell>
+  void recur_streams(const std::array<const T*, K>& operands, Cell&& cell) const noexcept {
     if constexpr (!Hidden) {
       for (std::size_t k = 0; k < K; ++k)
         for (std::size_t slice = 0; slice < slices; ++slice)
           cell(k, slice, static_cast<const batch*>(nullptr));
-      return;
     } else {
-    constexpr std::size_t S = K == 1 ? block_slices : [] {
-      std::size_t s = std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / (K * G)));
-      while (slices % s != 0) --s;
-      return s;
-    }();
-    constexpr std::size_t regs = S * G;
-    for (std::size_t first = 0; first < slices; first += S) {
-      const std::size_t offset = first * G * V;
-      std::array<std::array<batch, regs>, K> hg;
-      kernels::unroll<K>([&](auto k) {
-        kernels::unroll<regs>(
-            [&](auto r) { hg[k][r] = simd::load(bias_hh.raw() + offset + r * V); });
-      });
-      if constexpr (K == 1) {
-        kernels::accumulate_columns<T, regs, H, gate_stride>(weight_hh.raw() + offset, h[0], hg[0]);
-      } else {
-        kernels::accumulate_columns_streams<T, regs, H, gate_stride, K>(weight_hh.raw() + offset, h,
-                                                                        hg);
+      constexpr std::size_t gates = stage_gates<S>, blocks = stage_block_slices<S, K>;
+      constexpr std::size_t regs = blocks * gates;
+      const T* bias = bias_hh.raw() + row_offset<S>;
+      const T* w = weight_hh.raw() + weight_offset<S>;
+      for (std::size_t first = 0; first < slices; first += blocks) {
+        const std::size_t offset = first * gates * V;
+        std::array<std::array<batch, regs>, K> hg;
+        kernels::unroll<K>([&](auto k) {
+          kernels::unroll<regs>([&](auto r) { hg[k][r] = simd::load(bias + offset + r * V); });
+        });
+        if constexpr (K == 1) {
+          kernels::accumulate_columns<T, regs, H, stage_rows<S>>(w + offset, operands[0], hg[0]);
+        } else {
+          kernels::accumulate_columns_streams<T, regs, H, stage_rows<S>, K>(w + offset, operands,
+                                                                            hg);
+        }
+        kernels::unroll<K>([&](auto k) {
+          kernels::unroll<blocks>(
+              [&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * gates); });
+        });
       }
-      kernels::unroll<K>([&](auto k) {
-        kernels::unroll<S>([&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * G); });
-      });
-    }
     }
   }
 
   // ---- streaming several independent states at once ---------------------------------------
-  /// The accumulation chains of recur's pass over W_hh (see kernels::accumulation_chains).
-  static constexpr std::size_t recur_chains = kernels::accumulation_chains(block_slices * G, H);
+  /// The accumulation chains of recur's pass over stage S of W_hh (see
+  /// kernels::accumulation_chains).
+  template <std::size_t S = 0>
+  static constexpr std::size_t recur_chains =
+      kernels::accumulation_chains(stage_block_slices<S> * stage_gates<S>, H);
   /// Streams whose step shares each weight load.
   static constexpr std::size_t step_group = 8;
   /// Whether sharing weight loads between streams pays: not while the weights sit in L1
@@ -185,20 +245,20 @@ struct recurrent_weights {
   /// streams_share_loads; else the streams run one after the other). Unlike
   /// recur, the gate sums go through memory (L1): the sums of K streams for a slice's G
   /// gates would not fit in registers, and sharing the loads matters more. Reads all of
-  /// every h[k] before any cell writes.
+  /// every h[k] before any cell writes. A two-stage cell gets cell(stage, k, ...) for the
+  /// first stage of every stream of a group, then the second over v[k].
   /// With bf16 matrices (W = bf16: copies in the bf16 layouts) each stream gets the bits of
   /// its own bf16 step instead.
   template <std::size_t N, class Cell, class W>
-  void step_streams(const std::array<const T*, N>& x, const std::array<const T*, N>& h, Cell&& cell,
+  void step_streams(const std::array<const T*, N>& x, const std::array<const T*, N>& h,
+                    const std::array<const T*, N>& v, Cell&& cell,
                     const recurrent_matrices<W>& m) const noexcept {
     alignas(simd::alignment) T xg[N][gate_stride];
     if constexpr (!streams_share_loads) {
       for (std::size_t k = 0; k < N; ++k) {
         project_input(x[k], xg[k], m.input);
-        recur(
-            xg[k], h[k],
-            [&](std::size_t slice, const T* xs, const batch* hs) { cell(k, slice, xs, hs); },
-            m.hidden);
+        const auto one = [&](auto... a) __attribute__((always_inline)) { cell(a..., k); };
+        recur(xg[k], h[k], v[k], one, m.hidden);
       }
       return;
     }
@@ -208,63 +268,76 @@ struct recurrent_weights {
     }
     kernels::for_stream_groups<N, step_group>([&](auto group, auto first) {
       constexpr std::size_t K = decltype(group)::value;
-      std::array<const T*, K> xs, hs;
+      std::array<const T*, K> xs, hs, vs;
       std::array<T*, K> xgs, hgs;
       kernels::unroll<K>([&](auto k) {
         xs[k] = x[first + k];
         hs[k] = h[first + k];
+        vs[k] = v[first + k];
         xgs[k] = xg[first + k];
         hgs[k] = hg[k];
       });
-      if constexpr (std::is_same_v<W, bf16>) {
-        recur_bf16_streams<K>(m.hidden, hs, hgs);
-      } else {
+      if constexpr (!std::is_same_v<W, bf16>) {
         kernels::matvec_col_major_streams_exact<T, gate_stride, In, K>(m.input, xs, bias_ih.raw(),
                                                                        xgs);
-        kernels::matvec_rows_streams<T, gate_stride, H, K, recur_chains, 0, slices * G>(
-            m.hidden, hs, bias_hh.raw(), hgs);
       }
-      for (std::size_t k = 0; k < K; ++k) {
-        for (std::size_t slice = 0; slice < slices; ++slice) {
-          std::array<batch, G> sums;
-          kernels::unroll<G>([&](auto g) { sums[g] = simd::load(hg[k] + (slice * G + g) * V); });
-          cell(first + k, slice, xg[first + k] + slice * G * V, sums.data());
+      const auto stage = [&]<std::size_t S>(stage_index<S>, const std::array<const T*, K>& of) {
+        constexpr std::size_t gates = stage_gates<S>;
+        if constexpr (std::is_same_v<W, bf16>) {
+          recur_bf16_streams<K, S>(m.hidden, of, hgs);
+        } else {
+          kernels::matvec_rows_streams<T, stage_rows<S>, H, K, recur_chains<S>, 0,
+                                       slices * gates>(
+              m.hidden + weight_offset<S>, of, bias_hh.raw() + row_offset<S>, hgs);
         }
-      }
+        for (std::size_t k = 0; k < K; ++k) {
+          for (std::size_t slice = 0; slice < slices; ++slice) {
+            std::array<batch, gates> sums;
+            kernels::unroll<gates>(
+                [&](auto g) { sums[g] = simd::load(hg[k] + (slice * gates + g) * V); });
+            call<S>(cell, slice, xg[first + k] + slice * G * V, sums.data(), first + k);
+          }
+        }
+      };
+      stage(stage_index<0>{}, hs);
+      if constexpr (two_stage) stage(stage_index<1>{}, vs);
     });
   }
 
-  /// hg[k] = W_hh h[k] + b_hh for K streams from the bf16 copy of W_hh, block by block as
-  /// recur's bf16 pass sums them (bit for bit).
-  template <std::size_t K>
-  void recur_bf16_streams(const bf16* w_hh, const std::array<const T*, K>& h,
+  /// hg[k] = W_hh v[k] + b_hh over the rows of stage S for K streams from the bf16 copy of
+  /// W_hh (hg[k] from the stage's first row), block by block as recur's bf16 pass sums them
+  /// (bit for bit).
+  template <std::size_t K, std::size_t S = 0>
+  void recur_bf16_streams(const bf16* w_hh, const std::array<const T*, K>& v,
                           const std::array<T*, K>& hg) const noexcept {
     constexpr std::size_t pairs = bf16_hidden_layout::pairs;
-    constexpr std::size_t block_rows = block_slices * G * V;
-    constexpr std::size_t chains = kernels::accumulation_chains(block_slices * G, pairs);
+    constexpr std::size_t regs = stage_block_slices<S> * stage_gates<S>;
+    constexpr std::size_t block_rows = regs * V;
+    constexpr std::size_t chains = kernels::accumulation_chains(regs, pairs);
     alignas(simd::alignment) std::uint32_t h_pairs[K][simd::bf16_pair_words<pairs>];
     std::array<const std::uint32_t*, K> hp;
     for (std::size_t k = 0; k < K; ++k) {
-      simd::to_bf16_pairs<pairs>(h[k], h_pairs[k]);
+      simd::to_bf16_pairs<pairs>(v[k], h_pairs[k]);
       hp[k] = h_pairs[k];
     }
-    for (std::size_t first = 0; first < gate_stride; first += block_rows) {
+    for (std::size_t first = 0; first < stage_rows<S>; first += block_rows) {
       std::array<T*, K> out;
       for (std::size_t k = 0; k < K; ++k) out[k] = hg[k] + first;
-      kernels::matvec_pairs_block_streams<pairs, 2 * block_rows, K, chains, block_slices * G>(
-          w_hh + bf16_hidden_layout::block_start(first), hp, bias_hh.raw() + first, out);
+      kernels::matvec_pairs_block_streams<pairs, 2 * block_rows, K, chains, regs>(
+          w_hh + bf16_hidden_layout::block_start(row_offset<S> + first), hp,
+          bias_hh.raw() + row_offset<S> + first, out);
     }
   }
 
   /// step_streams over the states of a cell that carries its output h: h[k] is s[k]->h, and
-  /// each state's h becomes y[k] once every stream has read its own.
+  /// each state's h becomes y[k] once every stream has read its own (v: see step_streams).
   template <std::size_t N, class State, class W, class Cell>
   void step_states(const std::array<const T*, N>& x, const std::array<State*, N>& s,
-                   const std::array<T*, N>& y, const recurrent_matrices<W>& m,
-                   Cell&& cell) const noexcept {
+                   const std::array<T*, N>& y, const std::array<const T*, N>& v,
+                   const recurrent_matrices<W>& m, Cell&& cell) const noexcept {
     std::array<const T*, N> h;
     for (std::size_t k = 0; k < N; ++k) h[k] = s[k]->h.data();
-    step_streams<N>(x, h, cell, m);
+    step_streams<N>(x, h, v, cell, m);
     for (std::size_t k = 0; k < N; ++k) std::copy_n(y[k], s[k]->h.padded_size, s[k]->h.data());
   }
 
@@ -333,22 +406,35 @@ struct recurrent_weights {
                   : ys + ((t - 1) * batch_size + b) * hidden_stride;
   }
 
+  /// W_ih^T and each stage's W_hh^T (stage S's from column row_offset<S>).
   void transpose_into(tape_base& tape) const noexcept {
     kernels::transpose(weight_ih.raw(), gate_stride, In, gate_stride, tape.weight_ih_t.data(),
                        in_stride);
-    if constexpr (Hidden)
-      kernels::transpose(weight_hh.raw(), gate_stride, H, gate_stride, tape.weight_hh_t.data(),
-                         hidden_stride);
+    if constexpr (Hidden) {
+      kernels::transpose(weight_hh.raw(), stage_rows<0>, H, stage_rows<0>,
+                         tape.weight_hh_t.data(), hidden_stride);
+      if constexpr (two_stage)
+        kernels::transpose(weight_hh.raw() + weight_offset<1>, stage_rows<1>, H, stage_rows<1>,
+                           tape.weight_hh_t.data() + hidden_stride * row_offset<1>,
+                           hidden_stride);
+    }
   }
 
-  /// dh = W_hh^T dg (dg: gate gradients of one row, interleaved like the gates).
+  /// dh = W_hh^T dg over the first stage (dg: hidden-side gate gradients of one row, in
+  /// W_hh's layout; for one-stage cells, all of W_hh).
   static void hidden_gradient(const tape_base& tape, const T* dg, T* dh) noexcept {
     if constexpr (!Hidden) {
       std::fill_n(dh, hidden_stride, T(0));
       return;
+    } else {
+      kernels::matvec_col_major<T, hidden_stride, stage_rows<0>>(tape.weight_hh_t.data(), dg,
+                                                                 nullptr, dh);
     }
-    kernels::matvec_col_major<T, hidden_stride, gate_stride>(tape.weight_hh_t.data(), dg, nullptr,
-                                                             dh);
+  }
+  /// dv = W_hh^T dg over the second stage: dL/dv of a two-stage cell's intermediate vector.
+  static void operand_gradient(const tape_base& tape, const T* dg, T* dv) noexcept {
+    kernels::matvec_col_major<T, hidden_stride, stage_rows<1>>(
+        tape.weight_hh_t.data() + hidden_stride * row_offset<1>, dg + row_offset<1>, nullptr, dv);
   }
 
   /// The recurrence of training's forward over a batch: for each step, for each group of
@@ -356,9 +442,11 @@ struct recurrent_weights {
   ///   cell(b, row, x, h, hg)   (x: the slice's gate rows, h: the slice of h_{t-1}, hg: W_hh h +
   ///                            b_hh of the slice's gates)
   /// for every slice of every sequence. ys receives h_t, so it holds h_{t-1} of the next step.
+  /// A two-stage cell gets cell(stage, ...) and writes v of row `row` at operands + row *
+  /// hidden_stride in stage 0, for stage 1 to read.
   template <class Cell>
   void forward_batch(const T* xs, std::size_t batch_size, std::size_t steps, tape_base& tape,
-                     const T* ys, Cell&& cell) const {
+                     const T* ys, Cell&& cell, const T* operands = nullptr) const {
     for (std::size_t t = 0; t < steps; ++t) {
       for_stream_groups(batch_size, [&](auto streams, std::size_t b0) {
         constexpr std::size_t K = decltype(streams)::value;
@@ -368,11 +456,20 @@ struct recurrent_weights {
           project_input(xs + row * in_stride, tape.gates.data() + row * gate_stride);
           h[k] = previous_h(tape, ys, batch_size, t, b0 + k);
         }
-        recur_streams<K>(h, [&](std::size_t k, std::size_t slice, const batch* hg) {
-          const std::size_t b = b0 + k, row = t * batch_size + b;
-          cell(b, row, slice, tape.gates.data() + row * gate_stride + slice * G * V,
-               h[k] + slice * V, hg);
-        });
+        const auto stage = [&](auto s, const std::array<const T*, K>& of) {
+          recur_streams<K, decltype(s)::value>(of, [&](std::size_t k, std::size_t slice, const batch* hg) {
+            const std::size_t b = b0 + k, row = t * batch_size + b;
+            call<decltype(s)::value>(cell, b, row, slice, tape.gates.data() + row * gate_stride + slice * G * V,
+                    h[k] + slice * V, hg);
+          });
+        };
+        stage(stage_index<0>{}, h);
+        if constexpr (two_stage) {
+          std::array<const T*, K> v;
+          for (std::size_t k = 0; k < K; ++k)
+            v[k] = operands + (t * batch_size + b0 + k) * hidden_stride;
+          stage(stage_index<1>{}, v);
+        }
       });
     }
   }
@@ -407,36 +504,41 @@ struct recurrent_weights {
     }
   }
 
-  /// dh[k] = W_hh^T dg[k] for K rows at once.
+  /// dh[k] = W_hh^T dg[k] (first stage) for K rows at once.
   template <std::size_t K>
   static void hidden_gradient_streams(const tape_base& tape, const std::array<const T*, K>& dg,
                                       const std::array<T*, K>& dh) noexcept {
     if constexpr (K == 1 || !Hidden) {
       for (std::size_t k = 0; k < K; ++k) hidden_gradient(tape, dg[k], dh[k]);
     } else {
-      kernels::matvec_col_major_streams<T, hidden_stride, gate_stride, K>(tape.weight_hh_t.data(),
-                                                                          dg, nullptr, dh);
+      kernels::matvec_col_major_streams<T, hidden_stride, stage_rows<0>, K>(
+          tape.weight_hh_t.data(), dg, nullptr, dh);
     }
   }
 
   /// After the recurrence: parameter gradients from the gate gradients of every row (dgx on
-  /// the input side, dgh on the hidden side; the same buffer for all but the GRU), and
-  /// dL/dx = W_ih^T dgx for every row when dxs is not null.
+  /// the input side, interleaved like the gates; dgh on the hidden side, in W_hh's layout;
+  /// the same buffer when the two are equal), and dL/dx = W_ih^T dgx for every row when dxs
+  /// is not null. A two-stage cell's second stage multiplied v: its rows at operands.
   void accumulate_gradients(const tape_base& tape, const T* dgx, const T* dgh, const T* xs,
                             const T* ys, std::size_t batch_size, std::size_t steps,
-                            recurrent_weights& grad, T* dxs) const noexcept {
+                            recurrent_weights& grad, T* dxs,
+                            const T* operands = nullptr) const noexcept {
     const std::size_t rows = batch_size * steps;
     kernels::accumulate_outer_products<T, gate_stride, In>(dgx, gate_stride, xs, in_stride, rows,
                                                            grad.weight_ih.data.data());
     // h_{t-1}: the initial states for step 0, the outputs shifted by one step after that.
     if constexpr (Hidden) {
-    kernels::accumulate_outer_products<T, gate_stride, H>(dgh, gate_stride, tape.initial_h.data(),
-                                                          hidden_stride, batch_size,
-                                                          grad.weight_hh.data.data());
-    kernels::accumulate_outer_products<T, gate_stride, H>(
-        dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size,
-        grad.weight_hh.data.data());
-    kernels::accumulate_rows<T, gate_stride>(dgh, gate_stride, rows, grad.bias_hh.data.data());
+      T* dw = grad.weight_hh.data.data();
+      kernels::accumulate_outer_products<T, stage_rows<0>, H>(
+          dgh, gate_stride, tape.initial_h.data(), hidden_stride, batch_size, dw);
+      kernels::accumulate_outer_products<T, stage_rows<0>, H>(dgh + batch_size * gate_stride,
+                                                              gate_stride, ys, hidden_stride,
+                                                              rows - batch_size, dw);
+      if constexpr (two_stage)
+        kernels::accumulate_outer_products<T, stage_rows<1>, H>(
+            dgh + row_offset<1>, gate_stride, operands, hidden_stride, rows, dw + weight_offset<1>);
+      kernels::accumulate_rows<T, gate_stride>(dgh, gate_stride, rows, grad.bias_hh.data.data());
     }
     kernels::accumulate_rows<T, gate_stride>(dgx, gate_stride, rows, grad.bias_ih.data.data());
     if (dxs != nullptr)

@@ -4,8 +4,7 @@
 // exactly, and sums, activations and the state stay float (simd/bf16.hpp). Half the bytes
 // and, with AVX512_BF16 (vdpbf16ps), half the instructions of the float step; elsewhere
 // a portable float emulation of the same products. Dense heads, biases, peepholes and
-// layer norms stay float (they are small), and so do layers without a
-// recurrent_weights_type (gru_reset_before) or without W_hh (indrnn).
+// layer norms stay float (they are small), and so do layers without W_hh (indrnn).
 //
 //   rnnx::network<rnnx::lstm<1, 128>, rnnx::dense<128, 1>> model;   // trained / loaded
 //   auto fast = std::make_unique<rnnx::bf16_weights<decltype(model)>>(model);
@@ -128,7 +127,7 @@ class bf16_weights {
     return {copy.input.data(), copy.hidden.data()};
   }
 
-  /// Copies a matrix of the gate layout (column j at j * rows of the layout) into Layout.
+  /// Copies a matrix of the gate layout into Layout (Layout::source_index: where each entry is).
   /// (Called for every parameter by the generic visitor; only the matrix of Layout's shape is
   /// copied.)
   template <class Layout, class P, std::size_t N, class Index>
@@ -138,7 +137,7 @@ class bf16_weights {
                   rows * P::cols == sizeof(p.data) / sizeof(float)) {
       for (std::size_t j = 0; j < P::cols; ++j)
         for (std::size_t r = 0; r < rows; ++r) {
-          const float value = p.data[j * rows + r];
+          const float value = p.data[Layout::source_index(r, j)];
           to[Layout::index(r, j)] = bf16(value);
           if (std::isfinite(value) && !std::isfinite(static_cast<float>(to[Layout::index(r, j)])))
             throw std::invalid_argument("rnnx::bf16_weights: layer " + std::to_string(i) + " " +
