@@ -321,6 +321,32 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(doc["layers"][1]["input_size"], 6)
         self.assertEqual(doc["layers"][2]["activation"], "softmax")
 
+    def test_own_cells_export_through_rnnx_layer(self):
+        sys.path.insert(0, os.path.join(HERE, "data"))
+        from reference_cells import MGU, IndRNN
+
+        torch.manual_seed(3)
+        model = nn.Sequential(MGU(2, 6), IndRNN(6, 4), nn.Linear(4, 1))
+        doc = export_torch.export_model(model)
+        self.assertEqual([l["type"] for l in doc["layers"]], ["mgu", "indrnn", "dense"])
+        mgu = doc["layers"][0]
+        self.assertEqual((mgu["input_size"], mgu["hidden_size"]), (2, 6))
+        w = torch.tensor(mgu["parameters"]["weight_hh"], dtype=torch.float32)
+        self.assertTrue(torch.equal(w, model[0].weight_hh.detach()))
+        self.assertEqual(len(doc["layers"][1]["parameters"]["weight_hh"]), 4)  # a vector
+        # Sizes are checked between own and built-in layers alike.
+        with self.assertRaises(export_torch.ExportError) as ctx:
+            export_torch.export_model(nn.Sequential(MGU(2, 6), nn.Linear(5, 1)))
+        self.assertIn("outputs 6 values", str(ctx.exception))
+
+        class Incomplete(nn.Module):
+            def rnnx_layer(self):
+                return {"type": "mine", "input_size": 1, "parameters": {}}
+
+        with self.assertRaises(export_torch.ExportError) as ctx:
+            export_torch.export_model(nn.Sequential(Incomplete()))
+        self.assertIn("rnnx_layer() gave no 'hidden_size'", str(ctx.exception))
+
     def test_bias_false_exports_zeros(self):
         doc = export_torch.export_model(nn.Sequential(nn.RNN(1, 4, bias=False, nonlinearity="relu")))
         layer = doc["layers"][0]

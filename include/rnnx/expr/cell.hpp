@@ -100,7 +100,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static_assert(stages_in_order,
                 "rnnx::cell: the gates whose product reads an intermediate vector, U<k>(v), "
                 "must come after every gate whose product reads h, U<k>");
-  static_assert(!graph::two_stage || first_reading_v > 0,
+  static_assert(!graph::two_stage || !stages_in_order || first_reading_v > 0,
                 "rnnx::cell: U<k>(v) needs gates before it whose products read h, U<k>");
   static_assert(!graph::two_stage || !graph::second_stage[graph::operand],
                 "rnnx::cell: the vector v of U<k>(v) cannot depend on a product of v");
