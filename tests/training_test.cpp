@@ -208,6 +208,64 @@ TEST(Fit, StopsWithAClearErrorWhenTheLossDiverges) {
   }
 }
 
+// After a divergence fit restores the model and optimiser from before the update that led
+// there: the same bits as a hand-written loop's copy from before that update.
+TEST(Fit, RestoresTheModelFromBeforeTheDivergingUpdate) {
+  using Net = network<lstm<1, 4>, dense<4, 1>>;
+  auto [xs, ys] = sine_task<float>(8, 10, 4);
+  auto initial = std::make_unique<Net>();
+  initialize(*initial, 2);
+  const float lr = 1e15f;
+
+  // The hand-written loop: one batch of all 8 sequences per epoch, in order.
+  auto expected = std::make_unique<Net>(*initial);
+  auto before = std::make_unique<Net>(*initial);
+  auto grads = std::make_unique<Net>();
+  sgd reference_opt(*expected, {.lr = lr});
+  tape<Net> tp;
+  xt::xtensor<float, 3> dys;
+  std::size_t updates = 0;
+  for (std::size_t epoch = 0; epoch < 50; ++epoch) {
+    const auto out = tp.forward(*expected, xs);
+    if (!std::isfinite(mse{}(out, ys, dys))) break;
+    zero(*grads);
+    tp.backward_parameters(*expected, dys, *grads);
+    if (!rnnx::detail::first_bad_gradient(*grads).empty()) break;
+    *before = *expected;
+    reference_opt.step(*expected, *grads);
+    ++updates;
+  }
+  ASSERT_GE(updates, 1u) << "the run must diverge after an update";
+  ASSERT_LT(updates, 50u) << "the run must diverge";
+
+  auto model = std::make_unique<Net>(*initial);
+  sgd opt(*model, {.lr = lr});
+  try {
+    fit(*model, opt, mse{}, xs, ys, {.epochs = 50, .batch_size = 8, .shuffle = false});
+    FAIL() << "did not diverge";
+  } catch (const training_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("; the model and the optimiser are restored to before the update at "
+                           "epoch " + std::to_string(updates) + ", batch 0"),
+              std::string::npos)
+        << message;
+  }
+  EXPECT_TRUE(*model == *before);
+
+  // Off: the model keeps the diverging update's weights, and the message says so.
+  auto kept = std::make_unique<Net>(*initial);
+  sgd kept_opt(*kept, {.lr = lr});
+  try {
+    fit(*kept, kept_opt, mse{}, xs, ys,
+        {.epochs = 50, .batch_size = 8, .shuffle = false, .restore_on_divergence = false});
+    FAIL() << "did not diverge";
+  } catch (const training_error& e) {
+    EXPECT_NE(std::string(e.what()).find("(restore_on_divergence is off)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(*kept == *expected);
+}
+
 TEST(Fit, RejectsMismatchedData) {
   using Net = network<lstm<1, 4>, dense<4, 2>>;
   Net model;

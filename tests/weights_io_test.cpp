@@ -11,6 +11,10 @@
 #include <fstream>
 #include <limits>
 #include <random>
+#include <csignal>
+#include <span>
+#include <sys/resource.h>
+#include <rnnx/dynamic/dynamic.hpp>
 #include <rnnx/rnnx.hpp>
 #include <string>
 #include <vector>
@@ -327,3 +331,149 @@ TEST_F(WeightsErrors, TextAndFiles) {
 }
 
 }  // namespace
+
+// ---- nothing is lost: refusing non-finite values, replacing files only when complete ------
+
+namespace nothing_lost {
+
+std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// A fresh directory of its own under the temp directory.
+std::filesystem::path fresh_directory(const std::string& name) {
+  const auto dir = temp_file(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+/// std::string of what `f` threw as a weights_error, or "" when it did not throw.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const rnnx::weights_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(WeightsFiles, ANonFiniteWeightIsRefusedAndThePreviousFileKept) {
+  const auto dir = fresh_directory("non_finite");
+  const auto path = dir / "model.json";
+  auto model = random_model<Model>(3);
+  rnnx::save_weights(*model, path);
+  const std::string before = file_text(path);
+  auto diverged = std::make_unique<Model>(*model);
+  rnnx::for_each_parameter(
+      [&](std::size_t layer, std::string_view name, std::span<float> values) {
+        if (layer == 0 && name == "weight_hh") values[0] = std::numeric_limits<float>::quiet_NaN();
+      },
+      *diverged);
+  const std::string message = error_of([&] { rnnx::save_weights(*diverged, path); });
+  EXPECT_NE(message.find("layer 0 (lstm<2, 3>) weight_hh[0][0] is nan"), std::string::npos) << message;
+  EXPECT_NE(message.find("] is nan; a weight file holds finite values only"), std::string::npos)
+      << message;
+  EXPECT_EQ(file_text(path), before);
+  auto loaded = std::make_unique<Model>();
+  rnnx::load_weights(*loaded, path);
+  EXPECT_TRUE(*loaded == *model);
+  // The same for the dynamic writer and an infinity.
+  auto dynamic = rnnx::dynamic::from_typed(*model);
+  *diverged = *model;
+  rnnx::for_each_parameter(
+      [&](std::size_t layer, std::string_view name, std::span<float> values) {
+        if (layer == 1 && name == "bias") values[1] = -std::numeric_limits<float>::infinity();
+      },
+      *diverged);
+  const std::string dynamic_message = error_of(
+      [&] { rnnx::dynamic::save_weights(rnnx::dynamic::from_typed(*diverged), path); });
+  EXPECT_NE(dynamic_message.find("layer 1 (dense) bias[1] is -inf"), std::string::npos)
+      << dynamic_message;
+  EXPECT_EQ(file_text(path), before);
+  // No temporary file is left behind, after a success or a refusal.
+  rnnx::dynamic::save_weights(dynamic, path);
+  std::size_t files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++files;
+  EXPECT_EQ(files, 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WeightsFiles, AFailedWriteLeavesThePreviousFile) {
+  const auto dir = fresh_directory("failed_write");
+  const auto path = dir / "model.json";
+  auto model = random_model<Model>(4);
+  rnnx::save_weights(*model, path);
+  const std::string before = file_text(path);
+  // A write error in the middle of the file: files may not grow beyond 100 bytes.
+  const auto other = random_model<Model>(5);
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &saved), 0);
+  const auto previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = saved;
+  small.rlim_cur = 100;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  const std::string message = error_of([&] { rnnx::save_weights(*other, path); });
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, previous_handler);
+  EXPECT_NE(message.find("rnnx::save_weights: writing '" + path.string() + "' failed: File too large"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("(the previous file is unchanged)"), std::string::npos) << message;
+  EXPECT_EQ(file_text(path), before);
+  // The new file keeps the previous one's permissions.
+  std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                         std::filesystem::perms::owner_write |
+                                         std::filesystem::perms::group_read);
+  rnnx::save_weights(*other, path);
+  EXPECT_EQ(std::filesystem::status(path).permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                std::filesystem::perms::group_read);
+  // A device cannot be replaced: written in place, its error reported.
+  const std::string full = error_of([&] { rnnx::save_weights(*other, "/dev/full"); });
+  EXPECT_NE(full.find("writing '/dev/full' failed: No space left on device"), std::string::npos)
+      << full;
+  // A directory in place of the file, and a directory that does not exist.
+  EXPECT_NE(error_of([&] { rnnx::save_weights(*other, dir); })
+                .find("cannot write '" + dir.string() + "': it is a directory"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { rnnx::save_weights(*other, dir / "absent" / "m.json"); })
+                .find("No such file or directory"),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(WeightsFiles, EveryLoaderNamesThePathAndTheProblem) {
+  const auto dir = fresh_directory("loaders");
+  auto model = std::make_unique<Model>();
+  const std::string typed = error_of([&] { rnnx::load_weights(*model, dir); });
+  EXPECT_NE(typed.find("rnnx::load_weights: cannot open '" + dir.string() + "': it is a directory"),
+            std::string::npos)
+      << typed;
+  const std::string dynamic = error_of([&] { rnnx::dynamic::load_network(dir); });
+  EXPECT_NE(dynamic.find("rnnx::dynamic::load_weights: cannot open '" + dir.string() +
+                         "': it is a directory"),
+            std::string::npos)
+      << dynamic;
+  const std::string missing = error_of([&] { rnnx::dynamic::load_network(dir / "absent.json"); });
+  EXPECT_NE(missing.find("absent.json': No such file or directory"), std::string::npos) << missing;
+  auto state = model->initial_state();
+  try {
+    rnnx::load_state_file(*model, state, dir);
+    ADD_FAILURE();
+  } catch (const rnnx::state_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open '" + dir.string() + "': it is a directory"),
+              std::string::npos)
+        << e.what();
+  }
+  // A number beyond double's range in text given to the dynamic loader: a weights_error too.
+  std::string huge = rnnx::weights_to_string(*model);
+  huge.replace(huge.find("\"bias\": [") + 9, 0, "1e400, ");
+  EXPECT_NE(error_of([&] { rnnx::dynamic::network_from_string(huge); }).find("not valid JSON"),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace nothing_lost

@@ -270,28 +270,15 @@ basic_network<T> network_from_json(const nlohmann::json& document,
 /// Reads a model from JSON text.
 template <class T = float>
 basic_network<T> network_from_string(std::string_view text) {
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw weights_error(std::string("rnnx::dynamic::load_weights: not valid JSON: ") + e.what());
-  }
-  return network_from_json<T>(document);
+  return network_from_json<T>(
+      rnnx::detail::parse_json_text<weights_error>(text, "rnnx::dynamic::load_weights"));
 }
 
 /// Reads a model from a file in the format of docs/weights-format.md.
 template <class T = float>
 basic_network<T> load_network(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw weights_error("rnnx::dynamic::load_weights: cannot open '" + path.string() + "'");
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw weights_error("rnnx::dynamic::load_weights(" + path.string() +
-                        "): not valid JSON: " + e.what());
-  }
-  return network_from_json<T>(document, path.string());
+  return network_from_json<T>(
+      rnnx::detail::read_json_file<weights_error>(path, "rnnx::dynamic::load_weights"), path.string());
 }
 
 /// The model as JSON text, byte for byte what rnnx::weights_to_string writes for the same
@@ -323,12 +310,12 @@ std::string weights_to_string(const basic_network<T>& model) {
       for (std::size_t r = 0; r < p.rows; ++r) {
         if (r > 0) out += ", ";
         if (p.rank() == 1) {
-          rnnx::detail::append_number(out, p.at(r));
+          rnnx::detail::append_weight(out, p.at(r), index, L::type_name, name, r, 0, false);
         } else {
           out += "[";
           for (std::size_t c = 0; c < p.cols; ++c) {
             if (c > 0) out += ", ";
-            rnnx::detail::append_number(out, p.at(r, c));
+            rnnx::detail::append_weight(out, p.at(r, c), index, L::type_name, name, r, c, true);
           }
           out += "]";
         }
@@ -344,11 +331,8 @@ std::string weights_to_string(const basic_network<T>& model) {
 /// Writes the model's weights to a file; throws weights_error if it cannot be written.
 template <class T>
 void save_weights(const basic_network<T>& model, const std::filesystem::path& path) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw weights_error("rnnx::dynamic::save_weights: cannot open '" + path.string() + "'");
-  out << weights_to_string(model);
-  if (!out.flush())
-    throw weights_error("rnnx::dynamic::save_weights: writing '" + path.string() + "' failed");
+  rnnx::detail::write_document<weights_error>(path, weights_to_string(model),
+                                        "rnnx::dynamic::save_weights");
 }
 
 /// The runtime-sized copy of a typed model (rnnx::network<...> or basic_network<T, ...>):

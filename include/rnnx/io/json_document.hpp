@@ -12,12 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+
+#include "rnnx/io/files.hpp"
 
 namespace rnnx::detail {
 
@@ -42,25 +43,26 @@ inline bool parse_json_document(std::string_view text, nlohmann::json& document,
   }
 }
 
-/// Whether the file could be opened; its bytes are then in `text`.
-inline bool read_file_text(const std::filesystem::path& path, std::string& text) {
-  std::ifstream in(path);
-  if (!in) return false;
-  text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return true;
-}
-
 /// The document in a file; `caller` ("rnnx::load_weights") starts the messages of Error.
 template <class Error>
 nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view caller) {
   std::string text;
-  if (!read_file_text(path, text))
-    throw Error(concat({caller, ": cannot open '", path.string(), "'"}));
+  if (const std::string error = read_file_text(path, text); !error.empty())
+    throw Error(concat({caller, ": ", error}));
   nlohmann::json document;
   std::string error;
   if (!parse_json_document(text, document, error))
     throw Error(concat({caller, "(", path.string(), "): not valid JSON: ", error}));
   return document;
+}
+
+/// Writes `text` over the file at `path` (detail::replace_file: the previous file survives a
+/// failure); `caller` ("rnnx::save_weights") starts the message of Error.
+template <class Error>
+void write_document(const std::filesystem::path& path, std::string_view text,
+                    std::string_view caller) {
+  if (const std::string error = replace_file(path, text); !error.empty())
+    throw Error(concat({caller, ": ", error}));
 }
 
 /// The document in JSON text.

@@ -259,6 +259,29 @@ void append_number(std::string& out, T value) {
   out.append(buf, result.ptr);
 }
 
+/// A weight file holds finite numbers only (JSON has no NaN or infinity): a model that holds
+/// one (after a diverged training run) is refused rather than written as a file that no
+/// loader reads.
+[[noreturn]] inline void refuse_non_finite(std::size_t layer, std::string_view layer_name,
+                                           std::string_view parameter, std::size_t row,
+                                           std::size_t col, bool matrix, double value) {
+  std::string at = "[" + std::to_string(row) + "]";
+  if (matrix) at += "[" + std::to_string(col) + "]";
+  throw_weights_error({"rnnx: cannot write the weights: layer ", std::to_string(layer), " (",
+                       layer_name, ") ", parameter, at, " is ",
+                       std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf",
+                       "; a weight file holds finite values only"});
+}
+
+/// append_number for value (row, col) of a parameter, refusing a non-finite one.
+template <class T>
+void append_weight(std::string& out, T value, std::size_t layer, std::string_view layer_name,
+                   std::string_view parameter, std::size_t row, std::size_t col, bool matrix) {
+  if (!std::isfinite(value))
+    refuse_non_finite(layer, layer_name, parameter, row, col, matrix, double(value));
+  append_number(out, value);
+}
+
 /// `{"format": ..., "version": ..., "dtype": ..., "layers": [` as every rnnx file starts.
 template <class T>
 std::string document_start(std::string_view format_name, int format_version) {
@@ -402,7 +425,8 @@ void load_weights_from_string(Net& model, std::string_view text) {
   load_weights_from_json(model, detail::parse_json_text<weights_error>(text, "rnnx::load_weights"));
 }
 
-/// The model's weights as JSON text; every value reads back bit-identically.
+/// The model's weights as JSON text; every value reads back bit-identically. Throws
+/// weights_error naming the layer and parameter if a value is not finite.
 template <class Net>
 std::string weights_to_string(const Net& model) {
   using T = typename Net::scalar;
@@ -412,6 +436,7 @@ std::string weights_to_string(const Net& model) {
     out += index == 0 ? "\n    {" : ",\n    {";
     detail::append_layer_fields<L>(out);
     out += ",\n     \"parameters\": {";
+    const std::string shown = layer_name<L>();
     bool first_param = true;
     layer.visit_parameters([&](std::string_view name, const auto& p) {
       out += first_param ? "\n      \"" : ",\n      \"";
@@ -420,12 +445,12 @@ std::string weights_to_string(const Net& model) {
       for (std::size_t r = 0; r < p.rows; ++r) {
         if (r > 0) out += ", ";
         if constexpr (std::remove_cvref_t<decltype(p)>::rank == 1) {
-          detail::append_number(out, p.at(r));
+          detail::append_weight(out, p.at(r), index, shown, name, r, 0, false);
         } else {
           out += "[";
           for (std::size_t c = 0; c < p.cols; ++c) {
             if (c > 0) out += ", ";
-            detail::append_number(out, p.at(r, c));
+            detail::append_weight(out, p.at(r, c), index, shown, name, r, c, true);
           }
           out += "]";
         }
@@ -438,14 +463,12 @@ std::string weights_to_string(const Net& model) {
   return out;
 }
 
-/// Writes the model's weights to a file; throws weights_error if the file cannot be written.
+/// Writes the model's weights to a file, replacing it only once the whole new file is on
+/// disk (detail::replace_file). Throws weights_error, and leaves any previous file as it was,
+/// if a value is not finite (naming the layer and parameter) or the file cannot be written.
 template <class Net>
 void save_weights(const Net& model, const std::filesystem::path& path) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw weights_error("rnnx::save_weights: cannot open '" + path.string() + "'");
-  out << weights_to_string(model);
-  if (!out.flush())
-    throw weights_error("rnnx::save_weights: writing '" + path.string() + "' failed");
+  detail::write_document<weights_error>(path, weights_to_string(model), "rnnx::save_weights");
 }
 
 }  // namespace rnnx

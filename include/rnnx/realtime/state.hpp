@@ -363,16 +363,13 @@ void load_state_from_string(const Net& model, typename Net::state& s, std::strin
   load_state_from_json(model, s, detail::parse_json_text<state_error>(text, "rnnx::load_state"));
 }
 
-/// Writes the state to a file; throws state_error if a value is not finite or the file cannot
-/// be written.
+/// Writes the state to a file, replacing it only once the whole new file is on disk; throws
+/// state_error, and leaves any previous file as it was, if a value is not finite or the file
+/// cannot be written.
 template <class Net>
 void save_state_file(const Net& model, const typename Net::state& s,
                      const std::filesystem::path& path) {
-  const std::string text = state_to_string(model, s);
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw state_error("rnnx::save_state: cannot open '" + path.string() + "'");
-  out << text;
-  if (!out.flush()) throw state_error("rnnx::save_state: writing '" + path.string() + "' failed");
+  detail::write_document<state_error>(path, state_to_string(model, s), "rnnx::save_state");
 }
 
 }  // namespace rnnx

@@ -1,6 +1,8 @@
 #pragma once
 // The training loop: epochs of shuffled mini-batches, full or truncated BPTT, gradient
-// clipping, one progress line per epoch, and a clear stop when a loss or gradient goes bad.
+// clipping, one progress line per epoch, and a clear stop when a loss or gradient goes bad:
+// a training_error naming where, with the model and optimiser put back as they were before
+// the update that led there (fit_options::restore_on_divergence).
 //
 //   rnnx::adam opt(model, {.lr = 1e-2});
 //   auto history = rnnx::fit(model, opt, rnnx::mse{}, inputs, targets,
@@ -56,6 +58,11 @@ struct fit_options {
   double clip_value = 0;  ///< > 0: clip_grad_value before each update
   /// One line per epoch (loss, throughput); nullptr: silent.
   std::ostream* progress = nullptr;
+  /// When a loss or gradient stops being finite, fit throws training_error. true: the model's
+  /// parameters and the optimiser's state are first restored to what they were before the
+  /// last update, the one that led there (each update then costs a copy of both); false: they
+  /// are left as that update made them.
+  bool restore_on_divergence = true;
 };
 
 struct epoch_summary {
@@ -171,6 +178,26 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
   auto grads = std::make_unique<Net>();
   tape<Net> recorder;
   recorder.seed(options.seed);  // dropout masks
+  // The model and optimiser before the last update, and where that update was.
+  constexpr bool optimizer_restorable = std::is_copy_assignable_v<Optimizer>;
+  std::unique_ptr<Net> model_before;
+  std::unique_ptr<Optimizer> optimizer_before;
+  std::string last_update;
+  const auto diverged = [&](const std::string& what) {
+    std::string state = "; the model holds its weights from before training (no update was made)";
+    if (!last_update.empty()) {
+      if (options.restore_on_divergence) {
+        model = *model_before;
+        if constexpr (optimizer_restorable) optimizer = *optimizer_before;
+        state = std::string("; the model") + (optimizer_restorable ? " and the optimiser are" : " is") +
+                " restored to before the update at " + last_update;
+      } else {
+        state = "; the model holds the weights of the update at " + last_update +
+                " (restore_on_divergence is off)";
+      }
+    }
+    throw training_error(where + what + state);
+  };
   std::vector<typename Net::state> states;
   xt::xtensor<T, 3> dys;
   std::vector<epoch_summary> history;
@@ -196,15 +223,23 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
                                std::to_string(batch_index) + ", steps [" + std::to_string(t0) +
                                ", " + std::to_string(t1) + ")";
         if (!std::isfinite(value))
-          throw training_error(where + "the loss is not finite (" + std::to_string(value) +
-                               ") at " + at);
+          diverged("the loss is not finite (" + std::to_string(value) + ") at " + at);
         zero(*grads);
         recorder.backward_parameters(model, dys, *grads);
         if (const std::string bad = detail::first_bad_gradient(*grads); !bad.empty())
-          throw training_error(where + "the gradient of " + bad + " is not finite at " + at);
+          diverged("the gradient of " + bad + " is not finite at " + at);
         if (options.clip_value > 0) clip_grad_value(*grads, options.clip_value);
         if (options.clip_norm > 0) clip_grad_norm(*grads, options.clip_norm);
+        if (options.restore_on_divergence) {
+          if (!model_before) model_before = std::make_unique<Net>();
+          *model_before = model;
+          if constexpr (optimizer_restorable) {
+            if (!optimizer_before) optimizer_before = std::make_unique<Optimizer>(optimizer);
+            else *optimizer_before = optimizer;
+          }
+        }
         optimizer.step(model, *grads);
+        last_update = at;
         weighted_loss += double(value) * double(rows.size());
         weight += rows.size();
         ++updates;

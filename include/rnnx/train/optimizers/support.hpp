@@ -28,7 +28,9 @@ class model_buffer {
       : p_(other.p_ ? std::make_unique<Model>(*other.p_) : nullptr) {}
   model_buffer(model_buffer&&) noexcept = default;
   model_buffer& operator=(const model_buffer& other) {
-    if (this != &other) p_ = other.p_ ? std::make_unique<Model>(*other.p_) : nullptr;
+    if (this == &other) return *this;
+    if (p_ && other.p_) *p_ = *other.p_;  // no allocation: fit copies optimisers every update
+    else p_ = other.p_ ? std::make_unique<Model>(*other.p_) : nullptr;
     return *this;
   }
   model_buffer& operator=(model_buffer&&) noexcept = default;
