@@ -476,4 +476,50 @@ TEST(WeightsFiles, EveryLoaderNamesThePathAndTheProblem) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(WeightsFiles, DuplicateKeysAreRefusedByEveryLoader) {
+  auto model = random_model<Model>(6);
+  std::string text = rnnx::weights_to_string(*model);
+  // The dense layer's "bias" twice: which one would a loader keep?
+  const std::size_t at = text.find("\"bias\": [");
+  std::string twice = text;
+  twice.insert(at, "\"bias\": [0, 0], ");
+  auto loaded = std::make_unique<Model>(*model);
+  const std::string typed = error_of([&] { rnnx::load_weights_from_string(*loaded, twice); });
+  EXPECT_NE(typed.find("not valid JSON: the key \"bias\" appears twice in one object"),
+            std::string::npos)
+      << typed;
+  EXPECT_TRUE(*loaded == *model);
+  const std::string dynamic =
+      error_of([&] { rnnx::dynamic::network_from_string(twice); });
+  EXPECT_NE(dynamic.find("the key \"bias\" appears twice in one object"), std::string::npos)
+      << dynamic;
+  // The same key in two different objects is fine.
+  rnnx::load_weights_from_string(*loaded, text);
+  EXPECT_TRUE(*loaded == *model);
+}
+
+TEST(WeightsFiles, MessagesQuoteAtMostAShortPieceOfAValue) {
+  auto model = std::make_unique<Model>();
+  nlohmann::json doc = nlohmann::json::parse(rnnx::weights_to_string(*model));
+  doc["layers"][0]["type"] = std::string(1000000, 'x');
+  const std::string type = error_of([&] { rnnx::load_weights_from_json(*model, doc); });
+  EXPECT_LT(type.size(), 300u) << type.substr(0, 300);
+  EXPECT_NE(type.find("... (1000000 bytes)"), std::string::npos) << type.substr(0, 300);
+  doc = nlohmann::json::parse(rnnx::weights_to_string(*model));
+  doc["layers"][0]["hidden_size"] = std::string(1000000, 'y');
+  const std::string field = error_of([&] { rnnx::load_weights_from_json(*model, doc); });
+  EXPECT_LT(field.size(), 300u) << field.substr(0, 300);
+  EXPECT_NE(field.find("yyy... (a string of 1000000 bytes)"), std::string::npos)
+      << field.substr(0, 300);
+  doc = nlohmann::json::parse(rnnx::weights_to_string(*model));
+  doc["layers"][0]["hidden_size"] = std::vector<int>(100000, 7);
+  const std::string array = error_of([&] { rnnx::load_weights_from_json(*model, doc); });
+  EXPECT_NE(array.find("(an array of 100000 values)"), std::string::npos) << array.substr(0, 300);
+  // A byte that is not UTF-8 appears escaped, never raw.
+  const std::string bad = error_of(
+      [&] { rnnx::load_weights_from_string(*model, std::string("{\"format\": \"caf\xE9\"}")); });
+  EXPECT_EQ(bad.find('\xE9'), std::string::npos) << bad;
+  EXPECT_NE(bad.find("\\xE9"), std::string::npos) << bad;
+}
+
 }  // namespace nothing_lost

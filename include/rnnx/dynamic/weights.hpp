@@ -41,7 +41,7 @@ class json_fields {
     const nlohmann::json& v = field(key);
     if (!v.is_number_unsigned() || v.get<std::size_t>() == 0 || v.get<std::size_t>() > max_size)
       throw weights_error(where_ + ": field '" + std::string(key) + "' must be an integer in [1, " +
-                          std::to_string(max_size) + "], found " + v.dump());
+                          std::to_string(max_size) + "], found " + rnnx::detail::json_text(v));
     return v.get<std::size_t>();
   }
   std::string text(std::string_view key) const {
@@ -141,7 +141,7 @@ typename basic_network<T>::layer make_layer(std::string_view type, const Fields&
     check(std::span<const parameter_shape>(recurrent_base<T, 3>::parameter_shapes(in, hidden)));
     return layer(std::in_place_type<gru<T>>, in, hidden);
   }
-  throw weights_error(where + ": unknown layer type '" + std::string(type) +
+  throw weights_error(where + ": unknown layer type '" + rnnx::detail::brief(type) +
                       "' (expected dense, activation, rnn, lstm or gru)");
 }
 
@@ -177,7 +177,7 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
     for (const auto& item : j.items())
       if (item.key() != "type" && item.key() != "parameters" && item.key() != "name" &&
           !fields.read().count(item.key()))
-        throw weights_error(where + ": unknown field '" + item.key() + "'");
+        throw weights_error(where + ": unknown field '" + rnnx::detail::brief(item.key()) + "'");
     for (const auto& s : shapes) {
       const std::string what = where + ": parameter '" + std::string(s.name) + "'";
       const auto it = params.find(std::string(s.name));
@@ -202,7 +202,8 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
     for (const auto& item : params.items()) {
       bool expected = false;
       for (const auto& s : shapes) expected = expected || s.name == item.key();
-      if (!expected) throw weights_error(where + ": unknown parameter '" + item.key() + "'");
+      if (!expected)
+        throw weights_error(where + ": unknown parameter '" + rnnx::detail::brief(item.key()) + "'");
     }
   };
   auto layer = make_layer<T>(type->get<std::string>(), fields, where, check_shapes);
@@ -213,7 +214,7 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
     const double d = v.get<double>();
     const T value = file_is_float32 ? T(static_cast<float>(d)) : static_cast<T>(d);
     if (!std::isfinite(d) || !std::isfinite(value))
-      throw weights_error(what + " = " + v.dump() + " is not a finite " +
+      throw weights_error(what + " = " + rnnx::detail::json_text(v) + " is not a finite " +
                           std::string(rnnx::detail::dtype_name<T>()) + " value");
     return value;
   };
@@ -257,7 +258,7 @@ basic_network<T> network_from_json(const nlohmann::json& document,
     const nlohmann::json& j = (*layers)[i];
     std::string layer_where = where + ": layer " + std::to_string(i);
     if (j.is_object() && j.contains("type") && j["type"].is_string())
-      layer_where += " (" + j["type"].get<std::string>() + ")";
+      layer_where += " (" + rnnx::detail::brief(j["type"].get_ref<const std::string&>()) + ")";
     built.push_back(detail::read_layer<T>(j, layer_where, file_is_float32));
   }
   try {

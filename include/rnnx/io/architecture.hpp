@@ -97,7 +97,7 @@ inline std::string document_architecture(const nlohmann::json& document) {
                                                      "function",
                                                      "p"};
   auto value_text = [](const nlohmann::json& v) {
-    return v.is_string() ? v.get<std::string>() : detail::json_text(v);
+    return v.is_string() ? detail::brief(v.get_ref<const std::string&>()) : detail::json_text(v);
   };
   if (!document.is_object()) return "?";
   const nlohmann::json* const layers = detail::find_member(document, "layers");
@@ -119,9 +119,9 @@ inline std::string document_architecture(const nlohmann::json& document) {
     for (const auto& [key, value] : layer.get_ref<const nlohmann::json::object_t&>()) {
       if (key != "type" && key != "parameters" && key != "name" &&
           std::find(std::begin(field_order), std::end(field_order), key) == std::end(field_order))
-        append(key + '=' + value_text(value));
+        append(detail::brief(key) + '=' + value_text(value));
     }
-    text += type->get_ref<const std::string&>() + '<' + fields + '>';
+    text += detail::brief(type->get_ref<const std::string&>()) + '<' + fields + '>';
   }
   const nlohmann::json* const dtype = detail::find_member(document, "dtype");
   return text + " (" + (dtype == nullptr ? std::string("no dtype") : value_text(*dtype)) + ")";

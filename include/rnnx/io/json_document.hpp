@@ -8,6 +8,7 @@
 // instantiation of it, parse_json_document, whatever model and error types a program loads.
 // Its serializer (dump) is not compiled at all: messages quote values with json_text.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rnnx/io/files.hpp"
 
@@ -30,49 +32,40 @@ inline std::string concat(std::initializer_list<std::string_view> pieces) {
   return text;
 }
 
-/// Whether `text` is a JSON document: if so it is in `document`, if not nlohmann::json's
-/// message is in `error` (parse_error, and out_of_range for a number such as 1e400).
+/// A key that an object of the document holds twice (std::string: its text).
+struct duplicate_key {
+  std::string key;
+};
+
+/// Whether `text` is a JSON document: if so it is in `document`, if not why not is in `error`
+/// (nlohmann::json's parse_error, out_of_range for a number such as 1e400, or a key that
+/// one object holds twice: JSON leaves its meaning open, and loaders would silently keep one).
 inline bool parse_json_document(std::string_view text, nlohmann::json& document,
                                 std::string& error) {
+  std::vector<std::vector<std::string>> keys;  // of each open object (a handful: a linear scan)
+  const auto check = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using event_t = nlohmann::json::parse_event_t;
+    if (event == event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == event_t::object_end) {
+      keys.pop_back();
+    } else if (event == event_t::key) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      std::vector<std::string>& seen = keys.back();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) throw duplicate_key{key};
+      seen.push_back(key);
+    }
+    return true;
+  };
   try {
-    document = nlohmann::json::parse(text.data(), text.data() + text.size());
+    document = nlohmann::json::parse(text.data(), text.data() + text.size(), check);
     return true;
   } catch (const nlohmann::json::exception& e) {
     error = e.what();
-    return false;
+  } catch (const duplicate_key& d) {
+    error = "the key \"" + d.key + "\" appears twice in one object";
   }
-}
-
-/// The document in a file; `caller` ("rnnx::load_weights") starts the messages of Error.
-template <class Error>
-nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view caller) {
-  std::string text;
-  if (const std::string error = read_file_text(path, text); !error.empty())
-    throw Error(concat({caller, ": ", error}));
-  nlohmann::json document;
-  std::string error;
-  if (!parse_json_document(text, document, error))
-    throw Error(concat({caller, "(", path.string(), "): not valid JSON: ", error}));
-  return document;
-}
-
-/// Writes `text` over the file at `path` (detail::replace_file: the previous file survives a
-/// failure); `caller` ("rnnx::save_weights") starts the message of Error.
-template <class Error>
-void write_document(const std::filesystem::path& path, std::string_view text,
-                    std::string_view caller) {
-  if (const std::string error = replace_file(path, text); !error.empty())
-    throw Error(concat({caller, ": ", error}));
-}
-
-/// The document in JSON text.
-template <class Error>
-nlohmann::json parse_json_text(std::string_view text, std::string_view caller) {
-  nlohmann::json document;
-  std::string error;
-  if (!parse_json_document(text, document, error))
-    throw Error(concat({caller, ": not valid JSON: ", error}));
-  return document;
+  return false;
 }
 
 /// The member `key` of `object` (a JSON object), or null when it has none.
@@ -120,11 +113,14 @@ inline std::string hex_byte(unsigned char byte) {
 /// Appends s as a JSON string literal, escaped as dump() escapes it (UTF-8 kept, control
 /// characters escaped); throws dump()'s type_error if s is not UTF-8, which only a document
 /// built in code, not a parsed one, can hold.
-inline void append_json_string(std::string& out, const std::string& s) {
+/// Stops once `out` is longer than `budget` (json_text's cut).
+inline void append_json_string(std::string& out, const std::string& s,
+                               std::size_t budget = std::string::npos) {
   out += '"';
   std::size_t continuation = 0;           // bytes still due in the current multi-byte sequence
   unsigned char low = 0x80, high = 0xBF;  // the range allowed for the next continuation byte
   for (std::size_t i = 0; i < s.size(); ++i) {
+    if (out.size() > budget && continuation == 0) return;
     const auto byte = static_cast<unsigned char>(s[i]);
     if (continuation > 0) {
       if (byte < low || byte > high)
@@ -173,9 +169,12 @@ inline void append_json_string(std::string& out, const std::string& s) {
   out += '"';
 }
 
-/// Appends v's compact JSON text, as v.dump() gives it.
-inline void append_json_text(std::string& out, const nlohmann::json& v) {
+/// Appends v's compact JSON text, as v.dump() gives it; stops once `out` is longer than
+/// `budget`.
+inline void append_json_text(std::string& out, const nlohmann::json& v,
+                             std::size_t budget = std::string::npos) {
   using value_t = nlohmann::json::value_t;
+  if (out.size() > budget) return;
   switch (v.type()) {
     case value_t::object: {
       out += '{';
@@ -183,9 +182,10 @@ inline void append_json_text(std::string& out, const nlohmann::json& v) {
       for (const auto& [key, value] : v.get_ref<const nlohmann::json::object_t&>()) {
         if (!first) out += ',';
         first = false;
-        append_json_string(out, key);
+        if (out.size() > budget) return;
+        append_json_string(out, key, budget);
         out += ':';
-        append_json_text(out, value);
+        append_json_text(out, value, budget);
       }
       out += '}';
       return;
@@ -194,15 +194,16 @@ inline void append_json_text(std::string& out, const nlohmann::json& v) {
       out += '[';
       bool first = true;
       for (const nlohmann::json& element : v.get_ref<const nlohmann::json::array_t&>()) {
+        if (out.size() > budget) return;
         if (!first) out += ',';
         first = false;
-        append_json_text(out, element);
+        append_json_text(out, element, budget);
       }
       out += ']';
       return;
     }
     case value_t::string:
-      append_json_string(out, v.get_ref<const std::string&>());
+      append_json_string(out, v.get_ref<const std::string&>(), budget);
       return;
     case value_t::binary: {
       const auto& binary = v.get_binary();
@@ -244,11 +245,111 @@ inline void append_json_text(std::string& out, const nlohmann::json& v) {
   }
 }
 
+/// How many bytes of a message one quoted value may take.
+inline constexpr std::size_t quote_limit = 80;
+
+/// The length of the UTF-8 sequence that starts s[i], or 0 if none does (RFC 3629).
+inline std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  std::size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    low = lead == 0xE0 ? 0xA0 : 0x80;
+    high = lead == 0xED ? 0x9F : 0xBF;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    low = lead == 0xF0 ? 0x90 : 0x80;
+    high = lead == 0xF4 ? 0x8F : 0xBF;
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    if (byte(i + k) < low || byte(i + k) > high) return 0;
+    low = 0x80;
+    high = 0xBF;
+  }
+  return length;
+}
+
+/// Text from a file, fit for a message: at most `limit` bytes of it, cut between characters
+/// and followed by "... (<n> bytes)" when longer; bytes that are not printable UTF-8 (control
+/// characters, invalid sequences) as \xNN.
+inline std::string brief(std::string_view s, std::size_t limit = quote_limit) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size() && out.size() < limit) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t length = b >= 0x80 ? utf8_sequence(s, i) : 1;
+    if (b < 0x20 || b == 0x7F || length == 0) {
+      out += "\\x";
+      out += hex_byte(b).substr(2);
+      ++i;
+    } else {
+      out.append(s.substr(i, length));
+      i += length;
+    }
+  }
+  if (i < s.size()) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
+}
+
 /// v's compact JSON text, as v.dump() gives it: how messages quote a value of a document.
+/// A text longer than quote_limit is cut there (between characters), followed by "..." and
+/// the value's size ("(a string of 100000000 bytes)"), so a message stays short whatever
+/// the file holds.
 inline std::string json_text(const nlohmann::json& v) {
   std::string out;
-  append_json_text(out, v);
+  append_json_text(out, v, quote_limit);
+  if (out.size() <= quote_limit) return out;
+  std::size_t cut = quote_limit;
+  while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+  out.resize(cut);
+  out += "...";
+  if (v.is_string()) {
+    out += " (a string of " + std::to_string(v.get_ref<const std::string&>().size()) + " bytes)";
+  } else if (v.is_array()) {
+    out += " (an array of " + std::to_string(v.size()) + " values)";
+  } else if (v.is_object()) {
+    out += " (an object of " + std::to_string(v.size()) + " members)";
+  }
   return out;
+}
+
+/// The document in a file; `caller` ("rnnx::load_weights") starts the messages of Error.
+template <class Error>
+nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view caller) {
+  std::string text;
+  if (const std::string error = read_file_text(path, text); !error.empty())
+    throw Error(concat({caller, ": ", error}));
+  nlohmann::json document;
+  std::string error;
+  if (!parse_json_document(text, document, error))
+    throw Error(concat({caller, "(", path.string(), "): not valid JSON: ", brief(error, 400)}));
+  return document;
+}
+
+/// Writes `text` over the file at `path` (detail::replace_file: the previous file survives a
+/// failure); `caller` ("rnnx::save_weights") starts the message of Error.
+template <class Error>
+void write_document(const std::filesystem::path& path, std::string_view text,
+                    std::string_view caller) {
+  if (const std::string error = replace_file(path, text); !error.empty())
+    throw Error(concat({caller, ": ", error}));
+}
+
+/// The document in JSON text.
+template <class Error>
+nlohmann::json parse_json_text(std::string_view text, std::string_view caller) {
+  nlohmann::json document;
+  std::string error;
+  if (!parse_json_document(text, document, error))
+    throw Error(concat({caller, ": not valid JSON: ", brief(error, 400)}));
+  return document;
 }
 
 }  // namespace rnnx::detail

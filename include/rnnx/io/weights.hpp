@@ -112,7 +112,7 @@ inline void check_layer_fields(const nlohmann::json& j, const std::string& where
   if (type == nullptr || !type->is_string())
     throw_weights_error({where, ": missing field 'type' (a string)"});
   if (!is_string_equal(*type, layer.type_name))
-    throw_weights_error({where, ": type is '", type->get_ref<const std::string&>(),
+    throw_weights_error({where, ": type is '", brief(type->get_ref<const std::string&>()),
                          "', the model has ", layer.name});
 
   for (const layer_attribute& expected : layer.attributes) {
@@ -130,7 +130,7 @@ inline void check_layer_fields(const nlohmann::json& j, const std::string& where
     if (key != "type" && std::none_of(other_fields.begin(), other_fields.end(), is_key) &&
         std::none_of(layer.attributes.begin(), layer.attributes.end(),
                      [&](const layer_attribute& a) { return a.key == key; }))
-      throw_weights_error({where, ": unknown field '", key, "'"});
+      throw_weights_error({where, ": unknown field '", brief(key), "'"});
   }
 }
 
@@ -207,7 +207,8 @@ inline void check_known_names(const nlohmann::json& object, const std::vector<va
   for (const auto& member : object.get_ref<const nlohmann::json::object_t&>())
     if (std::none_of(shapes.begin(), shapes.end(),
                      [&](const value_shape& s) { return s.name == member.first; }))
-      throw_weights_error({where, ": unknown ", noun, " '", member.first, "' for ", layer.name});
+      throw_weights_error(
+          {where, ": unknown ", noun, " '", brief(member.first), "' for ", layer.name});
 }
 
 /// A layer of a model as a weight file must hold it.
