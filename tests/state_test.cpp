@@ -139,6 +139,41 @@ TYPED_TEST(StateContinuation, SaveAndRestoreAllocateNothing) {
   EXPECT_EQ(allocations, 0);
 }
 
+// all_finite sees a NaN or an infinity in any vector of any layer, allocates nothing, and the
+// recovery it serves (reset, go on) gives finite outputs again.
+TEST(StateFinite, SeesEveryNonFiniteValueAndTheResetRecovers) {
+  using Net = rnnx::network<rnnx::lstm<1, 5>, rnnx::gru<5, 3>, rnnx::dense<3, 1>>;
+  auto model = std::make_unique<Net>();
+  rnnx_test::fill_uniform(*model, 4, -0.5, 0.5);
+  auto s = model->initial_state();
+  for (int t = 0; t < 10; ++t) static_cast<void>(model->step(0.3f * float(t), s));
+  EXPECT_TRUE(rnnx::all_finite(*model, s));
+  std::size_t vectors = 0;
+  rnnx::visit_state(*model, s, [&](std::string_view, auto) { ++vectors; });
+  for (std::size_t which = 0; which < vectors; ++which)
+    for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity()}) {
+      auto poisoned = s;
+      std::size_t k = 0;
+      rnnx::visit_state(*model, poisoned, [&](std::string_view, auto values) {
+        if (k++ == which) values[values.size() - 1] = bad;
+      });
+      allocations = 0;
+      counting = true;
+      const bool finite = rnnx::all_finite(*model, poisoned);
+      counting = false;
+      EXPECT_FALSE(finite) << "vector " << which << " value " << bad;
+      EXPECT_EQ(allocations, 0);
+    }
+  // A NaN input poisons the state; the check sees it, a reset recovers.
+  static_cast<void>(model->step(std::numeric_limits<float>::quiet_NaN(), s));
+  EXPECT_FALSE(rnnx::all_finite(*model, s));
+  s = model->initial_state();
+  EXPECT_TRUE(std::isfinite(model->step(0.5f, s)[0]));
+  EXPECT_TRUE(rnnx::all_finite(*model, s));
+}
+
 TEST(StateNames, LayerIndexTypeAndVectorInFlatOrder) {
   using Net = rnnx::network<rnnx::lstm<1, 4>, rnnx::dense<4, 1>, rnnx::gru<1, 3>>;
   static_assert(rnnx::state_size<Net> == 4 + 4 + 3);

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <new>
 #include <nlohmann/json.hpp>
@@ -194,16 +195,41 @@ void clock_overhead(std::vector<double>& latency) {
   }
 }
 
+// One audio callback: kBlock samples, then the state checked once. A NaN or infinity from
+// the host (or a denormal storm upstream) would stay in the recurrent state forever; a plug-in
+// starts over from silence instead and counts it. Returns whether it reset.
+bool process_block(const float* in, float* out, AmpModel::state& state) noexcept {
+  for (std::size_t n = 0; n < kBlock; ++n) out[n] = g_model.step(in[n], state)[0];
+  if (rnnx::all_finite(g_model, state)) return false;
+  state = g_model.initial_state();
+  return true;
+}
+
 // Latency of each 64-sample callback, the deadline an audio host actually sets.
-void per_block(const std::vector<float>& in, std::vector<float>& out,
-               std::vector<double>& latency) {
+std::size_t per_block(const std::vector<float>& in, std::vector<float>& out,
+                      std::vector<double>& latency) {
   auto state = g_model.initial_state();
+  std::size_t resets = 0;
   for (std::size_t b = 0; b < latency.size(); ++b) {
     const auto start = Clock::now();
-    for (std::size_t n = b * kBlock; n < (b + 1) * kBlock; ++n)
-      out[n] = g_model.step(in[n], state)[0];
+    resets += process_block(in.data() + b * kBlock, out.data() + b * kBlock, state);
     latency[b] = ns(Clock::now() - start);
   }
+  return resets;
+}
+
+// The recovery above at work: a block with a NaN sample poisons the state, the check resets
+// it, and the next blocks are finite again. Whether that held.
+bool recovers_from_a_nan(const std::vector<float>& in) {
+  std::vector<float> block(in.begin(), in.begin() + kBlock), out(kBlock);
+  block[kBlock / 2] = std::numeric_limits<float>::quiet_NaN();
+  auto state = g_model.initial_state();
+  const bool reset = process_block(block.data(), out.data(), state);
+  const bool clean = !process_block(in.data(), out.data(), state) &&
+                     std::all_of(out.begin(), out.end(), [](float y) { return std::isfinite(y); });
+  std::printf("recovery   a NaN sample in a block: state %s, next block %s\n",
+              reset ? "reset" : "NOT reset", clean ? "finite" : "NOT finite");
+  return reset && clean;
 }
 
 // Counts per logarithmic bin, 10 per decade from 1 ns: a histogram that shows the rare outliers.
@@ -293,7 +319,7 @@ int run(const Options& options) {
   for (double& t : throughput) t = nanoseconds_per_step(in, out);
   clock_overhead(overhead_ns);
   per_sample(in, out, sample_ns);
-  per_block(in, out, block_ns);
+  const std::size_t resets = per_block(in, out, block_ns);
   g_counting = false;
   const long allocations = g_allocations;
 
@@ -326,6 +352,8 @@ int run(const Options& options) {
       "heap       %ld allocations in all the timed loops above (counting operator new;\n"
       "           it counted the 1 allocation of a probe before them)\n",
       allocations);
+  std::printf("state      checked after every block: %zu resets from a non-finite state\n", resets);
+  const bool recovered = recovers_from_a_nan(in);
 
   if (options.plot) plot(ref, output, sample_ns, overhead_ns);
 
@@ -336,6 +364,9 @@ int run(const Options& options) {
     status = ex::fail("FAIL: the generated header and load_weights give different outputs\n");
   if (allocations != 0)
     status = ex::fail("FAIL: %ld heap allocations in the streaming loops\n", allocations);
+  if (resets != 0 || !recovered)
+    status = ex::fail("FAIL: the state went non-finite on the reference input, or a NaN "
+                      "sample was not recovered from\n");
   if (status == 0)
     std::printf("\nOK: matches PyTorch within %.0e, header == load_weights, no allocation\n",
                 kTolerance);

@@ -1,11 +1,28 @@
 # Installs rnnx from the build tree into a scratch prefix, then builds and runs the consumer
 # (a copy of it, whose weight file this script then changes).
-# Arguments: -DRNNX_BUILD_DIR= -DCONSUMER_SOURCE= -DWORK_DIR=
+# Arguments: -DRNNX_BUILD_DIR= -DCONSUMER_SOURCE= -DWORK_DIR= -DRTNEURAL_MODEL=
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${RNNX_BUILD_DIR} --prefix ${WORK_DIR}/prefix
                 RESULT_VARIABLE r OUTPUT_QUIET)
 if(NOT r EQUAL 0)
   message(FATAL_ERROR "cmake --install failed")
+endif()
+# The exporter and importers are installed as commands: the RTNeural importer (standard
+# library only) converts a file; the others need torch or onnx, so only their presence is
+# checked here (tests/export_torch_test.py and the codegen tests run their code).
+foreach(command rnnx-export-torch rnnx-import-onnx rnnx-import-rtneural)
+  if(NOT EXISTS ${WORK_DIR}/prefix/bin/${command})
+    message(FATAL_ERROR "cmake --install did not install ${command}")
+  endif()
+endforeach()
+execute_process(COMMAND ${WORK_DIR}/prefix/bin/rnnx-import-rtneural ${RTNEURAL_MODEL}
+                -o ${WORK_DIR}/imported.json RESULT_VARIABLE r ERROR_VARIABLE err)
+if(NOT r EQUAL 0)
+  message(FATAL_ERROR "the installed rnnx-import-rtneural failed: ${err}")
+endif()
+file(READ ${WORK_DIR}/imported.json imported)
+if(NOT imported MATCHES "\"format\": \"rnnx.weights\"")
+  message(FATAL_ERROR "rnnx-import-rtneural wrote no rnnx weight file")
 endif()
 file(COPY ${CONSUMER_SOURCE}/ DESTINATION ${WORK_DIR}/source)
 set(build ${WORK_DIR}/build)

@@ -199,6 +199,21 @@ void save_state(const Net&, const typename Net::state& s,
   });
 }
 
+/// Whether every value of the state is finite. A NaN or infinity that reaches a recurrent
+/// state stays there (every later step reads it), so a real-time loop checks once per block
+/// and starts over from a known state when one got in (docs/realtime.md, "Recovering from a
+/// non-finite state"). One branch-free pass (x * 0 is 0 for a finite x, NaN otherwise); no
+/// allocation, no exception.
+template <class Net>
+[[nodiscard]] bool all_finite(const Net&, const typename Net::state& s) noexcept {
+  using T = typename Net::scalar;
+  T sum = 0;
+  detail::for_each_state_vector<Net>(s, [&](auto v) {
+    for (const T x : v) sum += x * T(0);
+  });
+  return sum == T(0);
+}
+
 /// What restore_state did.
 enum class restore_status {
   ok,          // the state holds the values
