@@ -148,18 +148,42 @@ def _zeros(count):
     return [0.0] * count
 
 
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+def _is_layer(module):
+    """Whether the module is one layer of the chain (supported or not), rather
+    than a composition of layers to look into."""
+    return (type(module) in _RECURRENT or type(module) in _OTHERS
+            or type(module) in _ACTIVATIONS or type(module) is nn.Linear
+            or callable(getattr(module, "rnnx_layer", None))
+            or not any(True for _ in module.children()))
+
+
+def _is_torch_layer(module):
+    """Whether the module is itself one supported torch.nn layer (eager or
+    TorchScript)."""
+    if isinstance(module, torch.jit.ScriptModule):
+        cls = _scripted_class(module)
+        return cls is not None and cls not in _CONTAINERS
+    return isinstance(module, tuple(_RECURRENT) + (nn.Linear,) + tuple(_OTHERS)
+                      + tuple(_ACTIVATIONS))
+
+
 def _chain_of(module):
-    """Return the (name, module) pairs forming the layer chain."""
+    """Return the (name, module) pairs forming the layer chain: the layers in
+    registration order, looking into containers (nn.Sequential, nn.ModuleList,
+    nn.ModuleDict) and other modules made of layers, however nested.
+    (_check_plain_chain checks that forward runs them in that order.)"""
     if isinstance(module, tuple(_RECURRENT) + (nn.Linear,) + tuple(_OTHERS)):
         return [("model", module)]
     chain = []
     for name, child in module.named_children():
-        # A nested Sequential runs its children in order too: flatten it.
-        if isinstance(child, nn.Sequential):
+        if _is_layer(child):
+            chain.append((name, child))
+        else:
             chain.extend(("%s.%s" % (name, sub_name), sub)
                          for sub_name, sub in _chain_of(child))
-        else:
-            chain.append((name, child))
     if not chain:
         type_name = _type_name(module)
         if type_name.startswith("nn."):
@@ -188,7 +212,7 @@ _TORCH_NN_PREFIX = "__torch__.torch.nn.modules."
 
 # TorchScript class name of torch.nn's supported classes -> eager class.
 _SCRIPTED_CLASSES = {cls.__name__: cls for cls in (
-    nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Sequential, *_OTHERS,
+    nn.LSTM, nn.GRU, nn.RNN, nn.Linear, *_CONTAINERS, *_OTHERS,
     *_ACTIVATIONS)}
 
 # aten operator of each RNN nonlinearity in a traced graph.
@@ -485,17 +509,19 @@ def _eager_layer(name, module, cls):
 
 
 def _eager_child(name, module):
-    """One chain element: a torch.nn layer, a Sequential or a stand-in."""
+    """One chain element: a torch.nn layer, a container of them (also a
+    module of another type that has children), or a stand-in."""
     cls = _scripted_class(module)
-    if cls is None:
-        return _Scripted(_scripted_type_name(module))
-    if cls is nn.Sequential:
-        sequential = nn.Sequential()
-        for sub_name, sub in module.named_children():
-            sequential.add_module(sub_name,
-                                  _eager_child("%s.%s" % (name, sub_name),
-                                               sub))
-        return sequential
+    if cls is None or cls in _CONTAINERS:
+        children = list(module.named_children())
+        if cls is None and not children:
+            return _Scripted(_scripted_type_name(module))
+        container = nn.Sequential() if cls is not None else \
+            _Scripted(_scripted_type_name(module))
+        for sub_name, sub in children:
+            container.add_module(sub_name,
+                                 _eager_child("%s.%s" % (name, sub_name), sub))
+        return container
     return _eager_layer(name, module, cls)
 
 
@@ -727,6 +753,105 @@ def _own_layer(name, module, dtype):
     return layer
 
 
+def _apply_chain(layers, x):
+    for layer in layers:
+        x = layer(x)
+        if isinstance(x, tuple):  # (output, state) of a recurrent layer
+            x = x[0]
+    return x
+
+
+def _composites(module):
+    """The (name, module) pairs of the modules of the user's own inside
+    `module` that hold layers (neither a layer nor a container)."""
+    found = []
+    for name, child in module.named_modules():
+        if (child is not module and not _is_layer(child)
+                and not isinstance(child, _CONTAINERS)):
+            found.append((name, child))
+    return found
+
+
+def _same(a, b):
+    return (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+            and a.shape == b.shape
+            and torch.allclose(a, b, rtol=1e-5, atol=1e-6))
+
+
+def _check_plain_chain(module, eager, chain, named):
+    """Refuse a model whose forward is not its layers applied one after the
+    other in registration order (a skip connection, a reordering, an
+    operation between layers): run both on a random batch and compare.
+    `module` is the user's (eager or TorchScript), `eager` the eager module
+    the chain was read from. When they differ, name the innermost module of
+    the user's own whose forward differs from its layers."""
+    first = named[0][1]
+    params = list(module.parameters())
+    dtype = params[0].dtype if params else torch.float32
+    generator = torch.Generator().manual_seed(0)
+    if first["type"] == "embedding":
+        x = torch.randint(first["num_embeddings"], (2, 7), generator=generator)
+    else:
+        x = torch.randn(2, 7, _input_size(first), generator=generator,
+                        dtype=dtype)
+    layers = [layer for _, layer in chain]
+    modules = list(module.modules()) + layers
+    training = [m.training for m in modules]
+
+    def output(f, value):
+        y = f(value)
+        return y[0] if isinstance(y, tuple) else y
+
+    try:
+        for m in modules:
+            m.eval()
+        with torch.no_grad():
+            try:
+                expected = output(module, x)
+            except Exception as err:  # noqa: BLE001 - any failure of user code
+                warnings.warn("could not check that the model's forward runs "
+                              "its layers in registration order: calling it "
+                              "on a batch of shape %s failed (%s); exported "
+                              "as that chain" % (list(x.shape), err))
+                return
+            try:
+                actual = _apply_chain(layers, x)
+            except Exception:  # noqa: BLE001 - the chain does not even run
+                actual = None
+            if _same(expected, actual):
+                return
+            # The culprit: a module of the user's own whose forward, on the
+            # input the layers before it give, is not its own layers.
+            for name, composite in reversed(_composites(eager)):
+                prefix = name + "."
+                before = []
+                for label, layer in chain:
+                    if label.startswith(prefix):
+                        break
+                    before.append(layer)
+                own = [layer for label, layer in chain if label.startswith(prefix)]
+                try:
+                    value = _apply_chain(before, x)
+                    same = _same(output(module.get_submodule(name), value),
+                                 _apply_chain(own, value))
+                except Exception:  # noqa: BLE001
+                    same = False
+                if not same:
+                    raise ExportError(
+                        "%s: its forward is not its layers applied one after "
+                        "the other in registration order (a skip connection, "
+                        "a reordering or an operation between layers cannot "
+                        "be exported)" % _describe(name, composite))
+    finally:
+        for m, mode in zip(modules, training):
+            m.train(mode)
+    raise ExportError(
+        "the model's forward is not its layers (%s) applied one after the "
+        "other in registration order: a skip connection, a reordering or an "
+        "operation between layers cannot be exported"
+        % ", ".join(label for label, _ in named))
+
+
 def export_model(module, dtype=None):
     """Return the rnnx weights document (a dict) for a PyTorch module.
 
@@ -738,11 +863,13 @@ def export_model(module, dtype=None):
     which gives the same document.
     ``dtype`` is "float32" or "float64" (default: the parameters' dtype).
     """
+    original = module
     if isinstance(module, torch.jit.ScriptModule):
         module = eager_from_script(module)
     dtype = _resolve_dtype(dtype, module)
     named = []  # (label for messages, layer dict) per emitted layer
-    for name, child in _chain_of(module):
+    chain = _chain_of(module)
+    for name, child in chain:
         cls = type(child)
         if cls in _RECURRENT:
             named.extend(_recurrent_layers(name, child, dtype))
@@ -789,6 +916,9 @@ def export_model(module, dtype=None):
                 "size mismatch: %s outputs %d values but the next layer %s "
                 "expects %d" % (prev_label, _output_size(prev), label,
                                 _input_size(layer)))
+    # A module of its own (not a container) decides the order in its forward.
+    if not isinstance(original, _CONTAINERS) and not _is_torch_layer(original):
+        _check_plain_chain(original, module, chain, named)
     return {
         "format": FORMAT,
         "version": VERSION,

@@ -262,6 +262,36 @@ class UnusedRnn(nn.Module):
         return self.fc(x)
 
 
+class Lists(nn.Module):
+    """Layers in an nn.ModuleList and an nn.ModuleDict, run by loops."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnns = nn.ModuleList([nn.GRU(2, 5, batch_first=True),
+                                   nn.GRU(5, 4, batch_first=True)])
+        self.heads = nn.ModuleDict({"fc": nn.Linear(4, 3), "act": nn.Tanh()})
+
+    def forward(self, x):
+        for rnn in self.rnns:
+            x, _ = rnn(x)
+        for head in self.heads.values():
+            x = head(x)
+        return x
+
+
+class Residual(nn.Module):
+    """Not a chain: the LSTM's output is added to its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 3, batch_first=True)
+        self.fc = nn.Linear(3, 1)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.fc(y + x)
+
+
 def _example(model):
     """An input for tracing: 2 sequences of 3 steps of the model's features
     (of token ids for a model with an embedding)."""
@@ -552,6 +582,24 @@ class TorchScriptTest(unittest.TestCase):
             nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 4, bias=False), nn.Softmax(dim=-1)))
         self.assertEqual([l["activation"] for l in doc["layers"]], ["relu", "softmax"])
 
+    def test_module_list_and_dict(self):
+        torch.manual_seed(21)
+        doc = self.assert_same_as_eager(Lists())
+        self.assertEqual([l["type"] for l in doc["layers"]], ["gru", "gru", "dense"])
+        self.assertEqual(doc["layers"][2]["activation"], "tanh")
+
+    def test_a_forward_that_is_not_the_chain_is_refused(self):
+        torch.manual_seed(22)
+        with tempfile.TemporaryDirectory() as tmp:
+            model = Residual()
+            for module in [model] + [export_torch.load_module(p)
+                                     for p in _torchscript_files(model, tmp).values()]:
+                with self.assertRaises(export_torch.ExportError) as ctx:
+                    export_torch.export_model(module)
+                self.assertIn("the model's forward is not its layers ('lstm' (nn.LSTM), "
+                              "'fc' (nn.Linear)) applied one after the other",
+                              str(ctx.exception))
+
     def test_custom_chain_bias_free_gru(self):
         torch.manual_seed(2)
         doc = self.assert_same_as_eager(Chain())
@@ -579,20 +627,27 @@ class TorchScriptTest(unittest.TestCase):
 
     def test_untraced_new_layers(self):
         with tempfile.TemporaryDirectory() as tmp:
-            for model, message in (
+            for model, message, scripted_exports in (
                     (UnusedNormAndDropout("norm"),
                      "'extra' (nn.LayerNorm): the traced graph does not show its "
                      "normalized_shape and eps (no aten::layer_norm call); was the module "
-                     "called while tracing?"),
+                     "called while tracing?", False),
+                    # At inference a dropout is the identity: the chain computes the same.
                     (UnusedNormAndDropout("dropout"),
                      "'extra' (nn.Dropout): the traced graph does not show its probability "
-                     "(no aten::dropout or aten::dropout_ call)"),
+                     "(no aten::dropout or aten::dropout_ call)", True),
                     (UnusedEmbedding(),
                      "'embed' (nn.Embedding): the traced graph does not show its max_norm "
-                     "(no aten::embedding call)")):
+                     "(no aten::embedding call)", False)):
                 with self.subTest(message=message):
                     paths = _torchscript_files(model, tmp)
-                    export_torch.export_model(export_torch.load_module(paths["scripted"]))
+                    scripted = export_torch.load_module(paths["scripted"])
+                    if scripted_exports:
+                        export_torch.export_model(scripted)
+                    else:  # its forward skips a layer: not a chain to export
+                        with self.assertRaises(export_torch.ExportError) as ctx:
+                            export_torch.export_model(scripted)
+                        self.assertIn("is not its layers", str(ctx.exception))
                     with self.assertRaises(export_torch.ExportError) as ctx:
                         export_torch.export_model(export_torch.load_module(paths["traced"]))
                     self.assertIn(message, str(ctx.exception))
@@ -631,8 +686,10 @@ class TorchScriptTest(unittest.TestCase):
 
     def test_errors_name_the_first_unsupported_submodule(self):
         cases = [
-            (WithDropoutAndBlock(), "unsupported module 'block' (Block)"),
-            (WithBlock(), "unsupported module 'block' (Block)"),
+            (WithDropoutAndBlock(), "'block' (Block): its forward is not its layers applied "
+                                    "one after the other in registration order"),
+            (WithBlock(), "'block' (Block): its forward is not its layers applied one after "
+                          "the other in registration order"),
             (EmbeddingMaxNorm(), "'embed' (nn.Embedding): max_norm=1.5 is not supported"),
             (NormEps(), "'norm' (nn.LayerNorm): eps=1e-06 is not supported"),
             (NormTwoAxes(), "'norm' (nn.LayerNorm): normalized_shape=[3, 3] is not supported"),
@@ -655,7 +712,9 @@ class TorchScriptTest(unittest.TestCase):
     def test_untraced_rnn_has_no_known_nonlinearity(self):
         with tempfile.TemporaryDirectory() as tmp:
             paths = _torchscript_files(UnusedRnn(), tmp)
-            export_torch.export_model(export_torch.load_module(paths["scripted"]))
+            with self.assertRaises(export_torch.ExportError) as ctx:  # forward skips the RNN
+                export_torch.export_model(export_torch.load_module(paths["scripted"]))
+            self.assertIn("is not its layers", str(ctx.exception))
             with self.assertRaises(export_torch.ExportError) as ctx:
                 export_torch.export_model(export_torch.load_module(paths["traced"]))
             self.assertIn("'rnn' (nn.RNN)", str(ctx.exception))
