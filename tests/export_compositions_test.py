@@ -143,10 +143,14 @@ def random_layers(rng, features, embedding):
             if activation is not None:
                 sizes.append(size)
                 layers.append(activation)
-        elif kind == "norm":
+        elif kind == "norm" and size > 1:  # over 1 value: the bias, plus PyTorch's rounding
             layers.append(nn.LayerNorm(size))
         else:
             layers.append(nn.Dropout(0.25))
+        sizes.append(size)
+    if all(isinstance(l, nn.Dropout) for l in layers):  # a chain needs a layer with a size
+        layers.append(nn.Linear(size, 2))
+        size = 2
         sizes.append(size)
     return layers, sizes, batch_first
 
