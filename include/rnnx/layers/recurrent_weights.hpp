@@ -63,9 +63,8 @@ struct recurrent_weights {
   /// registers of sums), for K sequences at once.
   template <std::size_t S, std::size_t K = 1>
   static constexpr std::size_t stage_block_slices = [] {
-    if (stage_gates<S> == 0) return std::size_t{1};  // no second stage
-    std::size_t s =
-        std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / (K * stage_gates<S>)));
+    const std::size_t gates = std::max<std::size_t>(1, stage_gates<S>);  // 0: no such stage
+    std::size_t s = std::min<std::size_t>(slices, std::max<std::size_t>(1, 16 / (K * gates)));
     while (slices % s != 0) --s;
     return s;
   }();
