@@ -522,4 +522,39 @@ TEST(WeightsFiles, MessagesQuoteAtMostAShortPieceOfAValue) {
   EXPECT_NE(bad.find("\\xE9"), std::string::npos) << bad;
 }
 
+TEST(WeightsFiles, AFileTooLargeForTheModelIsRefusedUnread) {
+  const auto dir = fresh_directory("too_large");
+  const auto path = dir / "model.json";
+  auto model = random_model<Model>(7);
+  rnnx::save_weights(*model, path);
+  {
+    std::ofstream out(path, std::ios::app);
+    out << std::string(400000, ' ');  // still a valid document, but no such model needs it
+  }
+  auto loaded = std::make_unique<Model>();
+  const std::string message = error_of([&] { rnnx::load_weights(*loaded, path); });
+  EXPECT_NE(message.find("rnnx::load_weights: '" + path.string() + "' holds "), std::string::npos)
+      << message;
+  EXPECT_NE(message.find("this reader accepts (rnnx::load_options::max_file_bytes sets the "
+                         "limit)"),
+            std::string::npos)
+      << message;
+  EXPECT_TRUE(*loaded == Model{});
+  rnnx::load_weights(*loaded, path, {.max_file_bytes = 1 << 20});
+  EXPECT_TRUE(*loaded == *model);
+  EXPECT_NE(error_of([&] { rnnx::dynamic::load_network(path, {.max_file_bytes = 1000}); })
+                .find("more than the 1000 this reader accepts"),
+            std::string::npos);
+  auto state = loaded->initial_state();
+  try {
+    rnnx::load_state_file(*loaded, state, path, {.max_file_bytes = 1000});
+    ADD_FAILURE();
+  } catch (const rnnx::state_error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than the 1000 this reader accepts"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace nothing_lost

@@ -276,10 +276,14 @@ basic_network<T> network_from_string(std::string_view text) {
 }
 
 /// Reads a model from a file in the format of docs/weights-format.md.
+/// A file larger than options.max_file_bytes (0: 1 GiB) is refused unread: sizes are not
+/// known before the file is read.
 template <class T = float>
-basic_network<T> load_network(const std::filesystem::path& path) {
+basic_network<T> load_network(const std::filesystem::path& path, load_options options = {}) {
   return network_from_json<T>(
-      rnnx::detail::read_json_file<weights_error>(path, "rnnx::dynamic::load_weights"), path.string());
+      rnnx::detail::read_json_file<weights_error>(path, "rnnx::dynamic::load_weights",
+                                                  rnnx::detail::file_limit(options, 1u << 30)),
+      path.string());
 }
 
 /// The model as JSON text, byte for byte what rnnx::weights_to_string writes for the same

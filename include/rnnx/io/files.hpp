@@ -24,9 +24,17 @@ namespace rnnx::detail {
 /// Why the last POSIX call failed.
 inline std::string reason(int error) { return std::strerror(error); }
 
+/// Why a file is refused for its size: "'<path>' holds <n> bytes, more than <limit>".
+inline std::string too_large(const std::string& name, std::size_t size, std::size_t limit) {
+  return "'" + name + "' holds " + (size == std::size_t(-1) ? "more" : std::to_string(size)) +
+         " bytes, more than the " + std::to_string(limit) + " this reader accepts";
+}
+
 /// The bytes of the file at `path` into `text`; "" on success, else why it could not be read:
-/// "cannot open '<path>': <reason>" or "reading '<path>' failed: <reason>".
-inline std::string read_file_text(const std::filesystem::path& path, std::string& text) {
+/// "cannot open '<path>': <reason>", "reading '<path>' failed: <reason>", or too_large() for a
+/// file of more than max_bytes (refused before it is read, so a huge file costs nothing).
+inline std::string read_file_text(const std::filesystem::path& path, std::string& text,
+                                  std::size_t max_bytes = std::size_t(-1)) {
   const std::string name = path.string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "cannot open '" + name + "': " + reason(errno);
@@ -41,7 +49,14 @@ inline std::string read_file_text(const std::filesystem::path& path, std::string
     return "cannot open '" + name + "': it is a directory";
   }
   text.clear();
-  if (S_ISREG(info.st_mode)) text.reserve(static_cast<std::size_t>(info.st_size));
+  if (S_ISREG(info.st_mode)) {
+    const auto size = static_cast<std::size_t>(info.st_size);
+    if (size > max_bytes) {
+      ::close(fd);
+      return too_large(name, size, max_bytes);
+    }
+    text.reserve(size);
+  }
   char buffer[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -53,6 +68,10 @@ inline std::string read_file_text(const std::filesystem::path& path, std::string
       return "reading '" + name + "' failed: " + reason(error);
     }
     text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > max_bytes) {  // a pipe or device: no size to look at first
+      ::close(fd);
+      return too_large(name, std::size_t(-1), max_bytes);
+    }
   }
   ::close(fd);
   return "";

@@ -30,6 +30,13 @@ struct weights_error : std::runtime_error {
 inline constexpr std::string_view weights_format_name = "rnnx.weights";
 inline constexpr int weights_format_version = 1;
 
+/// How files are read. max_file_bytes: a larger file is refused before it is read or
+/// parsed; 0 picks a few times the largest file the model's type can need (every value
+/// written at full length), so a runaway or hostile file cannot exhaust memory.
+struct load_options {
+  std::size_t max_file_bytes = 0;
+};
+
 namespace detail {
 
 template <class T>
@@ -413,11 +420,33 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
   });
 }
 
-/// Reads weights from a file in the format of docs/weights-format.md.
+namespace detail {
+
+/// A few times the longest text a weight file of Net can be: each value at most ~32 bytes
+/// ("-1.2345678901234567e-308, "; the model's size in values bounds their number, padding
+/// included), plus each layer's fields.
 template <class Net>
-void load_weights(Net& model, const std::filesystem::path& path) {
-  load_weights_from_json(model, detail::read_json_file<weights_error>(path, "rnnx::load_weights"),
-                         path.string());
+constexpr std::size_t weight_file_budget() noexcept {
+  return 4 * (32 * (sizeof(Net) / sizeof(typename Net::scalar)) + 1024 * Net::layer_count) +
+         65536;
+}
+
+inline std::size_t file_limit(const load_options& options, std::size_t budget) {
+  return options.max_file_bytes != 0 ? options.max_file_bytes : budget;
+}
+
+}  // namespace detail
+
+/// Reads weights from a file in the format of docs/weights-format.md (options: see
+/// load_options).
+template <class Net>
+void load_weights(Net& model, const std::filesystem::path& path, load_options options = {}) {
+  load_weights_from_json(
+      model,
+      detail::read_json_file<weights_error>(
+          path, "rnnx::load_weights",
+          detail::file_limit(options, detail::weight_file_budget<Net>())),
+      path.string());
 }
 
 /// Reads weights from JSON text.

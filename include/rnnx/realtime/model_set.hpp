@@ -100,8 +100,12 @@ class model_set {
   /// weight document, describes an architecture not in the set (the message names it and
   /// every architecture supported) or holds invalid weights for it (as load_weights says).
   /// On error the set is unchanged. Parses and allocates: not for a real-time thread.
-  void load(const std::filesystem::path& path) {
-    load_from_json(detail::read_json_file<weights_error>(path, "rnnx::model_set::load"),
+  /// A file larger than a few times the largest weight file of the set's model types is
+  /// refused unread (load_options::max_file_bytes sets another limit).
+  void load(const std::filesystem::path& path, load_options options = {}) {
+    const std::size_t budget = std::max({detail::weight_file_budget<Nets>()...});
+    load_from_json(detail::read_json_file<weights_error>(path, "rnnx::model_set::load",
+                                                        detail::file_limit(options, budget)),
                    path.string());
   }
 

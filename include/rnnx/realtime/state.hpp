@@ -367,8 +367,13 @@ void load_state_from_json(const Net& model, typename Net::state& s, const nlohma
 
 /// Reads a state file written by save_state_file (or by hand, in the format above).
 template <class Net>
-void load_state_file(const Net& model, typename Net::state& s, const std::filesystem::path& path) {
-  load_state_from_json(model, s, detail::read_json_file<state_error>(path, "rnnx::load_state"),
+void load_state_file(const Net& model, typename Net::state& s, const std::filesystem::path& path,
+                     load_options options = {}) {
+  // A few times the longest state file of Net (see detail::weight_file_budget).
+  constexpr std::size_t budget = 4 * (32 * state_size<Net> + 1024 * Net::layer_count) + 65536;
+  load_state_from_json(model, s,
+                       detail::read_json_file<state_error>(path, "rnnx::load_state",
+                                                           detail::file_limit(options, budget)),
                        path.string());
 }
 
