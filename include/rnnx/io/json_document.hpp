@@ -322,16 +322,17 @@ inline std::string json_text(const nlohmann::json& v) {
 
 /// The document in a file; `caller` ("rnnx::load_weights") starts the messages of Error. A
 /// file of more than max_bytes is refused unread.
+/// `too_large_hint` follows the message of a file refused for its size.
 template <class Error>
 nlohmann::json read_json_file(const std::filesystem::path& path, std::string_view caller,
-                              std::size_t max_bytes = std::size_t(-1)) {
+                              std::size_t max_bytes = std::size_t(-1),
+                              std::string_view too_large_hint = "") {
   std::string text;
-  if (const std::string error = read_file_text(path, text, max_bytes); !error.empty())
-    throw Error(concat({caller, ": ", error,
-                        max_bytes != std::size_t(-1) && error.find(" bytes, more than ") !=
-                                                            std::string::npos
-                            ? " (rnnx::load_options::max_file_bytes sets the limit)"
-                            : ""}));
+  if (const std::string error = read_file_text(path, text, max_bytes); !error.empty()) {
+    const bool size = error.find(" bytes, more than ") != std::string::npos;
+    throw Error(concat({caller, ": ", error, size ? too_large_hint : "",
+                        size ? " (rnnx::load_options::max_file_bytes sets the limit)" : ""}));
+  }
   nlohmann::json document;
   std::string error;
   if (!parse_json_document(text, document, error))

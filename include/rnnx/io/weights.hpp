@@ -441,11 +441,13 @@ inline std::size_t file_limit(const load_options& options, std::size_t budget) {
 /// load_options).
 template <class Net>
 void load_weights(Net& model, const std::filesystem::path& path, load_options options = {}) {
+  constexpr std::size_t budget = detail::weight_file_budget<Net>();
   load_weights_from_json(
       model,
       detail::read_json_file<weights_error>(
-          path, "rnnx::load_weights",
-          detail::file_limit(options, detail::weight_file_budget<Net>())),
+          path, "rnnx::load_weights", detail::file_limit(options, budget),
+          detail::concat({"; a weight file of ", Net::description(), " holds at most about ",
+                          std::to_string(budget / 4), " bytes: is it another model's?"})),
       path.string());
 }
 

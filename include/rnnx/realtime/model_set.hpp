@@ -100,10 +100,12 @@ class model_set {
   /// weight document, describes an architecture not in the set (the message names it and
   /// every architecture supported) or holds invalid weights for it (as load_weights says).
   /// On error the set is unchanged. Parses and allocates: not for a real-time thread.
-  /// A file larger than a few times the largest weight file of the set's model types is
-  /// refused unread (load_options::max_file_bytes sets another limit).
+  /// A file larger than options.max_file_bytes (0: 1 GiB, or a few times the largest weight
+  /// file of the set's types if more) is refused unread. The default is generous: a set reads
+  /// files of architectures it may not hold, to name them.
   void load(const std::filesystem::path& path, load_options options = {}) {
-    const std::size_t budget = std::max({detail::weight_file_budget<Nets>()...});
+    const std::size_t budget =
+        std::max({std::size_t{1} << 30, detail::weight_file_budget<Nets>()...});
     load_from_json(detail::read_json_file<weights_error>(path, "rnnx::model_set::load",
                                                         detail::file_limit(options, budget)),
                    path.string());
