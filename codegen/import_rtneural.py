@@ -188,17 +188,22 @@ def convert(document, dtype):
         weights = layer.get("weights")
         if not isinstance(weights, list):
             raise ImportError_("%s: 'weights' must be a list" % where)
-        expected = 2 if kind in DENSE_TYPES else 3
-        if len(weights) != expected:
-            raise ImportError_("%s: 'weights' must hold %d arrays, found %d"
-                               % (where, expected, len(weights)))
         if kind in DENSE_TYPES:
+            # Keras' Dense(use_bias=False) is written as the kernel alone; RTNeural reads the
+            # missing bias as zeros.
+            if len(weights) not in (1, 2):
+                raise ImportError_("%s: 'weights' must hold the kernel and optionally the bias "
+                                   "(1 or 2 arrays), found %d" % (where, len(weights)))
             kernel = c.matrix(weights[0], width, size, "%s: weights[0] (kernel [in][out])" % where)
-            bias = c.vector(weights[1], size, "%s: weights[1] (bias)" % where)
+            bias = c.vector(weights[1], size, "%s: weights[1] (bias)" % where) \
+                if len(weights) == 2 else [0.0] * size
             layers.append({"type": "dense", "in_features": width, "out_features": size,
                            "activation": ACTIVATIONS[activation],
                            "parameters": {"weight": transpose(kernel), "bias": bias}})
         else:
+            if len(weights) != 3:
+                raise ImportError_("%s: 'weights' must hold 3 arrays, found %d"
+                                   % (where, len(weights)))
             if activation not in ("", "tanh"):
                 raise ImportError_("%s: activation %s; RTNeural ignores it and computes tanh, "
                                    "Keras does not, so which one the model means is unclear"

@@ -115,6 +115,14 @@ class ImportRtneural(unittest.TestCase):
         self.assertEqual(doc["layers"][0]["parameters"]["weight"], [[1.0], [2.0], [3.0]])
         self.assertEqual(doc["layers"][2]["size"], 2)
 
+    def test_dense_without_bias_gets_zeros(self):
+        # Keras Dense(use_bias=False): RTNeural's file holds the kernel only.
+        layer = dense(1, 3)
+        layer["weights"] = layer["weights"][:1]
+        doc = self.imported(model(layer))
+        self.assertEqual(doc["layers"][0]["parameters"]["bias"], [0.0, 0.0, 0.0])
+        self.assertEqual(doc["layers"][0]["parameters"]["weight"], [[1.0], [2.0], [3.0]])
+
     def test_dtypes(self):
         content = model(dense(1, 1))
         content["layers"][0]["weights"][1] = [0.1]
@@ -134,6 +142,10 @@ class ImportRtneural(unittest.TestCase):
         self.assert_refused(model({"type": "transformer", "weights": []}),
                             r"layer 0 \(transformer\): unknown layer type \(RTNeural's parser "
                             r"would skip it\)")
+        empty = dense(1, 2)
+        empty["weights"] = []
+        self.assert_refused(model(empty), r"layer 0 \(dense\): 'weights' must hold the kernel "
+                                          r"and optionally the bias \(1 or 2 arrays\), found 0")
         self.assert_refused(model(dense(1, 2, "elu")),
                             r'layer 0 \(dense\): activation "elu" is not supported')
         bad = gru(1, 2)
