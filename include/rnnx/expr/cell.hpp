@@ -284,7 +284,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
         });
         if constexpr (second_only) {
           kernels::unroll<G - G1>([&](auto j) {
-            simd::store(dgh + hidden_gradient_at(G1 + j, slice),
+            simd::store(dgh + weights::hidden_row(G1 + j, slice),
                         adj[graph::leaf(expr::op::hidden, G1 + j)]);
           });
           return;
@@ -292,7 +292,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
         kernels::unroll<G>([&](auto k) {
           simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
           if constexpr (!shared_gate_gradients && hidden_matrix && k < G1)
-            simd::store(dgh + hidden_gradient_at(k, slice), adj[graph::leaf(expr::op::hidden, k)]);
+            simd::store(dgh + weights::hidden_row(k, slice), adj[graph::leaf(expr::op::hidden, k)]);
         });
         if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);
         if constexpr (has_c && c_in != expr::none) simd::store(tp.dc.data() + b * Hs + u, adj[c_in]);
@@ -415,11 +415,6 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     } else {
       return tp.initial_h.data();  // never read: the equations have no c
     }
-  }
-
-  /// Where the hidden-side gradient of gate k of a slice goes in a row (W_hh's layout).
-  static constexpr std::size_t hidden_gradient_at(std::size_t k, std::size_t slice) noexcept {
-    return k < G1 ? (slice * G1 + k) * V : G1 * Hs + (slice * (G - G1) + (k - G1)) * V;
   }
 
   /// h' (into y) and c' of one slice of units from its gates' projections.

@@ -320,11 +320,13 @@ struct graph_of<node_list<Ns...>, outputs<Os...>, Operand> {
     for (std::size_t n = 0; n < size; ++n) m[n] = !second_stage[n];
     return m;
   }();
+  /// What the second stage evaluates from the outputs down, and what it reads of the first.
+  static constexpr stage_reach<size> second_reach = reach(outputs_mask, second_stage);
   /// The values the first stage hands to the second: what the second reads of it but for
   /// leaves it can read itself (W<k>, h, c, p<j>, constants), outputs the first stage already
   /// has, and the values training keeps (so that the second stage writes the tape at once).
   static constexpr std::array<bool, size> carried = [] {
-    std::array<bool, size> m = reach(outputs_mask, second_stage).outside;
+    std::array<bool, size> m = second_reach.outside;
     for (std::size_t n = 0; n < size; ++n) {
       const op k = nodes[n].kind;
       if (second_stage[n] || !two_stage) m[n] = false;
@@ -350,8 +352,7 @@ struct graph_of<node_list<Ns...>, outputs<Os...>, Operand> {
     if (two_stage) roots[operand] = true;
     return reach(roots, first_stage).evaluated;
   }();
-  static constexpr std::array<bool, size> evaluated_second =
-      reach(outputs_mask, second_stage).evaluated;
+  static constexpr std::array<bool, size> evaluated_second = second_reach.evaluated;
 
   /// 2 * parent + (0 or 1 for its first or second child): the first term of node n's adjoint.
   static constexpr std::array<std::size_t, size> first_contribution = [] {

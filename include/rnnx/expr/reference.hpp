@@ -48,9 +48,9 @@ void reference_step(const Cell& layer, std::span<const double> x, reference_stat
       for (std::size_t u = 0; u < H; ++u) v[u] = double(p.at(u));
     }
   });
-  // The products of the gates [first, gates) with `of` (h, or a two-stage cell's v).
-  const auto products = [&](std::size_t first, const std::vector<double>& of) {
-    for (std::size_t r = first * H; r < gates * H; ++r) {
+  // The products of the gates [first, last) with `of` (h, or a two-stage cell's v).
+  const auto products = [&](std::size_t first, std::size_t last, const std::vector<double>& of) {
+    for (std::size_t r = first * H; r < last * H; ++r) {
       double sum = 0;
       for (std::size_t j = 0; j < H; ++j) sum += w_hh[r * H + j] * of[j];
       hidden[r] = sum + b_hh[r];
@@ -79,16 +79,14 @@ void reference_step(const Cell& layer, std::span<const double> x, reference_stat
       }
     }
   };
-  products(0, s.h);
+  constexpr std::size_t G1 = first_stage_gates<G, gates>();  // the gates that read h
+  products(0, G1, s.h);
   if constexpr (G::two_stage) {
     for (std::size_t u = 0; u < H; ++u) {
       evaluate(u, false);
       operand[u] = value[G::operand];
     }
-    std::size_t first_second = 0;
-    while (first_second < gates && !G::nodes[G::leaf(op::hidden, first_second)].reads_operand)
-      ++first_second;
-    products(first_second, operand);
+    products(G1, gates, operand);
   }
   for (std::size_t u = 0; u < H; ++u) {
     evaluate(u, true);

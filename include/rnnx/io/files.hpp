@@ -32,10 +32,16 @@ inline std::string too_large(const std::string& name, std::size_t size, std::siz
 
 /// The bytes of the file at `path` into `text`; "" on success, else why it could not be read:
 /// "cannot open '<path>': <reason>", "reading '<path>' failed: <reason>", or too_large() for a
-/// file of more than max_bytes (refused before it is read, so a huge file costs nothing).
+/// file of more than max_bytes (refused before it is read, so a huge file costs nothing; then
+/// *refused_for_size is set, when given).
 inline std::string read_file_text(const std::filesystem::path& path, std::string& text,
-                                  std::size_t max_bytes = std::size_t(-1)) {
+                                  std::size_t max_bytes = std::size_t(-1),
+                                  bool* refused_for_size = nullptr) {
   const std::string name = path.string();
+  const auto refuse = [&](std::size_t size) {
+    if (refused_for_size != nullptr) *refused_for_size = true;
+    return too_large(name, size, max_bytes);
+  };
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "cannot open '" + name + "': " + reason(errno);
   struct stat info {};
@@ -53,7 +59,7 @@ inline std::string read_file_text(const std::filesystem::path& path, std::string
     const auto size = static_cast<std::size_t>(info.st_size);
     if (size > max_bytes) {
       ::close(fd);
-      return too_large(name, size, max_bytes);
+      return refuse(size);
     }
     text.reserve(size);
   }
@@ -70,7 +76,7 @@ inline std::string read_file_text(const std::filesystem::path& path, std::string
     text.append(buffer, static_cast<std::size_t>(n));
     if (text.size() > max_bytes) {  // a pipe or device: no size to look at first
       ::close(fd);
-      return too_large(name, std::size_t(-1), max_bytes);
+      return refuse(std::size_t(-1));
     }
   }
   ::close(fd);

@@ -328,8 +328,8 @@ nlohmann::json read_json_file(const std::filesystem::path& path, std::string_vie
                               std::size_t max_bytes = std::size_t(-1),
                               std::string_view too_large_hint = "") {
   std::string text;
-  if (const std::string error = read_file_text(path, text, max_bytes); !error.empty()) {
-    const bool size = error.find(" bytes, more than ") != std::string::npos;
+  bool size = false;
+  if (const std::string error = read_file_text(path, text, max_bytes, &size); !error.empty()) {
     throw Error(concat({caller, ": ", error, size ? too_large_hint : "",
                         size ? " (rnnx::load_options::max_file_bytes sets the limit)" : ""}));
   }

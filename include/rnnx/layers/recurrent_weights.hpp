@@ -70,6 +70,12 @@ struct recurrent_weights {
   }();
   static constexpr std::size_t block_slices = stage_block_slices<0>;
 
+  /// Where the hidden-side value of gate k of a slice sits in a row of gate sums or gradients
+  /// laid out as W_hh's rows (stage by stage, each gate-interleaved).
+  static constexpr std::size_t hidden_row(std::size_t k, std::size_t slice) noexcept {
+    return k < G1 ? (slice * G1 + k) * V : row_offset<1> + (slice * (G - G1) + (k - G1)) * V;
+  }
+
   template <std::size_t Cols, bool Staged = two_stage>
   struct hidden_parameter_of {
     using type = gate_parameter<T, G, H, Cols>;
