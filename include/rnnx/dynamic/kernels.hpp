@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -29,18 +30,12 @@ inline void with_constant(std::size_t n, F&& f) {
   (std::make_index_sequence<Max>{});
 }
 
-/// Independent partial sums per accumulator register: enough in flight to cover FMA latency
-/// (4 cycles x 2 ports) when few registers of rows are accumulated.
-constexpr std::size_t chains_for(std::size_t registers) noexcept {
-  return registers >= 8 ? 1 : registers >= 4 ? 2 : 4;
-}
-
 /// acc[k] += sum_{j < cols} W[j * stride + k * width] * x[j]  for k < Regs.
 template <class T, std::size_t Regs>
 inline void accumulate_columns(const T* w, std::size_t stride, const T* x, std::size_t cols,
                                batch<T>* acc) noexcept {
   constexpr std::size_t V = simd::width<T>;
-  constexpr std::size_t C = chains_for(Regs);
+  constexpr std::size_t C = rnnx::kernels::accumulation_chains(Regs);
   std::array<std::array<batch<T>, Regs>, C> part;
   fill_registers(part, batch<T>(T(0)));
   unroll<Regs>([&](auto k) { part[0][k] = acc[k]; });
@@ -65,8 +60,8 @@ inline void accumulate_columns(const T* w, std::size_t stride, const T* x, std::
   });
 }
 
-/// Most accumulator registers per pass over the columns.
-inline constexpr std::size_t max_block_registers = 16;
+/// Most accumulator registers per pass over the columns (kernels/schedule.hpp).
+inline constexpr std::size_t max_block_registers = rnnx::kernels::budget.sums;
 
 /// y = W x + b for a column-major W of `rows` (a multiple of the width) x `cols`, column
 /// stride `rows`. b == nullptr: no bias.

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "rnnx/kernels/matvec.hpp"
+#include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 #include "rnnx/simd/bf16.hpp"
@@ -98,7 +99,7 @@ template <std::size_t Pairs, std::size_t PairStride, std::size_t K, std::size_t 
 inline void matvec_pairs_block_streams(const bf16* w, const std::array<const std::uint32_t*, K>& x,
                                        const float* b, const std::array<float*, K>& y) noexcept {
   constexpr std::size_t V = simd::width<float>;
-  constexpr std::size_t block = 16 / K == 0 ? 1 : (16 / K < Count ? 16 / K : Count);
+  constexpr std::size_t block = stream_block_registers<K>(Count);
   auto run = [&]<std::size_t R>(std::size_t first) {
     unroll<Chains>([&](auto c) {
       std::array<std::array<simd::batch<float>, R>, K> acc;
@@ -129,10 +130,8 @@ inline void matvec_pairs_block_streams(const bf16* w, const std::array<const std
 
 /// Rows of a block of matvec_bf16_pairs: as many as matvec_col_major keeps in registers.
 template <std::size_t Rows>
-inline constexpr std::size_t bf16_block_rows = (Rows / simd::width<float> < max_block_registers
-                                                    ? Rows / simd::width<float>
-                                                    : max_block_registers) *
-                                               simd::width<float>;
+inline constexpr std::size_t bf16_block_rows =
+    block_registers(Rows / simd::width<float>) * simd::width<float>;
 
 /// y = W x + b for W (Rows x Cols) in bf16_pair_layout<Rows, Cols, bf16_block_rows<Rows>>; x
 /// is a padded vector of Cols values (its zero padding completes an odd last pair).

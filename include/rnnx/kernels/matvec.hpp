@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 
+#include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -19,17 +20,8 @@ namespace rnnx::kernels {
 using simd::batch;
 using simd::width;
 
-/// Independent accumulation chains per output register. A streaming step waits for the
-/// whole sum before the next step can start, so latency matters as much as throughput:
-/// splitting the columns over chains shortens each chain, up to about 24 live accumulators
-/// (of 32 AVX-512 registers) and chains of no fewer than 4 columns.
-constexpr std::size_t accumulation_chains(std::size_t registers, std::size_t columns) noexcept {
-  std::size_t chains = registers >= 24 ? 1 : 24 / registers;
-  while (chains > 1 && columns / chains < 4) --chains;
-  return chains;
-}
-
-/// acc[k] += sum_{j < Cols} W[j * Stride + k * width] * x[j]  for k < Regs.
+/// acc[k] += sum_{j < Cols} W[j * Stride + k * width] * x[j]  for k < Regs, the columns
+/// dealt to accumulation_chains(Regs, Cols) chains (kernels/schedule.hpp).
 /// W is column-major with column stride Stride (a multiple of the SIMD width).
 template <class T, std::size_t Regs, std::size_t Cols, std::size_t Stride>
 inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs>& acc) noexcept {
@@ -72,10 +64,6 @@ inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs
   }
 }
 
-/// Registers of rows handled per pass over the columns: as many as leave room for the
-/// broadcast operands and the weights in flight.
-inline constexpr std::size_t max_block_registers = 16;
-
 /// y = W x + b for a column-major W of Rows (padded) x Cols. Rows is a multiple of the width.
 /// b == nullptr: no bias.
 template <class T, std::size_t Rows, std::size_t Cols>
@@ -83,7 +71,7 @@ inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept 
   constexpr std::size_t V = width<T>;
   static_assert(Rows % V == 0);
   constexpr std::size_t regs = Rows / V;
-  constexpr std::size_t block = regs < max_block_registers ? regs : max_block_registers;
+  constexpr std::size_t block = block_registers(regs);
   constexpr std::size_t blocks = regs / block;
   constexpr std::size_t rest = regs - blocks * block;
   auto run = [&]<std::size_t Regs>(std::size_t first_reg) {

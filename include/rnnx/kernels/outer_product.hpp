@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 
+#include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -14,16 +15,17 @@ namespace rnnx::kernels {
 /// W[:, j] += sum_{n < count} g_n * x_n[j]  for j < Cols.
 /// W is column-major with Rows rows (a multiple of the SIMD width) and column stride Rows;
 /// g_n is Rows values at g + n * g_stride, x_n is Cols values at x + n * x_stride.
-/// Tiles of 4 registers x 4 columns keep 16 sums in registers across a block of rows n that
-/// stays in L1 for every tile.
+/// Tiles of budget.tile_registers registers x budget.tile_columns columns of sums
+/// (kernels/schedule.hpp) stay in registers across a block of rows n that stays in L1 for
+/// every tile.
 template <class T, std::size_t Rows, std::size_t Cols>
 inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T* x,
                                       std::size_t x_stride, std::size_t count, T* w) noexcept {
   constexpr std::size_t V = simd::width<T>;
   static_assert(Rows % V == 0);
   constexpr std::size_t regs = Rows / V;
-  constexpr std::size_t tile_regs = std::min<std::size_t>(regs, 4);
-  constexpr std::size_t tile_cols = std::min<std::size_t>(Cols, 4);
+  constexpr std::size_t tile_regs = std::min<std::size_t>(regs, budget.tile_registers);
+  constexpr std::size_t tile_cols = std::min<std::size_t>(Cols, budget.tile_columns);
   constexpr std::size_t rows_per_block = 64;
   using B = simd::batch<T>;
 

@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "rnnx/kernels/matvec.hpp"
+#include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -46,14 +47,6 @@ inline void for_stream_groups(F&& f) {
     f(std::integral_constant<std::size_t, (N - first < Group ? N - first : Group)>{},
       std::integral_constant<std::size_t, first>{});
   });
-}
-
-/// Registers of rows per pass for K vectors: K * registers sums stay within 16 registers.
-template <std::size_t K>
-constexpr std::size_t stream_block_registers(std::size_t registers) noexcept {
-  std::size_t r = 16 / K == 0 ? 1 : 16 / K;
-  if (r > registers) r = registers;
-  return r;
 }
 
 /// Registers [First, First + Count) of y[k] = W x[k] (+ b) for K vectors, W column-major with
@@ -107,7 +100,7 @@ inline void matvec_col_major_streams_exact(const T* w, const std::array<const T*
   static_assert(Rows % V == 0);
   constexpr std::size_t regs = Rows / V;
   // matvec_col_major's blocking: blocks of `single` registers, then the rest.
-  constexpr std::size_t single = regs < max_block_registers ? regs : max_block_registers;
+  constexpr std::size_t single = block_registers(regs);
   constexpr std::size_t blocked = regs / single * single;
   matvec_rows_streams<T, Rows, Cols, K, accumulation_chains(single, Cols), 0, blocked>(w, x, b, y);
   if constexpr (blocked < regs)

@@ -55,7 +55,7 @@ class dense {
     if constexpr (row_major) {
       for (std::size_t k = 0; k < N; ++k) step(x[k], *s[k], y[k]);
     } else {
-      kernels::for_stream_groups<N, 4>([&](auto group, auto first) {
+      kernels::for_stream_groups<N, kernels::budget.step_group>([&](auto group, auto first) {
         constexpr std::size_t K = decltype(group)::value;
         std::array<const T*, K> xs;
         std::array<T*, K> ys;

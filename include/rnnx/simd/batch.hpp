@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <type_traits>
+#include <utility>
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
@@ -19,6 +20,14 @@ using aligned_vector = std::vector<T, xsimd::aligned_allocator<T, 64>>;
 /// Lanes per register (16 floats with AVX-512, 4 with SSE2).
 template <class T>
 inline constexpr std::size_t width = batch<T>::size;
+
+/// Architectural vector registers of the instruction set this translation unit targets: 32
+/// with AVX-512 and on AArch64, 16 with SSE2 and AVX2 on x86-64.
+#if defined(__AVX512F__) || defined(__aarch64__)
+inline constexpr std::size_t vector_registers = 32;
+#else
+inline constexpr std::size_t vector_registers = 16;
+#endif
 
 /// Every buffer is aligned to a cache line, which is at least a register's alignment.
 inline constexpr std::size_t alignment = 64;
@@ -44,6 +53,17 @@ inline batch<T> load(const T* p) noexcept {
 template <class T>
 inline void store(T* p, const batch<T>& v) noexcept {
   v.store_aligned(p);
+}
+
+/// dst = src for N values (a multiple of the width), a register at a time: g++ makes a
+/// std::copy_n of a few registers a call to memmove.
+template <std::size_t N, class T>
+[[gnu::always_inline]] inline void copy(const T* src, T* dst) noexcept {
+  static_assert(N % width<T> == 0);
+  [&]<std::size_t... I>(std::index_sequence<I...>) __attribute__((always_inline)) {
+    (store(dst + I * width<T>, load(src + I * width<T>)), ...);
+  }
+  (std::make_index_sequence<N / width<T>>{});
 }
 
 template <class T>
