@@ -10,20 +10,26 @@
 // Benchmark names: <impl>/<mode>/<cell>/H:<H>
 //   impl  typed (rnnx::network<...>), dynamic (rnnx::dynamic::network), eigen (hand-written,
 //         dynamic matrices), onednn (lstm_forward / lbr_gru_forward), libtorch; pytorch
-//         (PyTorch eager, bench/torch_peers.py, a separate JSON merged by bench/summarize.py)
+//         (PyTorch eager, bench/torch_peers.py, a separate JSON merged by bench/summarize.py);
+//         rtneural-eigen, rtneural-xsimd, rtneural-stl (RTNeural's compile-time ModelT with each
+//         of its backends, built given -DRNNX_RTNEURAL_DIR=<checkout>)
 //   mode  stream: one time step per call, batch 1, the state carried from call to call
 //         seq:    one call over a T = 1000 sequence from the zero state; times are per step
 // Batch and extra-model cases (bench/peers_batch.hpp) append a variant to the name:
 // <impl>/<mode>/<cell>/H:<H>/B:<B> (B streams), .../In:16/Out:16 and .../L:2.
 // Which implementation has which case (every one in both modes, stream and seq):
-//   case                                  typed dynamic eigen onednn libtorch pytorch  file
-//   <cell>/H:8..256 (batch 1)               x     x      x     x      x        x      peers_<impl>.cpp
-//   <cell>/H:32,128,256/B:8, B:32           x     x(1)   x     x      x        x      (2)
-//   lstm/H:128/In:16/Out:16, lstm/H:64/L:2  x     x      x     x      x        x      (2)
+//   case                                  typed dynamic eigen onednn libtorch pytorch rtneural
+//   <cell>/H:8..256 (batch 1)               x     x      x     x      x        x       x
+//   <cell>/H:32,128,256/B:8, B:32           x     x(1)   x     x      x        x       -(3)
+//   lstm/H:128/In:16/Out:16, lstm/H:64/L:2  x     x      x     x      x        x       x
+// Files: batch 1 in peers_<impl>.cpp (pytorch: torch_peers.py; rtneural: (3)), the rest in (2).
 // (1) rnnx::dynamic has no multi-stream step: B states stepped one after the other (stream),
 //     B forward() calls (seq); see peers_dynamic.cpp.
 // (2) peers_typed_batch.cpp, peers_dynamic.cpp, peers_eigen_batch.cpp (B states as the columns
-//     of a matrix), peers_onednn.cpp, peers_libtorch.cpp, torch_peers.py.
+//     of a matrix), peers_onednn.cpp, peers_libtorch.cpp, torch_peers.py, peers_rtneural.hpp.
+// (3) rtneural-eigen, rtneural-xsimd, rtneural-stl, one column here: peers_rtneural.hpp,
+//     compiled once per backend by peers_rtneural_<backend>.cpp. A ModelT holds one stream's
+//     state, so RTNeural has no B-stream cases.
 // Before timing, each benchmark runs its implementation over the first 1000 inputs from the
 // zero state and compares all 1000 outputs with the double-precision reference below
 // (counter max_abs_diff); above the tolerance (1e-5; `tolerance` argument) the benchmark stops
@@ -375,8 +381,9 @@ void time_sequence(benchmark::State& state, cell c, std::size_t hidden, Run&& ru
 // grouped by (mode, cell, H), implementations side by side in `implementations` order, so
 // that rows compared with each other also run close together in time.
 
-inline constexpr std::array<std::string_view, 5> implementations{"typed", "dynamic", "eigen",
-                                                                 "onednn", "libtorch"};
+inline constexpr std::array<std::string_view, 8> implementations{
+    "typed",    "dynamic",        "eigen",          "onednn",
+    "libtorch", "rtneural-eigen", "rtneural-xsimd", "rtneural-stl"};
 inline constexpr std::array<std::string_view, 2> modes{"stream", "seq"};
 
 struct entry {

@@ -14,8 +14,8 @@ run had --benchmark_repetitions > 1 (the plain runs otherwise). Columns:
   cv               coefficient of variation of ns/step across repetitions (noise indicator)
 
 Implementations side by side (rnnx_bench_peers, bench/peers_common.hpp): rows named
-<impl>/<mode>/<cell>/H:<H> (impl typed, dynamic, eigen, onednn, libtorch, pytorch; mode stream
-or seq)
+<impl>/<mode>/<cell>/H:<H> (impl typed, dynamic, eigen, onednn, libtorch, pytorch,
+rtneural-eigen, rtneural-xsimd, rtneural-stl; mode stream or seq)
 are also tabulated per (mode, cell), one row per H: each implementation's median ns/step and,
 in parentheses, its ratio to rnnx typed measured in the same run (peer ns / typed ns: > 1 means
 typed is faster). bench/step_bench.cpp's names count as typed: lstm_step/H:<H> is
@@ -193,10 +193,11 @@ def torch_comparison(run, torch_path, clock):
 
 
 # Implementations side by side (rnnx_bench_peers; bench/step_bench.cpp's names map to typed).
-PEER_NAME = re.compile(r"^(\w+)/(stream|seq)/(\w+)/H:(\d+)$")
+PEER_NAME = re.compile(r"^([\w-]+)/(stream|seq)/(\w+)/H:(\d+)$")  # rtneural-<backend>: a hyphen
 STEP_NAME = re.compile(r"^(\w+)_step/H:(\d+)$")
 FORWARD_NAME = re.compile(r"^(\w+)_forward/H:(\d+)/T:\d+$")
-IMPLEMENTATIONS = ["typed", "dynamic", "eigen", "onednn", "libtorch", "pytorch"]
+IMPLEMENTATIONS = ["typed", "dynamic", "eigen", "onednn", "libtorch", "pytorch", "rtneural-eigen",
+                   "rtneural-xsimd", "rtneural-stl"]
 MODES = {"stream": "streaming, one step per call (batch 1)",
          "seq": "whole sequence, T = 1000, per step"}
 
@@ -276,7 +277,7 @@ def peer_tables(chosen, rows):
     return lines
 
 
-VARIANT_NAME = re.compile(r"^(\w+)/(stream|seq)/(\w+)/H:(\d+)((?:/\w+:\d+)+)$")
+VARIANT_NAME = re.compile(r"^([\w-]+)/(stream|seq)/(\w+)/H:(\d+)((?:/\w+:\d+)+)$")
 VARIANTS = {"/In:16/Out:16": "LSTM(16 -> 128) + Dense(128 -> 16)",
             "/L:2": "LSTM(1 -> 64) + LSTM(64 -> 64) + Dense(64 -> 1)"}
 
@@ -384,7 +385,8 @@ def save_figure(plt, fig, handles, labels, title, path):
 
 
 def implementation_styles(impls):
-    return {impl: (f"C{i}", "osD^vx*+"[i % 8]) for i, impl in enumerate(impls)}
+    markers = "osD^vx*+PX"
+    return {impl: (f"C{i % 10}", markers[i % len(markers)]) for i, impl in enumerate(impls)}
 
 
 def draw_plot(chosen, rows, peak, path, title):
@@ -553,6 +555,7 @@ def main(argv):
     ]
     machine = [f"{key}: {ctx[key]}" for key in ("cpu_model", "simd", "build", "peers_threads",
                                                  "eigen_version", "onednn_version",
+                                                 "rtneural-eigen", "rtneural-xsimd", "rtneural-stl",
                                                  "libtorch_version", "pytorch_version")
                if key in ctx]
     if machine:
