@@ -17,12 +17,13 @@
 #include <utility>
 #include <xtensor/xtensor.hpp>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/layers/embedding.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

@@ -13,9 +13,10 @@
 #include <tuple>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

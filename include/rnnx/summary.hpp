@@ -23,9 +23,10 @@
 #include <utility>
 #include <vector>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// One row of summary<Net>().
 struct layer_summary {

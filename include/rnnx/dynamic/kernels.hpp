@@ -11,11 +11,12 @@
 #include <type_traits>
 #include <utility>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::dynamic::kernels {
+namespace RNNX_NAMESPACE::dynamic::kernels {
 
 using rnnx::kernels::fill_registers;
 using rnnx::kernels::unroll;

@@ -24,11 +24,12 @@
 #include <utility>
 
 #include "rnnx/dynamic/kernels.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/simd/batch.hpp"
 #include "rnnx/simd/math.hpp"
 
-namespace rnnx::dynamic {
+namespace RNNX_NAMESPACE::dynamic {
 
 enum class activation_function { identity, sigmoid, tanh, relu, softmax };
 

@@ -26,9 +26,10 @@
 #include <xtensor/xtensor.hpp>
 
 #include "rnnx/dynamic/layers.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::dynamic {
+namespace RNNX_NAMESPACE::dynamic {
 
 /// "lstm<1, 32>", "dense<32, 1, identity>": how messages name a layer (as rnnx::layer_name).
 template <class L>

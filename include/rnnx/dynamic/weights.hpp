@@ -24,8 +24,9 @@
 
 #include "rnnx/dynamic/network.hpp"
 #include "rnnx/io/weights.hpp"
+#include "rnnx/isa.hpp"
 
-namespace rnnx::dynamic {
+namespace RNNX_NAMESPACE::dynamic {
 
 namespace detail {
 

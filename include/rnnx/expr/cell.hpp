@@ -18,13 +18,14 @@
 
 #include "rnnx/expr/evaluate.hpp"
 #include "rnnx/expr/graph.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_cell.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace expr {
 

@@ -14,11 +14,12 @@
 #include <type_traits>
 
 #include "rnnx/expr/graph.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 #include "rnnx/simd/math.hpp"
 
-namespace rnnx::expr {
+namespace RNNX_NAMESPACE::expr {
 
 template <class G, class T>
 using slice_values = std::array<simd::batch<T>, G::size>;

@@ -22,8 +22,9 @@
 #include <type_traits>
 
 #include "rnnx/expr/nodes.hpp"
+#include "rnnx/isa.hpp"
 
-namespace rnnx::expr {
+namespace RNNX_NAMESPACE::expr {
 
 inline constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
 

@@ -16,7 +16,9 @@
 #include <cstddef>
 #include <type_traits>
 
-namespace rnnx::expr {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE::expr {
 
 enum class op { input, hidden, state, vector, constant, add, sub, mul, neg, sigmoid, tanh, relu };
 

@@ -14,8 +14,9 @@
 #include <vector>
 
 #include "rnnx/expr/cell.hpp"
+#include "rnnx/isa.hpp"
 
-namespace rnnx::expr {
+namespace RNNX_NAMESPACE::expr {
 
 /// The state of reference_step: h and, for cells that carry one, c (H values each).
 struct reference_state {

@@ -14,9 +14,10 @@
 #include <vector>
 
 #include "rnnx/io/weights.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

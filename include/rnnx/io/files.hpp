@@ -19,7 +19,9 @@
 #include <string>
 #include <string_view>
 
-namespace rnnx::detail {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE::detail {
 
 /// Why the last POSIX call failed.
 inline std::string reason(int error) { return std::strerror(error); }

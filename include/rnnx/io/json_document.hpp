@@ -21,8 +21,9 @@
 #include <vector>
 
 #include "rnnx/io/files.hpp"
+#include "rnnx/isa.hpp"
 
-namespace rnnx::detail {
+namespace RNNX_NAMESPACE::detail {
 
 /// The pieces one after the other. Loaders build their messages with it: one call, where each
 /// `a + b + c` of std::strings is expanded inline at -O3 and the checks' code would grow.

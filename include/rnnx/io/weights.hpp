@@ -18,14 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include "rnnx/errors.hpp"
 #include "rnnx/io/json_document.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 
-namespace rnnx {
-
-struct weights_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+namespace RNNX_NAMESPACE {
 
 inline constexpr std::string_view weights_format_name = "rnnx.weights";
 inline constexpr int weights_format_version = 1;

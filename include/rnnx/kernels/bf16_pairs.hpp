@@ -8,13 +8,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 #include "rnnx/simd/bf16.hpp"
 
-namespace rnnx::kernels {
+namespace RNNX_NAMESPACE::kernels {
 
 /// A Rows (padded) x Cols matrix in the column-pair layout, in blocks of BlockRows rows (the
 /// rows one pass of a kernel keeps in registers; the last block may be shorter): each block

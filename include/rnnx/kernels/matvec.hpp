@@ -11,11 +11,12 @@
 #include <array>
 #include <cstddef>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::kernels {
+namespace RNNX_NAMESPACE::kernels {
 
 using simd::batch;
 using simd::width;

@@ -6,11 +6,12 @@
 #include <array>
 #include <cstddef>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::kernels {
+namespace RNNX_NAMESPACE::kernels {
 
 /// W[:, j] += sum_{n < count} g_n * x_n[j]  for j < Cols.
 /// W is column-major with Rows rows (a multiple of the SIMD width) and column stride Rows;

@@ -18,9 +18,10 @@
 
 #include <cstddef>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::kernels {
+namespace RNNX_NAMESPACE::kernels {
 
 /// The register budget of one instruction set (see the top of this file).
 struct register_budget {
@@ -46,6 +47,16 @@ inline constexpr register_budget narrow_register_file{12, 12, 4, 4, 8, 2, 4, 2};
 /// The budget of the instruction set this translation unit is compiled for.
 inline constexpr register_budget budget =
     simd::vector_registers >= 32 ? wide_register_file : narrow_register_file;
+
+/// On a register file of 16, recur's passes over W_hh are forced inline: g++ left them calls
+/// there, the gate sums going through the stack to the cell (AVX2: LSTM(1->16) steps 1.7x
+/// slower). With 32 registers g++'s own choice is faster (forced: AVX-512 LSTM(1->32)
+/// streams 3.5% slower).
+#if RNNX_VECTOR_REGISTERS >= 32
+#define RNNX_INLINE_PASS
+#else
+#define RNNX_INLINE_PASS [[gnu::always_inline]]
+#endif
 
 /// Registers of rows handled per pass over the columns of a single vector's product.
 constexpr std::size_t block_registers(std::size_t registers) noexcept {

@@ -7,12 +7,13 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::kernels {
+namespace RNNX_NAMESPACE::kernels {
 
 /// acc[k][r] += sum_j W[j * Stride + r * width] * x[k][j]  for r < Regs, k < K, over the
 /// columns j = First, First + Step, First + 2 Step, ... < Cols (Step > 1: one accumulation

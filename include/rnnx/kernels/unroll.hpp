@@ -7,7 +7,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace rnnx::kernels {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE::kernels {
 
 /// Always inlined, like the lambda it expands: in a large translation unit g++ otherwise
 /// may leave unroll<8, ...> a call, with every register of the caller's arrays going through

@@ -9,10 +9,11 @@
 #include <string_view>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/math.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 struct identity {
   static constexpr std::string_view name = "identity";

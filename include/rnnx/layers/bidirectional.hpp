@@ -11,10 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <class Cell>
 class bidirectional {

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/outer_product.hpp"
 #include "rnnx/kernels/streams.hpp"
@@ -14,7 +15,7 @@
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <std::size_t In, std::size_t Out, class Act = identity, class T = float>
 class dense {

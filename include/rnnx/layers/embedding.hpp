@@ -12,11 +12,12 @@
 #include <cstddef>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// A token id for a model whose first layer is an rnnx::embedding.
 struct token {

@@ -6,8 +6,9 @@
 #include <string_view>
 
 #include "rnnx/expr/cell.hpp"
+#include "rnnx/isa.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 struct gru_equations {
   static constexpr std::string_view name = "gru";

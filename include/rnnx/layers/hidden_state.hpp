@@ -5,9 +5,10 @@
 
 #include <cstddef>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <class T, std::size_t H>
 struct hidden_state {
@@ -27,7 +28,7 @@ struct hidden_state {
 
 }  // namespace rnnx
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// The state of a cell that carries a second vector c beside its output h (the LSTMs).
 template <class T, std::size_t H>

@@ -27,7 +27,9 @@
 #include <string_view>
 #include <type_traits>
 
-namespace rnnx {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE {
 
 /// The state of a layer that has none.
 struct no_state {
@@ -106,7 +108,7 @@ std::string layer_name() {
 
 }  // namespace rnnx
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// The scalar types layers are built for.
 template <class T>

@@ -8,11 +8,12 @@
 #include <cstddef>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <std::size_t N, class T = float>
 class layer_norm {

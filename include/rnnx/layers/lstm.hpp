@@ -9,8 +9,9 @@
 #include <type_traits>
 
 #include "rnnx/expr/cell.hpp"
+#include "rnnx/isa.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 struct lstm_equations {
   static constexpr std::string_view name = "lstm";

@@ -6,9 +6,10 @@
 #include <cstddef>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace layout {
 

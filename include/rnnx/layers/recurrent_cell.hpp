@@ -17,10 +17,11 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <class Cell, class T>
 class recurrent_cell {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/bf16_pairs.hpp"
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/kernels/outer_product.hpp"
@@ -22,7 +23,7 @@
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// The two matrices a recurrent step reads, laid out as recurrent_weights' weight_ih and
 /// weight_hh; W is the scalar, or bf16 for copies made by realtime/bf16_weights.hpp.
@@ -132,11 +133,11 @@ struct recurrent_weights {
   }
   /// recur with W_hh read from w_hh: weight_hh, or a bf16 copy in bf16_hidden_layout (then
   /// h too is rounded to bf16 for the products; sums and state stay float).
-  /// Always inlined (so is the pass of each stage): on AVX2 g++ otherwise leaves the passes
-  /// calls, the gate sums going through the stack to the cell (measured: LSTM(1->16) 1.7x).
+  /// Inlined where the schedule says (RNNX_INLINE_PASS, kernels/schedule.hpp), as is the pass
+  /// of each stage.
   template <class Cell, class W>
-  [[gnu::always_inline]] void recur(const T* xg, const T* h, const T* v, Cell&& cell,
-                                    const W* w_hh) const noexcept {
+  RNNX_INLINE_PASS void recur(const T* xg, const T* h, const T* v, Cell&& cell,
+                               const W* w_hh) const noexcept {
     if constexpr (!Hidden) {
       for (std::size_t slice = 0; slice < slices; ++slice)
         cell(slice, xg + slice * G * V, static_cast<const batch*>(nullptr));
@@ -148,8 +149,8 @@ struct recurrent_weights {
 
   /// One pass of recur: stage S's gate sums over `operand` (h or v), block by block.
   template <std::size_t S, class Cell, class W>
-  [[gnu::always_inline]] void recur_stage(const T* xg, const T* operand, Cell& cell,
-                                          const W* w_hh) const noexcept {
+  RNNX_INLINE_PASS void recur_stage(const T* xg, const T* operand, Cell& cell,
+                                     const W* w_hh) const noexcept {
     constexpr std::size_t gates = stage_gates<S>, blocks = stage_block_slices<S>;
     constexpr std::size_t regs = blocks * gates;
     constexpr std::size_t pairs = bf16_hidden_layout::pairs;

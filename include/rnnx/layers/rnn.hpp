@@ -7,9 +7,10 @@
 #include <type_traits>
 
 #include "rnnx/expr/cell.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <class Act>
 struct rnn_equations {

@@ -22,10 +22,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/bf16.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

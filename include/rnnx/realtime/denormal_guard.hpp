@@ -24,7 +24,9 @@
 
 #include <cstdint>
 
-namespace rnnx {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE {
 
 class denormal_guard {
  public:

@@ -35,10 +35,11 @@
 #include "rnnx/io/architecture.hpp"
 #include "rnnx/io/json_document.hpp"
 #include "rnnx/io/weights.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/network.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

@@ -30,9 +30,10 @@
 #include <string_view>
 #include <utility>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/realtime/state.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <class Net, std::size_t MaxDelay>
 class rate_corrected {

@@ -31,11 +31,13 @@
 
 #include "rnnx/io/json_document.hpp"
 #include "rnnx/io/weights.hpp"
+#include "rnnx/errors.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 
@@ -248,11 +250,6 @@ template <class Net>
 //                "state": {"h": [...], "c": [...]}},
 //               {"type": "dense", "in_features": 32, "out_features": 1,
 //                "activation": "identity", "state": {}}]}
-
-/// A state file that does not fit the model, or cannot be read or written.
-struct state_error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 inline constexpr std::string_view state_format_name = "rnnx.state";
 inline constexpr int state_format_version = 1;

@@ -22,12 +22,13 @@
 #include <string_view>
 #include <vector>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/matvec.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 struct dot_score {
   static constexpr std::string_view name = "dot";

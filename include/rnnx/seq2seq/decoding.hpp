@@ -19,9 +19,10 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/seq2seq/encoder_decoder.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 template <class T>
 struct decoded_sequence {

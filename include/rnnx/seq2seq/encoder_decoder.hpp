@@ -23,12 +23,13 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/network.hpp"
 #include "rnnx/seq2seq/attention.hpp"
 #include "rnnx/train/tape.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

@@ -7,7 +7,9 @@
 #include <vector>
 #include <xsimd/xsimd.hpp>
 
-namespace rnnx::simd {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE::simd {
 
 /// One SIMD register of T for the architecture this translation unit is compiled for.
 template <class T>
@@ -24,10 +26,11 @@ inline constexpr std::size_t width = batch<T>::size;
 /// Architectural vector registers of the instruction set this translation unit targets: 32
 /// with AVX-512 and on AArch64, 16 with SSE2 and AVX2 on x86-64.
 #if defined(__AVX512F__) || defined(__aarch64__)
-inline constexpr std::size_t vector_registers = 32;
+#define RNNX_VECTOR_REGISTERS 32
 #else
-inline constexpr std::size_t vector_registers = 16;
+#define RNNX_VECTOR_REGISTERS 16
 #endif
+inline constexpr std::size_t vector_registers = RNNX_VECTOR_REGISTERS;
 
 /// Every buffer is aligned to a cache line, which is at least a register's alignment.
 inline constexpr std::size_t alignment = 64;

@@ -9,13 +9,14 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/batch.hpp"
 
 #if defined(__AVX512BF16__)
 #include <immintrin.h>
 #endif
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 struct bf16 {
   std::uint16_t bits = 0;

@@ -15,9 +15,10 @@
 #include <cstdint>
 #include <limits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::simd {
+namespace RNNX_NAMESPACE::simd {
 
 namespace detail {
 

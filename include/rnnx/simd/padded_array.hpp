@@ -8,9 +8,10 @@
 #include <cstddef>
 #include <span>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::simd {
+namespace RNNX_NAMESPACE::simd {
 
 template <class T, std::size_t N>
 struct alignas(alignment) padded_array {

@@ -10,10 +10,11 @@
 #include <string>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/train/optimizers/support.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// The L2 norm of all gradients together (sum of squares accumulated in double).
 template <class Model>

@@ -32,19 +32,15 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "rnnx/errors.hpp"
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/train/clipping.hpp"
 #include "rnnx/train/initialization.hpp"
 #include "rnnx/train/tape.hpp"
 
-namespace rnnx {
-
-/// Training stopped because a loss or a gradient stopped being finite.
-class training_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace RNNX_NAMESPACE {
 
 struct fit_options {
   std::size_t epochs = 10;

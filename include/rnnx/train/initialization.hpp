@@ -20,10 +20,11 @@
 #include <string_view>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/parameters.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

@@ -17,7 +17,9 @@
 #include <type_traits>
 #include <xtensor/xtensor.hpp>
 
-namespace rnnx {
+#include "rnnx/isa.hpp"
+
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

@@ -24,12 +24,13 @@
 #include <vector>
 #include <xtensor/xtensor.hpp>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/network.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 namespace detail {
 

@@ -10,10 +10,11 @@
 #include <span>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/train/optimizers/support.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// torch.optim.Adagrad's arguments and defaults. eps and initial_accumulator_value may not
 /// both be 0 (PyTorch accepts it; every element whose gradient is zero then becomes NaN).

@@ -15,10 +15,11 @@
 #include <span>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/train/optimizers/support.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// torch.optim.Adam's arguments and defaults. eps must be > 0 (PyTorch accepts 0, which
 /// turns every element whose gradient has always been zero into NaN, the padding included).

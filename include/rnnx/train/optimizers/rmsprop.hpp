@@ -14,10 +14,11 @@
 #include <tuple>
 #include <type_traits>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/train/optimizers/support.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// torch.optim.RMSprop's arguments and defaults. eps must be > 0 and alpha in [0, 1]
 /// (PyTorch also accepts eps = 0 and alpha > 1, which yield NaN).

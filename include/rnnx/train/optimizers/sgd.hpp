@@ -10,10 +10,11 @@
 #include <span>
 #include <string_view>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/parameters.hpp"
 #include "rnnx/train/optimizers/support.hpp"
 
-namespace rnnx {
+namespace RNNX_NAMESPACE {
 
 /// torch.optim.SGD's arguments and defaults (lr: 1e-3 as since PyTorch 2.3, where it became
 /// optional).

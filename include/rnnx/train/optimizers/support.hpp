@@ -12,10 +12,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/simd/batch.hpp"
 
-namespace rnnx::detail {
+namespace RNNX_NAMESPACE::detail {
 
 /// A heap-allocated model used as an optimiser's state buffer (models can be hundreds of
 /// KB). Starts all zero; copies copy the model; empty when the options do not need it.
