@@ -14,6 +14,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "machine_context.hpp"
+
 namespace rnnx_bench {
 
 inline constexpr std::uint32_t seed = 20240607;

@@ -39,6 +39,8 @@
 #include <string_view>
 #include <utility>
 
+#include "machine_context.hpp"
+
 namespace {
 
 constexpr std::size_t hidden = 32;

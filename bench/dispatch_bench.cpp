@@ -25,6 +25,8 @@
 
 #include <rnnx/dispatch/model.hpp>
 
+#include "machine_context.hpp"
+
 #define RNNX_BENCH_DECLARE(h)                              \
   std::unique_ptr<rnnx::dispatch::model> make_lstm_##h(); \
   std::unique_ptr<rnnx::dispatch::model> make_gru_##h();

@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "machine_context.hpp"
+
 namespace {
 
 constexpr std::size_t block = 64;

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <utility>
 
+#include "machine_context.hpp"
+
 namespace {
 
 using model_type = rnnx::network<rnnx::lstm<1, 32>, rnnx::dense<32, 1>>;

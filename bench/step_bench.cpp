@@ -88,34 +88,14 @@ void bench_forward(benchmark::State& state, std::size_t gates, std::size_t hidde
   set_counters(state, flops_per_step(gates, 1, hidden, 1), sequence_length);
 }
 
-/// Peak single-core FP32 throughput: independent FMA chains on the widest xsimd batch this TU
-/// is compiled for (AVX-512: 16 lanes, 32 registers; AVX2: 8 lanes, 16 registers). Enough
-/// chains to cover FMA latency x throughput (4 cycles x 2 ports = 8 in flight) with room; few
-/// enough to stay in registers next to the two operands.
+/// Peak single-core FP32 throughput: rnnx_bench::fma_chains (bench/machine_context.hpp), on
+/// the widest register this TU is compiled for (AVX-512: 16 lanes; AVX2: 8 lanes).
 void peak_fma(benchmark::State& state) {
   using batch = xsimd::batch<float>;
   constexpr std::size_t chains = batch::size >= 16 ? 16 : 12;
-  constexpr std::size_t inner = 1024;
-  // acc = acc * a + b converges to b / (1 - a): no overflow and no denormals however long.
-  float a_value = 0.999f, b_value = 1e-3f;
-  benchmark::DoNotOptimize(a_value);
-  benchmark::DoNotOptimize(b_value);
-  const batch a(a_value), b(b_value);
-  std::array<batch, chains> acc;
-  for (std::size_t k = 0; k < chains; ++k) acc[k] = batch(static_cast<float>(k));
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < inner; ++i) {
-      [&]<std::size_t... K>(std::index_sequence<K...>) {
-        ((acc[K] = rnnx::simd::fma(acc[K], a, b)), ...);
-      }
-      (std::make_index_sequence<chains>{});
-    }
-    [&]<std::size_t... K>(std::index_sequence<K...>) { (benchmark::DoNotOptimize(acc[K]), ...); }
-    (std::make_index_sequence<chains>{});
-  }
-  const double flops = 2.0 * batch::size * chains * inner;
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+  double flops = 0;
+  for (auto _ : state) flops += rnnx_bench::fma_chains(1);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
   state.SetLabel(std::string(xsimd::default_arch::name()) + ", " + std::to_string(chains) +
                  " chains");
 }

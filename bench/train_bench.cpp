@@ -17,6 +17,8 @@
 #include <rnnx/rnnx.hpp>
 #include <rnnx/train/tape.hpp>
 
+#include "machine_context.hpp"
+
 namespace {
 
 template <class Model, std::size_t Gates, std::size_t H>

@@ -156,7 +156,7 @@ inline void apply_activation(activation_function act, T* y, std::size_t n) noexc
       std::fill(y + n, y + np, T(0));
       B sum(T(0));
       for (std::size_t k = 0; k < np; k += V) sum += simd::load(y + k);
-      const B inv = B(T(1)) / B(simd::reduce_add(sum));
+      const B inv = simd::div(B(T(1)), B(simd::reduce_add(sum)));
       for (std::size_t k = 0; k < np; k += V) simd::store(y + k, simd::load(y + k) * inv);
       return;
     }

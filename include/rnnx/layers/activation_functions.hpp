@@ -105,7 +105,7 @@ inline void apply_activation(T* y) noexcept {
       simd::store(y + k * V, e);
       sum += e;
     }
-    const B inv = B(T(1)) / B(simd::reduce_add(sum));
+    const B inv = simd::div(B(T(1)), B(simd::reduce_add(sum)));
     for (std::size_t k = 0; k < regs; ++k) simd::store(y + k * V, simd::load(y + k * V) * inv);
   } else if constexpr (!std::is_same_v<A, identity>) {
     for (std::size_t k = 0; k < regs; ++k) simd::store(y + k * V, A::apply(simd::load(y + k * V)));

@@ -123,6 +123,16 @@ inline batch<T> fms(const batch<T>& a, const batch<T>& b,
     return xsimd::fms(a, b, c);
 }
 
+/// a / b, correctly rounded on every instruction set: xsimd 8.1 divides AArch64 floats by a
+/// reciprocal estimate and two Newton steps (tanh's error grew from 2.8e-7 to 3.4e-7).
+template <class T>
+inline batch<T> div(const batch<T>& a, const batch<T>& b) noexcept {
+#if defined(__aarch64__)
+  if constexpr (std::is_same_v<T, float>) return batch<T>(vdivq_f32(a, b));
+#endif
+  return a / b;
+}
+
 /// Lane-wise maximum, square root and choice (mask ? a : b).
 template <class T>
 inline batch<T> max(const batch<T>& a, const batch<T>& b) noexcept {

@@ -132,7 +132,7 @@ inline batch<float> tanh_float(const batch<float>& a) noexcept {
   const B x = xsimd::max(-bound, xsimd::min(bound, a));
   const B x2 = x * x;
   return xsimd::select(x2 < B(rational::tiny_square), scaled_a,
-                       rational::numerator(x, x2) / rational::denominator(x2));
+                       simd::div(rational::numerator(x, x2), rational::denominator(x2)));
 }
 
 }  // namespace detail
