@@ -76,33 +76,13 @@ void batch_sequence(benchmark::State& state, const peers::stack& s, std::size_t 
                             });
 }
 
-/// Peak single-core FP32 throughput: independent FMA chains on the widest xsimd batch
-/// (bench/step_bench.cpp's peak_fma, repeated here so that one run holds rows and peak).
+/// Peak single-core FP32 throughput (rnnx_bench::fma_chains, as bench/step_bench.cpp's
+/// peak_fma), repeated here so that one run holds rows and peak.
 void peak_fma(benchmark::State& state) {
-  using batch = xsimd::batch<float>;
-  constexpr std::size_t chains = batch::size >= 16 ? 16 : 12;
-  constexpr std::size_t inner = 1024;
-  float a_value = 0.999f, b_value = 1e-3f;
-  benchmark::DoNotOptimize(a_value);
-  benchmark::DoNotOptimize(b_value);
-  const batch a(a_value), b(b_value);
-  std::array<batch, chains> acc;
-  for (std::size_t k = 0; k < chains; ++k) acc[k] = batch(static_cast<float>(k));
-  for (auto _ : state) {
-    for (std::size_t i = 0; i < inner; ++i) {
-      [&]<std::size_t... K>(std::index_sequence<K...>) {
-        ((acc[K] = rnnx::simd::fma(acc[K], a, b)), ...);
-      }
-      (std::make_index_sequence<chains>{});
-    }
-    [&]<std::size_t... K>(std::index_sequence<K...>) { (benchmark::DoNotOptimize(acc[K]), ...); }
-    (std::make_index_sequence<chains>{});
-  }
-  const double flops = 2.0 * batch::size * chains * inner;
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(xsimd::default_arch::name()) + ", " + std::to_string(chains) +
-                 " chains");
+  double flops = 0;
+  for (auto _ : state) flops += rnnx_bench::fma_chains(1);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+  state.SetLabel(xsimd::default_arch::name());
 }
 
 [[maybe_unused]] const bool added = [] {
