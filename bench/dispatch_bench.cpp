@@ -12,6 +12,7 @@
 // state, equal in both binaries when they run the same instruction set; isa, the instruction
 // set's index in rnnx::dispatch::instruction_set.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstddef>
@@ -19,15 +20,13 @@
 #include <fstream>
 #include <memory>
 #include <random>
-#include <string>
-#include <unistd.h>
-#include <vector>
-
 #include <rnnx/dispatch/model.hpp>
+#include <string>
+#include <vector>
 
 #include "machine_context.hpp"
 
-#define RNNX_BENCH_DECLARE(h)                              \
+#define RNNX_BENCH_DECLARE(h)                             \
   std::unique_ptr<rnnx::dispatch::model> make_lstm_##h(); \
   std::unique_ptr<rnnx::dispatch::model> make_gru_##h();
 RNNX_BENCH_DECLARE(8)
@@ -66,14 +65,15 @@ std::filesystem::path weight_file(const std::string& cell, std::size_t h) {
   const std::string hs = std::to_string(h);
   std::string doc = R"({"format": "rnnx.weights", "version": 1, "dtype": "float32", "layers": [)";
   doc += R"({"type": ")" + cell + R"(", "input_size": 1, "hidden_size": )" + hs +
-         R"(, "parameters": {"weight_ih": )" + matrix(gates * h, 1) +
-         R"(, "weight_hh": )" + matrix(gates * h, h) + R"(, "bias_ih": )" + vector(gates * h) +
-         R"(, "bias_hh": )" + vector(gates * h) + "}}, ";
+         R"(, "parameters": {"weight_ih": )" + matrix(gates * h, 1) + R"(, "weight_hh": )" +
+         matrix(gates * h, h) + R"(, "bias_ih": )" + vector(gates * h) + R"(, "bias_hh": )" +
+         vector(gates * h) + "}}, ";
   doc += R"({"type": "dense", "in_features": )" + hs +
          R"(, "out_features": 1, "activation": "identity", "parameters": {"weight": )" +
          matrix(1, h) + R"(, "bias": )" + vector(1) + "}}]}";
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("rnnx_dispatch_bench_" + std::to_string(::getpid()) + "_" + cell + hs + ".json");
+  const auto path =
+      std::filesystem::temp_directory_path() /
+      ("rnnx_dispatch_bench_" + std::to_string(::getpid()) + "_" + cell + hs + ".json");
   std::ofstream(path) << doc;
   return path;
 }
@@ -111,8 +111,8 @@ void run(benchmark::State& state, factory make, const std::string& cell, std::si
   }
   const double steps = static_cast<double>(state.iterations()) * static_cast<double>(block);
   // kIsRate divides by seconds, kInvert takes the reciprocal: seconds / (steps * 1e-9).
-  state.counters["ns/step"] = benchmark::Counter(
-      steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns/step"] =
+      benchmark::Counter(steps * 1e-9, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["checksum"] = checksum;
   state.counters["isa"] = static_cast<double>(model->isa());
   state.SetLabel(std::string(rnnx::dispatch::name(model->isa())));
@@ -124,18 +124,17 @@ void register_all() {
     std::size_t h;
     factory make;
   };
-  const entry models[] = {{"lstm", 8, make_lstm_8},   {"lstm", 16, make_lstm_16},
-                          {"lstm", 32, make_lstm_32}, {"lstm", 64, make_lstm_64},
+  const entry models[] = {{"lstm", 8, make_lstm_8},     {"lstm", 16, make_lstm_16},
+                          {"lstm", 32, make_lstm_32},   {"lstm", 64, make_lstm_64},
                           {"lstm", 128, make_lstm_128}, {"gru", 8, make_gru_8},
-                          {"gru", 16, make_gru_16},   {"gru", 32, make_gru_32},
-                          {"gru", 64, make_gru_64},   {"gru", 128, make_gru_128}};
+                          {"gru", 16, make_gru_16},     {"gru", 32, make_gru_32},
+                          {"gru", 64, make_gru_64},     {"gru", 128, make_gru_128}};
   for (std::size_t block : {std::size_t{1}, std::size_t{64}})
     for (const entry& e : models) {
-      const std::string name = std::string(e.cell) + "/H:" + std::to_string(e.h) +
-                               "/block:" + std::to_string(block);
-      benchmark::RegisterBenchmark(name.c_str(), [e, block](benchmark::State& s) {
-        run(s, e.make, e.cell, e.h, block);
-      });
+      const std::string name =
+          std::string(e.cell) + "/H:" + std::to_string(e.h) + "/block:" + std::to_string(block);
+      benchmark::RegisterBenchmark(
+          name.c_str(), [e, block](benchmark::State& s) { run(s, e.make, e.cell, e.h, block); });
     }
 }
 

@@ -3,7 +3,7 @@
 // instruction set (the portable binary); rnnx_bench_dispatch_native once, for this machine.
 #include <rnnx/dispatch/define.hpp>
 
-#define RNNX_BENCH_DISPATCHED(h)                                                            \
+#define RNNX_BENCH_DISPATCHED(h)                                                           \
   RNNX_DISPATCHED_MODEL(make_lstm_##h, rnnx::network<rnnx::lstm<1, h>, rnnx::dense<h, 1>>) \
   RNNX_DISPATCHED_MODEL(make_gru_##h, rnnx::network<rnnx::gru<1, h>, rnnx::dense<h, 1>>)
 

@@ -12,12 +12,11 @@
 #include <chrono>
 #include <cstddef>
 #include <fstream>
+#include <rnnx/isa.hpp>
+#include <rnnx/simd/batch.hpp>
 #include <sstream>
 #include <string>
 #include <utility>
-
-#include <rnnx/isa.hpp>
-#include <rnnx/simd/batch.hpp>
 
 namespace rnnx_bench {
 
@@ -71,11 +70,12 @@ inline std::pair<std::string, std::string> cpu_model_and_isa() {
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
     if (key == "model" && line.rfind("model name", 0) == 0 && model == "unknown") model = value;
-    if ((key == "flags" || key == "Features") && flags.empty()) flags.append(" ").append(value).append(" ");
+    if ((key == "flags" || key == "Features") && flags.empty())
+      flags.append(" ").append(value).append(" ");
   }
   std::string isa;
-  for (const char* f : {"sse2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw",
-                        "avx512vl", "avx512_bf16", "avx512_fp16", "amx_bf16", "asimd", "sve"}) {
+  for (const char* f : {"sse2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl",
+                        "avx512_bf16", "avx512_fp16", "amx_bf16", "asimd", "sve"}) {
     std::string word = " ";
     word.append(f).append(" ");
     if (flags.find(word) == std::string::npos) continue;

@@ -25,7 +25,8 @@ using rnnx::dispatch::instruction_set;
 
 const std::filesystem::path fixtures = RNNX_FIXTURE_DIR;
 
-/// The variants the build compiled (rnnx_add_dispatched_sources' RNNX_DISPATCH_VARIANTS, comma-separated).
+/// The variants the build compiled (rnnx_add_dispatched_sources' RNNX_DISPATCH_VARIANTS,
+/// comma-separated).
 std::vector<std::string> built_variants() {
   std::vector<std::string> names;
   std::stringstream list(RNNX_TEST_DISPATCH_VARIANTS);
@@ -63,8 +64,8 @@ double worst_difference(const std::vector<float>& a, const std::vector<float>& b
 }
 
 constexpr instruction_set preference[] = {instruction_set::avx512_bf16, instruction_set::avx512,
-                                          instruction_set::avx2, instruction_set::sse2,
-                                          instruction_set::neon64, instruction_set::generic};
+                                          instruction_set::avx2,        instruction_set::sse2,
+                                          instruction_set::neon64,      instruction_set::generic};
 
 /// Whether this CPU runs the variant called `name`.
 bool cpu_runs(const std::string& name) {
@@ -125,8 +126,8 @@ TEST(Dispatch, ChosenVariantIsBitIdenticalToTheNativeBuild) {
   GTEST_SKIP() << "a portable build (RNNX_NATIVE=OFF) has no native build to compare with";
 #else
   const auto weights = scratch("native_weights.json");
-  const std::string command = std::string(RNNX_TEST_NATIVE_OUTPUTS) + " " + fixtures.string() +
-                              " " + weights.string();
+  const std::string command =
+      std::string(RNNX_TEST_NATIVE_OUTPUTS) + " " + fixtures.string() + " " + weights.string();
   FILE* pipe = ::popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string text;

@@ -7,11 +7,10 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <rnnx/dispatch/model.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <rnnx/dispatch/model.hpp>
 
 std::unique_ptr<rnnx::dispatch::model> make_dispatch_test_model();
 

@@ -50,9 +50,8 @@ class dispatched_model final : public dispatch::model {
   void reset() noexcept override { state_.reset(); }
   void process(const float* inputs, float* outputs, std::size_t steps) noexcept override {
     for (std::size_t t = 0; t < steps; ++t) {
-      const auto y =
-          net_.step(std::span<const float, Net::in_size>(inputs + t * Net::in_size, Net::in_size),
-                    state_);
+      const auto y = net_.step(
+          std::span<const float, Net::in_size>(inputs + t * Net::in_size, Net::in_size), state_);
       std::copy(y.begin(), y.end(), outputs + t * Net::out_size);
     }
   }
@@ -68,24 +67,24 @@ class dispatched_model final : public dispatch::model {
 #define RNNX_DISPATCH_PASTE_DETAIL(a, b) a##_##b
 #define RNNX_DISPATCH_PASTE(a, b) RNNX_DISPATCH_PASTE_DETAIL(a, b)
 
-#define RNNX_DISPATCH_DEFINE(function, ...)                          \
+#define RNNX_DISPATCH_DEFINE(function, ...)                         \
   std::unique_ptr<rnnx::dispatch::model> function() {               \
     return std::make_unique<rnnx::dispatched_model<__VA_ARGS__>>(); \
   }
 
 // The chooser refers to the other variants weakly: a variant the build left out (a compiler
 // without AVX-512 flags, another architecture) is a null factory, not a link error.
-#define RNNX_DISPATCH_CHOOSER(factory)                                                        \
-  [[gnu::weak]] std::unique_ptr<rnnx::dispatch::model> factory##_avx512_bf16();               \
-  [[gnu::weak]] std::unique_ptr<rnnx::dispatch::model> factory##_avx512();                    \
-  [[gnu::weak]] std::unique_ptr<rnnx::dispatch::model> factory##_avx2();                      \
-  std::unique_ptr<rnnx::dispatch::model> factory() {                                          \
-    using rnnx::dispatch::instruction_set;                                                    \
-    return rnnx::dispatch::make_best(                                                         \
-        {{instruction_set::avx512_bf16, &factory##_avx512_bf16},                              \
-         {instruction_set::avx512, &factory##_avx512},                                        \
-         {instruction_set::avx2, &factory##_avx2}},                                           \
-        {instruction_set::RNNX_ISA, &RNNX_DISPATCH_PASTE(factory, RNNX_ISA)});                \
+#define RNNX_DISPATCH_CHOOSER(factory)                                          \
+  [[gnu::weak]] std::unique_ptr<rnnx::dispatch::model> factory##_avx512_bf16(); \
+  [[gnu::weak]] std::unique_ptr<rnnx::dispatch::model> factory##_avx512();      \
+  [[gnu::weak]] std::unique_ptr<rnnx::dispatch::model> factory##_avx2();        \
+  std::unique_ptr<rnnx::dispatch::model> factory() {                            \
+    using rnnx::dispatch::instruction_set;                                      \
+    return rnnx::dispatch::make_best(                                           \
+        {{instruction_set::avx512_bf16, &factory##_avx512_bf16},                \
+         {instruction_set::avx512, &factory##_avx512},                          \
+         {instruction_set::avx2, &factory##_avx2}},                             \
+        {instruction_set::RNNX_ISA, &RNNX_DISPATCH_PASTE(factory, RNNX_ISA)});  \
   }
 
 #if defined(RNNX_DISPATCH_VARIANT)
@@ -97,7 +96,7 @@ static_assert(std::string_view(RNNX_STRINGIFY(RNNX_DISPATCH_VARIANT)) == rnnx::i
 #if !defined(RNNX_DISPATCH_VARIANT)
 #define RNNX_DISPATCHED_MODEL(factory, ...) RNNX_DISPATCH_DEFINE(factory, __VA_ARGS__)
 #elif defined(RNNX_DISPATCH_BASELINE)
-#define RNNX_DISPATCHED_MODEL(factory, ...)                                \
+#define RNNX_DISPATCHED_MODEL(factory, ...)                                 \
   RNNX_DISPATCH_DEFINE(RNNX_DISPATCH_PASTE(factory, RNNX_ISA), __VA_ARGS__) \
   RNNX_DISPATCH_CHOOSER(factory)
 #else

@@ -36,13 +36,20 @@ enum class instruction_set { generic, sse2, avx, avx2, avx512, avx512_bf16, neon
 
 inline constexpr std::string_view name(instruction_set s) noexcept {
   switch (s) {
-    case instruction_set::generic: return "generic";
-    case instruction_set::sse2: return "sse2";
-    case instruction_set::avx: return "avx";
-    case instruction_set::avx2: return "avx2";
-    case instruction_set::avx512: return "avx512";
-    case instruction_set::avx512_bf16: return "avx512_bf16";
-    case instruction_set::neon64: return "neon64";
+    case instruction_set::generic:
+      return "generic";
+    case instruction_set::sse2:
+      return "sse2";
+    case instruction_set::avx:
+      return "avx";
+    case instruction_set::avx2:
+      return "avx2";
+    case instruction_set::avx512:
+      return "avx512";
+    case instruction_set::avx512_bf16:
+      return "avx512_bf16";
+    case instruction_set::neon64:
+      return "neon64";
   }
   return "unknown";
 }
@@ -56,15 +63,20 @@ inline bool supported(instruction_set s) noexcept {
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
   switch (s) {
-    case instruction_set::generic: return true;
-    case instruction_set::sse2: return __builtin_cpu_supports("sse2");
-    case instruction_set::avx: return __builtin_cpu_supports("avx");
+    case instruction_set::generic:
+      return true;
+    case instruction_set::sse2:
+      return __builtin_cpu_supports("sse2");
+    case instruction_set::avx:
+      return __builtin_cpu_supports("avx");
     case instruction_set::avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case instruction_set::avx512: return avx512 && __builtin_cpu_supports("fma");
+    case instruction_set::avx512:
+      return avx512 && __builtin_cpu_supports("fma");
     case instruction_set::avx512_bf16:
       return avx512 && __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx512bf16");
-    case instruction_set::neon64: return false;
+    case instruction_set::neon64:
+      return false;
   }
   return false;
 #elif defined(__aarch64__)
@@ -114,11 +126,10 @@ struct variant {
 };
 
 /// The model from the first variant this CPU runs, else from `fallback` (the baseline's).
-/// The environment variable RNNX_DISPATCH_ISA (say RNNX_DISPATCH_ISA=avx2) picks a variant by name instead,
-/// to try each instruction set's code on one machine; it throws std::runtime_error, naming
+/// The environment variable RNNX_DISPATCH_ISA (say RNNX_DISPATCH_ISA=avx2) picks a variant by name
+/// instead, to try each instruction set's code on one machine; it throws std::runtime_error, naming
 /// what there is, if the program holds no such variant or this CPU cannot run it.
-inline std::unique_ptr<model> make_best(std::initializer_list<variant> variants,
-                                        variant fallback) {
+inline std::unique_ptr<model> make_best(std::initializer_list<variant> variants, variant fallback) {
   if (const char* wanted = std::getenv("RNNX_DISPATCH_ISA"); wanted != nullptr && *wanted != '\0') {
     std::string built;
     for (const variant& v : variants) {

@@ -100,4 +100,4 @@ constexpr std::size_t block_slices(std::size_t slices, std::size_t gates,
   return s;
 }
 
-}  // namespace rnnx::kernels
+}  // namespace RNNX_NAMESPACE::kernels

@@ -64,7 +64,8 @@ struct recurrent_weights {
   /// Slices of stage S whose gate sums share one pass over the weights, for K sequences at
   /// once (kernels/schedule.hpp).
   template <std::size_t S, std::size_t K = 1>
-  static constexpr std::size_t stage_block_slices = kernels::block_slices(slices, stage_gates<S>, K);
+  static constexpr std::size_t stage_block_slices =
+      kernels::block_slices(slices, stage_gates<S>, K);
   static constexpr std::size_t block_slices = stage_block_slices<0>;
 
   /// Where the hidden-side value of gate k of a slice sits in a row of gate sums or gradients
