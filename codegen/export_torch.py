@@ -28,13 +28,15 @@ layers; bidirectional=True gives one bidirectional layer per PyTorch layer,
 its parameters named weight_ih_reverse etc. for PyTorch's
 weight_ih_l{k}_reverse, its output 2 * hidden_size), nn.Linear, nn.Embedding (first layer only; no max_norm),
 nn.LayerNorm (one size, eps=1e-5), nn.Dropout (p a fraction a/b, b <= 10**6),
-nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU and nn.Softmax over the last axis.
+nn.PReLU (one slope, or one per feature: nn.PReLU(N) slopes dim 1, so a
+sequence model gives it (batch, N, time) or one step's (batch, N)), nn.Identity, nn.Sigmoid, nn.Tanh,
+nn.ReLU, nn.ELU (alpha=1) and nn.Softmax over the last axis.
 A TorchScript module gives exactly the document its eager module gives: its
 children are recognised by their TorchScript type (torch.nn's classes), their
 options read from the ScriptModule's attributes (scripted) or inferred from
 the parameter names and shapes and the traced graph (traced: aten::rnn_relu /
-rnn_tanh, the recurrent dropout, Softmax dim, Dropout p and LayerNorm
-normalized_shape / eps constants, aten::embedding_renorm_ for max_norm).
+rnn_tanh, the recurrent dropout, Softmax dim, Dropout p, ELU alpha and
+LayerNorm normalized_shape / eps constants, aten::embedding_renorm_ for max_norm).
 Anything else is refused, naming the first unsupported submodule.
 """
 
@@ -69,13 +71,14 @@ _ACTIVATIONS = {
     nn.Sigmoid: "sigmoid",
     nn.Tanh: "tanh",
     nn.ReLU: "relu",
+    nn.ELU: "elu",
     nn.Softmax: "softmax",
 }
 
 # Parameter-free or per-step layers other than the recurrent ones, nn.Linear and
 # the activations.
 _OTHERS = {nn.Embedding: "embedding", nn.LayerNorm: "layer_norm",
-           nn.Dropout: "dropout"}
+           nn.Dropout: "dropout", nn.PReLU: "prelu"}
 
 # The eps rnnx::layer_norm uses (nn.LayerNorm's default).
 _LAYER_NORM_EPS = 1e-5
@@ -86,8 +89,8 @@ _DROPOUT_MAX_DENOMINATOR = 10 ** 6
 _DROPOUT_TOLERANCE = 1e-12
 
 _SUPPORTED = ("nn.LSTM, nn.GRU, nn.RNN, nn.Linear, nn.Embedding, nn.LayerNorm, "
-              "nn.Dropout, nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, "
-              "nn.Softmax")
+              "nn.Dropout, nn.PReLU, nn.Identity, nn.Sigmoid, nn.Tanh, nn.ReLU, "
+              "nn.ELU, nn.Softmax")
 
 # nn.Softmax dims that mean "the feature axis" both for a 3-D (batch, time,
 # feature) or (time, batch, feature) tensor and for any input via -1.
@@ -345,6 +348,18 @@ def _softmax_dim(name, module):
     return _option(module, "dim", traced)
 
 
+def _elu_alpha(name, module):
+    def traced():
+        # aten::elu(input, alpha, scale, input_scale)
+        node = _traced_call(name, module, ("aten::elu", "aten::elu_"), "alpha")
+        alpha = _constant_input(node, 1)
+        if alpha is None:
+            raise ExportError("'%s' (nn.ELU): the traced graph does not show "
+                              "a constant alpha" % name)
+        return alpha
+    return _option(module, "alpha", traced)
+
+
 def _constant_list(node, index):
     """The value of a node's input built by prim::ListConstruct of constants
     (as a traced graph passes normalized_shape), or None."""
@@ -469,6 +484,14 @@ def _eager_layer(name, module, cls):
                 bias="bias" in params)
         elif cls is nn.Softmax:
             eager = nn.Softmax(dim=_softmax_dim(name, module))
+        elif cls is nn.ELU:
+            eager = nn.ELU(alpha=_elu_alpha(name, module))
+        elif cls is nn.PReLU:
+            weight = params.get("weight")
+            if weight is None or weight.dim() != 1:
+                raise ExportError("'%s' (nn.PReLU): TorchScript module has "
+                                  "no 1-D weight" % name)
+            eager = nn.PReLU(num_parameters=weight.shape[0])
         elif cls is nn.Embedding:
             options = _embedding_options(name, module, params)
             eager = nn.Embedding(options.pop("num_embeddings"),
@@ -679,6 +702,17 @@ def _layer_norm_layer(name, module, dtype):
             "parameters": params}
 
 
+def _prelu_layer(name, module, dtype):
+    """nn.PReLU(P) -> a prelu layer: one slope (P = 1, sized by its
+    neighbours later) or one per feature (P = its size)."""
+    what = _describe(name, module)
+    count = module.num_parameters
+    return {"type": "prelu", "size": count if count > 1 else None,
+            "num_parameters": count,
+            "parameters": {"weight": _values(module.weight, dtype,
+                                             what + ".weight")}}
+
+
 def _activation_function(name, module):
     """Return the rnnx activation name for an activation module."""
     function = _ACTIVATIONS[type(module)]
@@ -686,6 +720,10 @@ def _activation_function(name, module):
         raise ExportError("%s: only Softmax over the feature axis (dim=-1 or "
                           "dim=2) is supported, not dim=%r"
                           % (_describe(name, module), module.dim))
+    if function == "elu" and module.alpha != 1.0:
+        raise ExportError("%s: alpha=%r is not supported; rnnx::elu has "
+                          "alpha=1 (nn.ELU's default)"
+                          % (_describe(name, module), module.alpha))
     return function
 
 
@@ -700,10 +738,11 @@ _SIZE_FIELDS = {
     "layer_norm": ("normalized_shape", "normalized_shape"),
     "dropout": ("size", "size"),
     "activation": ("size", "size"),
+    "prelu": ("size", "size"),
 }
 
 # Layers whose size is that of their input (filled in from their neighbours).
-_SIZED_BY_NEIGHBOURS = ("activation", "dropout")
+_SIZED_BY_NEIGHBOURS = ("activation", "dropout", "prelu")
 
 
 # A layer of a module's own rnnx_layer(): a recurrent cell declared in C++.
@@ -724,15 +763,19 @@ def _output_size(layer):
 def _size_leading_layers(named):
     """Give activations and dropouts that start the chain the input size of
     the first layer with sizes of its own."""
+    def sized(layer):
+        return (layer["type"] not in _SIZED_BY_NEIGHBOURS
+                or layer["size"] is not None)
+
     for _, layer in named:
-        if layer["type"] not in _SIZED_BY_NEIGHBOURS:
+        if sized(layer):
             size = _input_size(layer)
             break
     else:
-        raise ExportError("model consists of activations and dropout only; "
-                          "their size is unknown")
+        raise ExportError("model consists of activations, dropout and "
+                          "one-slope PReLUs only; their size is unknown")
     for _, layer in named:
-        if layer["type"] not in _SIZED_BY_NEIGHBOURS:
+        if sized(layer):
             break
         layer["size"] = size
 
@@ -754,7 +797,14 @@ def _own_layer(name, module, dtype):
 
 
 def _apply_chain(layers, x):
+    """What the rnnx layers compute, in PyTorch: the chain applied to a
+    (batch, time, feature) batch."""
     for layer in layers:
+        if isinstance(layer, nn.PReLU) and layer.num_parameters > 1:
+            # rnnx's prelu slopes each step's features; nn.PReLU(N) slopes
+            # dim 1, so a sequence model hands it the features there.
+            x = layer(x.transpose(1, -1)).transpose(1, -1)
+            continue
         x = layer(x)
         if isinstance(x, tuple):  # (output, state) of a recurrent layer
             x = x[0]
@@ -887,9 +937,10 @@ def export_model(module, dtype=None):
         elif cls is nn.LayerNorm:
             named.append((_describe(name, child),
                           _layer_norm_layer(name, child, dtype)))
-        elif cls is nn.Dropout:
-            layer = _dropout_layer(name, child)
-            if named:
+        elif cls in (nn.Dropout, nn.PReLU):
+            layer = (_dropout_layer(name, child) if cls is nn.Dropout
+                     else _prelu_layer(name, child, dtype))
+            if named and layer["size"] is None:
                 layer["size"] = _output_size(named[-1][1])
             named.append((_describe(name, child), layer))
         elif callable(getattr(child, "rnnx_layer", None)):

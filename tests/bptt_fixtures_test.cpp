@@ -124,6 +124,15 @@ TEST(GradientFixture, LstmLayerNorm) {
       "grad_double_lstm_2_8__layer_norm__dense_3__mse_b4_t50");
 }
 
+TEST(GradientFixture, PReluAndElu) {
+  check_gradient_fixture<
+      float_model<lstm<3, 7>, prelu<7>, dense<7, 4, rnnx::elu>, prelu<4, 4>, dense<4, 2>>>(
+      "grad_lstm_3_7__prelu__dense_4_elu__prelu_4__dense_2__mse_b4_t7");
+  check_gradient_fixture<
+      double_model<gru<2, 6>, prelu<6, 6>, activation<6, rnnx::elu>, dense<6, 3>>>(
+      "grad_double_gru_2_6__prelu_6__elu__dense_3__mse_b3_t20");
+}
+
 // nn.LSTM/GRU(bidirectional=True): one bidirectional layer per PyTorch layer.
 TEST(GradientFixture, Bidirectional) {
   check_gradient_fixture<
@@ -138,8 +147,7 @@ TEST(GradientFixture, Bidirectional) {
 TEST(GradientFixture, DeclaredCells) {
   check_gradient_fixture<double_model<mgu<3, 9>, mgu<9, 5>, dense<5, 2>>>(
       "grad_double_mgu_3_9__mgu_5__dense_2__mse_b3_t20");
-  check_gradient_fixture<
-      double_model<gru_reset_before<2, 8>, gru_reset_before<8, 6>, dense<6, 2>>>(
+  check_gradient_fixture<double_model<gru_reset_before<2, 8>, gru_reset_before<8, 6>, dense<6, 2>>>(
       "grad_double_gru_reset_before_2_8__gru_reset_before_6__dense_2__mse_b3_t20");
   check_gradient_fixture<double_model<cifg_lstm<3, 7>, cifg_lstm<7, 5>, dense<5, 2>>>(
       "grad_double_cifg_lstm_3_7__cifg_lstm_5__dense_2__mse_b3_t20");

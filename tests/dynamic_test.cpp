@@ -132,6 +132,7 @@ TEST(DynamicVsTyped, DenseAndActivations) {
   check_against_typed<network<dense<3, 7, rnnx::tanh>, dense<7, 3, softmax>>>(0.5);  // row-major
   check_against_typed<network<dense<20, 33>, activation<33, softmax>>>(0.5);
   check_against_typed<network<dense<2, 300, relu>, dense<300, 17, sigmoid>>>(0.2);
+  check_against_typed<network<dense<3, 11, rnnx::elu>, activation<11, rnnx::elu>, dense<11, 2>>>(2.0);
 }
 
 TEST(DynamicVsTyped, Stacks) {

@@ -524,7 +524,8 @@ class ExportTest(unittest.TestCase):
             (nn.GRU(2, 3, num_layers=2, dropout=0.1234567891),
              "'model' (nn.GRU): dropout=0.1234567891 is not a fraction a/b"),
             (nn.Sequential(nn.Dropout(0.5), nn.ReLU()),
-             "model consists of activations and dropout only; their size is unknown"),
+             "model consists of activations, dropout and one-slope PReLUs "
+             "only; their size is unknown"),
             (nn.Sequential(nn.Linear(2, 3), nn.AlphaDropout(0.5)),
              "unsupported module '1' (nn.AlphaDropout)"),
         ]

@@ -56,3 +56,9 @@ TEST(FixtureFloat, LstmLayerNormDropoutDense) {
   check_fixture<network<lstm<3, 10>, layer_norm<10>, dropout<10, std::ratio<1, 5>>, dense<10, 2>>>(
       "lstm_3_10__layer_norm__dropout__dense_2");
 }
+
+// nn.PReLU() (one slope), nn.ELU() after a Linear, nn.PReLU(3) over each step's features.
+TEST(FixtureFloat, GruPReluDenseEluPRelu) {
+  check_fixture<network<gru<2, 6>, prelu<6>, dense<6, 3, rnnx::elu>, prelu<3, 3>>>(
+      "gru_2_6__prelu__dense_3_elu__prelu_3");
+}

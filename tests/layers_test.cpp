@@ -1,15 +1,18 @@
-// layer_norm, dropout and embedding: forward against plain loops of the PyTorch definitions,
-// backward against finite differences (tests/gradcheck.hpp), and each layer's own behaviour
-// (dropout only while training, token ids, initial values). Their PyTorch autograd fixtures
-// are in bptt_fixtures_test.
+// layer_norm, prelu, elu, dropout and embedding: forward against plain loops of the PyTorch
+// definitions, backward against finite differences (tests/gradcheck.hpp), and each layer's own
+// behaviour (dropout only while training, token ids, initial values). Their PyTorch autograd
+// fixtures are in bptt_fixtures_test.
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <random>
 #include <ratio>
 #include <rnnx/rnnx.hpp>
+#include <span>
 #include <string>
 #include <vector>
 #include <xtensor/xmanipulation.hpp>
@@ -80,6 +83,96 @@ TEST(LayerNorm, InitializesAsPyTorch) {
     for (std::size_t j = 0; j < 5; ++j) values.push_back(p.at(j));
   });
   EXPECT_EQ(values, (std::vector<float>{1, 1, 1, 1, 1, 0, 0, 0, 0, 0}));
+}
+
+// ---- prelu and elu ----------------------------------------------------------------------------
+
+/// Values that reach both sides of 0, 0 itself and the far negative tail.
+template <class T, std::size_t N>
+std::array<T, N> signed_values(unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<double> dist(0.0, 3.0);
+  std::array<T, N> x{};
+  for (std::size_t j = 0; j < N; ++j) x[j] = static_cast<T>(dist(gen));
+  x[0] = T(0);
+  if (N > 1) x[1] = T(-40);
+  return x;
+}
+
+template <std::size_t N, std::size_t P, class T>
+void check_prelu_against_loops() {
+  basic_network<T, prelu<N, P>> net;
+  rnnx_test::fill_uniform(net, 5, -1.5, 1.5);
+  std::vector<T> slopes;
+  net.template layer<0>().visit_parameters([&](std::string_view, auto& p) {
+    for (std::size_t k = 0; k < P; ++k) slopes.push_back(p.at(k));
+  });
+  for (unsigned trial = 0; trial < 10; ++trial) {
+    const auto x = signed_values<T, N>(trial);
+    auto s = net.initial_state();
+    const auto y = net.step(std::span<const T, N>(x), s);
+    for (std::size_t j = 0; j < N; ++j) {
+      const T expected = x[j] > 0 ? x[j] : slopes[P == 1 ? 0 : j] * x[j];
+      ASSERT_EQ(y[j], expected) << "prelu<" << N << ", " << P << "> feature " << j;
+    }
+    for (std::size_t j = N; j < simd::padded<T>(N); ++j) ASSERT_EQ(s.output.data()[j], T(0));
+  }
+}
+
+TEST(PRelu, MatchesTheDefinition) {
+  check_prelu_against_loops<1, 1, float>();
+  check_prelu_against_loops<7, 1, float>();
+  check_prelu_against_loops<19, 19, float>();
+  check_prelu_against_loops<5, 5, double>();
+}
+
+TEST(PRelu, Gradients) {
+  check_all_shapes<model<dense<3, 7>, prelu<7>, dense<7, 2>>>(31);
+  check_all_shapes<model<lstm<2, 5>, prelu<5, 5>, gru<5, 4>, prelu<4>>>(32);
+}
+
+TEST(PRelu, InitializesAsPyTorch) {
+  network<dense<3, 5>, prelu<5, 5>> net;
+  initialize(net, 1);
+  std::vector<float> values;
+  net.layer<1>().visit_parameters([&](std::string_view, auto& p) {
+    for (std::size_t j = 0; j < 5; ++j) values.push_back(p.at(j));
+  });
+  EXPECT_EQ(values, (std::vector<float>(5, 0.25f)));
+}
+
+template <std::size_t N, class T>
+void check_elu_against_expm1(double relative_tolerance) {
+  basic_network<T, activation<N, rnnx::elu>> net;
+  for (unsigned trial = 0; trial < 10; ++trial) {
+    auto x = signed_values<T, N>(trial);
+    if (N > 2) x[2] = T(-1e-4);  // where exp(x) - 1 would cancel
+    auto s = net.initial_state();
+    const auto y = net.step(std::span<const T, N>(x), s);
+    for (std::size_t j = 0; j < N; ++j) {
+      const double expected = x[j] > 0 ? double(x[j]) : std::expm1(double(x[j]));
+      ASSERT_NEAR(y[j], expected, relative_tolerance * std::abs(expected)) << "elu(" << x[j] << ")";
+    }
+  }
+}
+
+TEST(Elu, MatchesTheDefinition) {
+  check_elu_against_expm1<13, float>(3e-7);
+  check_elu_against_expm1<6, double>(1e-15);
+}
+
+TEST(Elu, PropagatesNaN) {
+  network<activation<3, rnnx::elu>> net;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::array<float, 3> x{nan, -1.0f, 2.0f};
+  auto s = net.initial_state();
+  const auto y = net.step(std::span<const float, 3>(x), s);
+  EXPECT_TRUE(std::isnan(y[0]));
+}
+
+TEST(Elu, Gradients) {
+  check_all_shapes<model<dense<3, 6, rnnx::elu>, activation<6, rnnx::elu>, dense<6, 2>>>(33);
+  check_all_shapes<model<gru<2, 5>, dense<5, 3, rnnx::elu>>>(34);
 }
 
 // ---- dropout ----------------------------------------------------------------------------------
@@ -268,6 +361,36 @@ TEST(Bidirectional, ParametersCarryPyTorchsReverseSuffix) {
 }
 
 // ---- weight files ---------------------------------------------------------------------------
+
+TEST(NewLayers, PReluAndEluRoundTripAndNameTheirSlopes) {
+  using Net =
+      network<dense<3, 6, rnnx::elu>, prelu<6, 6>, lstm<6, 4>, prelu<4>, activation<4, rnnx::elu>>;
+  auto a = std::make_unique<Net>();
+  rnnx_test::fill_uniform(*a, 3, -1, 1);
+  const std::string path = ::testing::TempDir() + "/rnnx_prelu_elu.json";
+  save_weights(*a, path);
+  auto b = std::make_unique<Net>();
+  load_weights(*b, path);
+  EXPECT_TRUE(*a == *b);
+  using Shared =
+      network<dense<3, 6, rnnx::elu>, prelu<6>, lstm<6, 4>, prelu<4>, activation<4, rnnx::elu>>;
+  auto c = std::make_unique<Shared>();
+  try {
+    load_weights(*c, path);
+    ADD_FAILURE() << "six slopes loaded into a one-slope prelu";
+  } catch (const weights_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'num_parameters'"), std::string::npos) << e.what();
+  }
+  using Relu =
+      network<dense<3, 6, rnnx::relu>, prelu<6, 6>, lstm<6, 4>, prelu<4>, activation<4, rnnx::elu>>;
+  auto d = std::make_unique<Relu>();
+  try {
+    load_weights(*d, path);
+    ADD_FAILURE() << "an elu dense layer loaded as relu";
+  } catch (const weights_error& e) {
+    EXPECT_NE(std::string(e.what()).find("elu"), std::string::npos) << e.what();
+  }
+}
 
 TEST(NewLayers, SaveAndLoadRoundTrip) {
   using Net = network<embedding<12, 6>, peephole_lstm<6, 5>, dropout<5, std::ratio<1, 5>>,

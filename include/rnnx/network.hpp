@@ -91,8 +91,8 @@ class basic_network {
   static_assert(is_supported_scalar_v<T>, "rnnx::network: the scalar type must be float or double");
   static_assert((layer<typename Specs::template rebind<T>> && ...),
                 "rnnx::network: every argument must be a layer (rnnx::dense, rnn, lstm, "
-                "peephole_lstm, gru, gru_reset_before, bidirectional, activation, layer_norm, "
-                "dropout, embedding)");
+                "peephole_lstm, gru, gru_reset_before, bidirectional, activation, prelu, "
+                "layer_norm, dropout, embedding)");
   static_assert(detail::chain_is_valid<Specs...>());
   static_assert(
       []<std::size_t... I>(std::index_sequence<I...>) {

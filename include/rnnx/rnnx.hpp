@@ -15,6 +15,7 @@
 #include "rnnx/layers/light_gru.hpp"
 #include "rnnx/layers/lstm.hpp"
 #include "rnnx/layers/mgu.hpp"
+#include "rnnx/layers/prelu.hpp"
 #include "rnnx/layers/rnn.hpp"
 #include "rnnx/network.hpp"
 #include "rnnx/parameters.hpp"

@@ -181,7 +181,7 @@ class Tool(unittest.TestCase):
         doc["layers"][1]["type"] = "conv1d"
         self.assert_fails(doc, r'layer 1: unknown layer type "conv1d"; supported: lstm, gru, '
                                r'rnn, dense, activation, peephole_lstm, embedding, layer_norm, '
-                               r'dropout, gru_reset_before, bidirectional$')
+                               r'prelu, dropout, gru_reset_before, bidirectional$')
         doc["layers"][1]["type"] = "x\ny" * 30  # user text stays on one line, shortened
         line = self.assert_fails(doc, r'unknown layer type "x\\ny')
         self.assertLess(len(line), 280)
@@ -304,7 +304,7 @@ class Tool(unittest.TestCase):
                                r"one of tanh, relu$")
         self.assert_fails(document(dense(1, 1, "swish")),
                           r"field 'activation' is \"swish\"; it must be one of identity, "
-                          r"sigmoid, tanh, relu, softmax$")
+                          r"sigmoid, tanh, relu, elu, softmax$")
         self.assert_fails(document(recurrent("rnn", 1, 2)), r"field 'nonlinearity' is missing")
         self.assert_fails(document({"type": "activation", "size": 2, "function": ["tanh"]}),
                           r"field 'function' is an array; it must be one of")

@@ -65,6 +65,10 @@ class Chain(nn.Module):
 
     def forward(self, x):
         for layer in self.children():
+            if isinstance(layer, nn.PReLU) and layer.num_parameters > 1:
+                # nn.PReLU(N) slopes dim 1; rnnx::prelu<N, N> the features.
+                x = layer(x.transpose(1, -1)).transpose(1, -1)
+                continue
             x = layer(x)
             if isinstance(x, tuple):  # (output, state) from LSTM/GRU/RNN
                 x = x[0]
@@ -91,6 +95,14 @@ def _layer_norm(n):
         norm.weight.copy_(1 + 0.5 * torch.randn(n))
         norm.bias.copy_(0.5 * torch.randn(n))
     return norm
+
+
+def _prelu(count):
+    """nn.PReLU(count) with random slopes (not 0.25), some negative."""
+    prelu = nn.PReLU(count)
+    with torch.no_grad():
+        prelu.weight.uniform_(-0.5, 1.0)
+    return prelu
 
 
 # name -> (dtype, steps, layer factory), default PyTorch init.
@@ -136,6 +148,10 @@ CASES = {
         torch.float32, STEPS,
         lambda: [_lstm(3, 10), _layer_norm(10), nn.Dropout(0.2),
                  nn.Linear(10, 2)]),
+    "gru_2_6__prelu__dense_3_elu__prelu_3": (
+        torch.float32, STEPS,
+        lambda: [_gru(2, 6), _prelu(1), nn.Linear(6, 3), nn.ELU(),
+                 _prelu(3)]),
 }
 
 
@@ -272,6 +288,13 @@ GRAD_CASES = {
     "grad_lstm_3_9__layer_norm__dense_2__mse_b4_t7": GradCase(
         torch.float32, 4, 7, "mse", False,
         lambda: [_lstm(3, 9), _layer_norm(9), nn.Linear(9, 2)]),
+    "grad_lstm_3_7__prelu__dense_4_elu__prelu_4__dense_2__mse_b4_t7": GradCase(
+        torch.float32, 4, 7, "mse", False,
+        lambda: [_lstm(3, 7), _prelu(1), nn.Linear(7, 4), nn.ELU(),
+                 _prelu(4), nn.Linear(4, 2)]),
+    "grad_double_gru_2_6__prelu_6__elu__dense_3__mse_b3_t20": GradCase(
+        torch.float64, 3, 20, "mse", False,
+        lambda: [_gru(2, 6), _prelu(6), nn.ELU(), nn.Linear(6, 3)]),
     "grad_double_lstm_2_8__layer_norm__dense_3__mse_b4_t50": GradCase(
         torch.float64, 4, 50, "mse", False,
         lambda: [_lstm(2, 8), _layer_norm(8), nn.Linear(8, 3)]),

@@ -31,7 +31,7 @@
 
 namespace RNNX_NAMESPACE::dynamic {
 
-enum class activation_function { identity, sigmoid, tanh, relu, softmax };
+enum class activation_function { identity, sigmoid, tanh, relu, elu, softmax };
 
 constexpr std::string_view name_of(activation_function a) noexcept {
   switch (a) {
@@ -41,6 +41,8 @@ constexpr std::string_view name_of(activation_function a) noexcept {
       return "tanh";
     case activation_function::relu:
       return "relu";
+    case activation_function::elu:
+      return "elu";
     case activation_function::softmax:
       return "softmax";
     case activation_function::identity:
@@ -52,7 +54,7 @@ constexpr std::string_view name_of(activation_function a) noexcept {
 constexpr std::optional<activation_function> activation_named(std::string_view name) noexcept {
   for (auto a :
        {activation_function::identity, activation_function::sigmoid, activation_function::tanh,
-        activation_function::relu, activation_function::softmax})
+        activation_function::relu, activation_function::elu, activation_function::softmax})
     if (name_of(a) == name) return a;
   return std::nullopt;
 }
@@ -140,6 +142,9 @@ inline void apply_activation(activation_function act, T* y, std::size_t n) noexc
       break;
     case activation_function::relu:
       apply_elementwise<rnnx::relu>(y, np);
+      break;
+    case activation_function::elu:
+      apply_elementwise<rnnx::elu>(y, np);
       break;
     case activation_function::softmax: {
       const std::size_t full = n / V * V;
@@ -545,4 +550,4 @@ class gru : public recurrent_base<T, 3> {
   }
 };
 
-}  // namespace rnnx::dynamic
+}  // namespace RNNX_NAMESPACE::dynamic

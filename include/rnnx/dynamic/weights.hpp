@@ -106,7 +106,7 @@ activation_function option(const Fields& fields, std::string_view key, const std
   if (!ok)
     throw weights_error(
         where + ": field '" + std::string(key) + "' is \"" + value + "\"; expected " +
-        (recurrent ? "tanh or relu" : "one of identity, sigmoid, tanh, relu, softmax"));
+        (recurrent ? "tanh or relu" : "one of identity, sigmoid, tanh, relu, elu, softmax"));
   return *act;
 }
 

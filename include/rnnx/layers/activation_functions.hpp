@@ -67,6 +67,22 @@ struct relu {
   }
 };
 
+/// torch.nn.ELU with alpha = 1 (RTNeural's and Keras' default): x for x > 0, exp(x) - 1
+/// otherwise.
+struct elu {
+  static constexpr std::string_view name = "elu";
+  template <class T>
+  static simd::batch<T> apply(const simd::batch<T>& x) noexcept {
+    return simd::elu(x);
+  }
+  /// d act / dx at the x for which act(x) = y: 1 for y > 0, exp(x) = y + 1 otherwise.
+  template <class T>
+  static simd::batch<T> derivative(const simd::batch<T>& y) noexcept {
+    const simd::batch<T> one = simd::broadcast(T(1));
+    return simd::select(y > simd::broadcast(T(0)), one, y + one);
+  }
+};
+
 /// exp(x_i - max x) / sum_j exp(x_j - max x) over the layer's output vector.
 struct softmax {
   static constexpr std::string_view name = "softmax";
@@ -75,7 +91,7 @@ struct softmax {
 template <class A>
 inline constexpr bool is_activation_v =
     std::is_same_v<A, identity> || std::is_same_v<A, sigmoid> || std::is_same_v<A, tanh> ||
-    std::is_same_v<A, relu> || std::is_same_v<A, softmax>;
+    std::is_same_v<A, relu> || std::is_same_v<A, elu> || std::is_same_v<A, softmax>;
 
 /// y = A(y) in place over N values stored padded to whole registers; padding lanes end as 0.
 template <class A, class T, std::size_t N>
@@ -137,4 +153,4 @@ inline void apply_activation_gradient(const T* y, T* dy) noexcept {
   }
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -22,7 +22,7 @@ class dense {
   static_assert(In > 0 && Out > 0, "rnnx::dense<In, Out>: sizes must be positive");
   static_assert(is_activation_v<Act>,
                 "rnnx::dense<In, Out, Act>: Act must be one of rnnx::identity, rnnx::sigmoid, "
-                "rnnx::tanh, rnnx::relu, rnnx::softmax");
+                "rnnx::tanh, rnnx::relu, rnnx::elu, rnnx::softmax");
   static_assert(is_supported_scalar_v<T>, "rnnx::dense: the scalar type must be float or double");
   static constexpr bool row_major = kernels::prefer_row_major<T>(Out, In);
   using weight_type =
@@ -141,7 +141,7 @@ class activation {
   static_assert(N > 0, "rnnx::activation<N, Act>: the size must be positive");
   static_assert(is_activation_v<Act>,
                 "rnnx::activation<N, Act>: Act must be one of rnnx::identity, rnnx::sigmoid, "
-                "rnnx::tanh, rnnx::relu, rnnx::softmax");
+                "rnnx::tanh, rnnx::relu, rnnx::elu, rnnx::softmax");
   static_assert(is_supported_scalar_v<T>,
                 "rnnx::activation: the scalar type must be float or double");
 

@@ -1,5 +1,5 @@
 #pragma once
-// Vectorised exp, sigmoid, tanh and relu: the one activation policy every layer uses.
+// Vectorised exp, sigmoid, tanh, relu and elu: the one activation policy every layer uses.
 //
 // float: branch-free Cephes-style kernels (no lane pays for another lane's slow path).
 // Maximum errors over every 211th float bit pattern of both signs (tests/simd_math_test.cpp
@@ -80,7 +80,7 @@ struct tanh_rational {
   using B = batch<float>;
   static B numerator(const B& x, const B& x2) noexcept {
     B p = simd::fma(x2, B(-2.76076847742355e-16f / (h * h2 * h2 * h2 * h2 * h2 * h2)),
-                     B(2.00018790482477e-13f / (h * h2 * h2 * h2 * h2 * h2)));
+                    B(2.00018790482477e-13f / (h * h2 * h2 * h2 * h2 * h2)));
     p = simd::fma(x2, p, B(-8.60467152213735e-11f / (h * h2 * h2 * h2 * h2)));
     p = simd::fma(x2, p, B(5.12229709037114e-08f / (h * h2 * h2 * h2)));
     p = simd::fma(x2, p, B(1.48572235717979e-05f / (h * h2 * h2)));
@@ -90,7 +90,7 @@ struct tanh_rational {
   }
   static B denominator(const B& x2) noexcept {
     B q = simd::fma(x2, B(1.19825839466702e-06f / (h2 * h2 * h2)),
-                     B(1.18534705686654e-04f / (h2 * h2)));
+                    B(1.18534705686654e-04f / (h2 * h2)));
     q = simd::fma(x2, q, B(2.26843463243900e-03f / h2));
     return simd::fma(x2, q, B(4.89352518554385e-03f));
   }
@@ -152,10 +152,24 @@ inline batch<double> sigmoid(const batch<double>& x) noexcept {
   return batch<double>(1.0) / (batch<double>(1.0) + exp(-x));
 }
 
+/// exp(x) - 1 without the cancellation near 0 (xsimd's expm1, ~1 ulp): ELU's negative side.
+template <class T>
+inline batch<T> expm1(const batch<T>& x) noexcept {
+  return xsimd::expm1(x);
+}
+
+/// x for x > 0, exp(x) - 1 otherwise (torch.nn.ELU, alpha = 1); NaN stays NaN.
+template <class T>
+inline batch<T> elu(const batch<T>& x) noexcept {
+  // expm1 of x itself (inf in the lanes x > 0 discards): clamping to min(x, 0) would turn
+  // NaN into 0 on x86, whose min returns its second operand for NaN.
+  return xsimd::select(x > batch<T>(T(0)), x, expm1(x));
+}
+
 /// max(x, 0) that keeps NaN (a hardware max would return 0 for a NaN lane).
 template <class T>
 inline batch<T> relu(const batch<T>& x) noexcept {
   return xsimd::select(x < batch<T>(T(0)), batch<T>(T(0)), x);
 }
 
-}  // namespace rnnx::simd
+}  // namespace RNNX_NAMESPACE::simd

@@ -4,7 +4,7 @@
 //   dense (nn.Linear, in_features n): weight and bias ~ U(-1/sqrt(n), 1/sqrt(n))
 //   peephole_lstm: its peephole weights like the others, U(-1/sqrt(H), 1/sqrt(H))
 //   layers with their own rule (reset_parameters): layer_norm weight 1, bias 0 (nn.LayerNorm);
-//   embedding N(0, 1) (nn.Embedding)
+//   prelu slope 0.25 (nn.PReLU); embedding N(0, 1) (nn.Embedding)
 // Values come from one std::mt19937_64 seeded with `seed`, mapped to [0, 1) through their top
 // 53 bits (not std::uniform_real_distribution, whose mapping differs between standard
 // libraries), in the order layers, parameters (file order), then PyTorch's row-major order.
