@@ -268,7 +268,8 @@ class ImportRtneural(unittest.TestCase):
         self.assert_refused(gru2 | {"gru.weight_ih_l0_reverse": rows(6, 1, 1)},
                             r'key "gru.weight_ih_l0_reverse": a bidirectional layer, which '
                             r'RTNeural does not load')
-        self.assert_refused(torch_recurrent("lstm.", 4, 1, 2) | {"lstm.weight_hr_l0": rows(1, 2, 1)},
+        self.assert_refused(torch_recurrent("lstm.", 4, 1, 2)
+                            | {"lstm.weight_hr_l0": rows(1, 2, 1)},
                             r'key "lstm.weight_hr_l0": an LSTM with proj_size')
         self.assert_refused({"rnn.weight_ih_l0": rows(2, 1, 1), "rnn.weight_hh_l0": rows(2, 2, 1)},
                             r'key "rnn.weight_hh_l0" is 2 x 2: not 4H x H \(LSTM\) or 3H x H '
