@@ -74,6 +74,17 @@ class NonFinite:
         self.text = text
 
 
+def unique_keys(pairs):
+    """A JSON object, refused when it holds a key twice: which value is meant is open, and in a
+    state_dict the key order is the model's layer order."""
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ImportError_("key %s appears twice in one object" % json.dumps(key)[:80])
+        seen[key] = value
+    return seen
+
+
 def parse(data):
     try:
         text = data.decode("utf-8-sig")
@@ -81,7 +92,7 @@ def parse(data):
         raise ImportError_("not UTF-8 (byte 0x%02x at offset %d)"
                            % (data[err.start], err.start)) from None
     try:
-        return json.loads(text, parse_constant=NonFinite)
+        return json.loads(text, parse_constant=NonFinite, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as err:
         raise ImportError_("not valid JSON: %s at line %d, column %d"
                            % (err.msg, err.lineno, err.colno)) from None
@@ -312,6 +323,8 @@ def row_count(value, key):
     if value[0] and isinstance(value[0][0], list):
         raise ImportError_("key %s has 3 or more dimensions (a convolution?); only nn.Linear, "
                            "nn.GRU and nn.LSTM map" % json.dumps(key))
+    if not value[0]:
+        raise ImportError_("key %s has rows of 0 values" % json.dumps(key))
     return len(value), len(value[0])
 
 

@@ -303,6 +303,7 @@ class ImportRtneural(unittest.TestCase):
         del one_bias["gru.bias_ih_l0"]
         self.assert_refused(one_bias, r'key "gru.bias_hh_l0" is there without key '
                                       r'"gru.bias_ih_l0"')
+        self.assert_refused({"dense.weight": [[]]}, r'key "dense.weight" has rows of 0 values')
         self.assert_refused({"dense.bias": [0.0]},
                             r'key "dense.bias" is there without "dense.weight"')
         self.assert_refused(torch_dense("dense.", 1, 1) | {"dense.bias": [float("nan")]},
@@ -346,6 +347,8 @@ class ImportRtneural(unittest.TestCase):
                             r"field 'in_shape' is missing")
         self.assert_refused(model(dense(1, 1)), r"--activation applies to PyTorch-format files",
                             "--activation", "dense=tanh")
+        self.assert_refused(b'{"dense.weight": [[1.0]], "dense.weight": [[2.0]]}',
+                            r'key "dense.weight" appears twice in one object')
         self.assert_refused(b"\xfe{}", r"not UTF-8")
         self.assert_refused(b"{", r"not valid JSON")
 
