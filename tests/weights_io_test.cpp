@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "random_parameters.hpp"
+#include "weights_error_of.hpp"
 
 namespace {
 
@@ -349,16 +350,7 @@ std::filesystem::path fresh_directory(const std::string& name) {
   return dir;
 }
 
-/// std::string of what `f` threw as a weights_error, or "" when it did not throw.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const rnnx::weights_error& e) {
-    return e.what();
-  }
-  return "";
-}
+using rnnx_test::error_of;
 
 TEST(WeightsFiles, ANonFiniteWeightIsRefusedAndThePreviousFileKept) {
   const auto dir = fresh_directory("non_finite");

@@ -100,15 +100,10 @@ class ImportRtneural(unittest.TestCase):
                 doc = json.load(f)
         return result, doc
 
-    def imported_unchecked(self, content, *args):
-        """The imported document, not checked by rnnx-codegen: for layers its C++ side does not
-        have yet (elu, prelu)."""
+    def imported(self, content, *args):
+        """The imported document, which rnnx-codegen also validates."""
         result, doc = self.run_import(content, *args)
         self.assertEqual((result.returncode, result.stderr), (0, ""))
-        return doc
-
-    def imported(self, content, *args):
-        doc = self.imported_unchecked(content, *args)
         check = subprocess.run([sys.executable, CODEGEN, os.path.join(self.dir, "out.json"),
                                 "--check", "-q"], capture_output=True, text=True)
         self.assertEqual(check.returncode, 0, check.stderr)
@@ -176,7 +171,7 @@ class ImportRtneural(unittest.TestCase):
 
     def test_elu_and_prelu_exactly(self):
         # RTNeural's prelu reads alpha from weights[0][0]: N values, or 1 spread over the layer.
-        doc = self.imported_unchecked(model(
+        doc = self.imported(model(
             dense(1, 3, "elu"), prelu([0.25, -0.5, 2.0]), dense(3, 2),
             {"type": "activation", "activation": "elu", "weights": []}, prelu([0.125], 2),
             {"type": "activation", "activation": "elu", "weights": []}))
@@ -248,7 +243,7 @@ class ImportRtneural(unittest.TestCase):
                           for l in doc["layers"]],
                          [("gru", None, None), ("activation", "relu", 2), ("dense", "tanh", None),
                           ("dense", "softmax", None)])
-        doc = self.imported_unchecked(state, "--activation", "dense=elu")
+        doc = self.imported(state, "--activation", "dense=elu")
         self.assertEqual(doc["layers"][1]["activation"], "elu")
         self.assert_refused(state, r'--activation lstm=\.\.\.: no module "lstm"; the modules are '
                                    r'"gru", "dense", "out"', "--activation", "lstm=tanh")

@@ -61,13 +61,6 @@ def run_weights(document, x):
     return h[0]
 
 
-class FeaturePReLU(nn.PReLU):
-    """nn.PReLU over the feature axis of (batch, time, features): PyTorch's own takes dim 1."""
-
-    def forward(self, x):
-        return super().forward(x.reshape(-1, x.shape[-1])).reshape(x.shape)
-
-
 def pytorch_model(seed, *layers):
     torch.manual_seed(seed)
     model = Chain(*layers).eval()
@@ -108,7 +101,7 @@ class ImportRtneuralTorch(unittest.TestCase):
 
     def test_keras_format_elu_and_prelu(self):
         model = pytorch_model(21, nn.Linear(1, 6), nn.ELU(), nn.GRU(6, 5, batch_first=True),
-                              FeaturePReLU(5), nn.Linear(5, 4), FeaturePReLU(1), nn.Linear(4, 3),
+                              nn.PReLU(5), nn.Linear(5, 4), nn.PReLU(1), nn.Linear(4, 3),
                               nn.ELU())
         with torch.no_grad():
             content = {"in_shape": [None, None, 1], "layers": rtneural_layers(model)}

@@ -34,7 +34,7 @@ from torch import nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from make_fixtures import STEPS, _build_model, make_input  # noqa: E402
+from make_fixtures import STEPS, _build_model, _prelu, make_input  # noqa: E402
 from make_fixtures import export_model, to_json  # noqa: E402
 
 RTNEURAL_DIR = os.path.join(HERE, "rtneural")
@@ -45,6 +45,10 @@ CASES = {
         nn.Linear(1, 8), nn.Tanh(), nn.GRU(8, 8, batch_first=True),
         nn.LSTM(8, 6, batch_first=True), nn.Linear(6, 4), nn.ReLU(),
         nn.Linear(4, 3), nn.Softmax(dim=-1)],
+    # RTNeural's elu and prelu (a slope per feature, and one spread over the layer).
+    "dense_elu_gru_prelu_dense_prelu_dense_elu": lambda: [
+        nn.Linear(1, 6), nn.ELU(), nn.GRU(6, 5, batch_first=True), _prelu(5),
+        nn.Linear(5, 4), _prelu(1), nn.Linear(4, 3), nn.ELU()],
 }
 
 # PyTorch-format cases: (state_dict module name or None for an activation, module, ...) in
@@ -135,8 +139,12 @@ def write_rtneural_file(name, content, indent):
 def make_case(name):
     case = "rtneural_" + name
     if name in TORCH_CASES:
-        named_layers = TORCH_CASES[name]()
-        model = _build_model(case, torch.float32, lambda: [m for _, m in named_layers])
+        named_layers = []
+
+        def factory():  # modules made under the case's seed, whatever ran before
+            named_layers[:] = TORCH_CASES[name]()
+            return [module for _, module in named_layers]
+        model = _build_model(case, torch.float32, factory)
         features = TORCH_INPUTS.get(name, 1)
     else:
         model = _build_model(case, torch.float32, CASES[name])

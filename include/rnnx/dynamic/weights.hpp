@@ -105,7 +105,8 @@ activation_function option(const Fields& fields, std::string_view key, const std
       act && (!recurrent || *act == activation_function::tanh || *act == activation_function::relu);
   if (!ok)
     throw weights_error(
-        where + ": field '" + std::string(key) + "' is \"" + value + "\"; expected " +
+        where + ": field '" + std::string(key) + "' is " + rnnx::detail::json_text(value) +
+        "; expected " +
         (recurrent ? "tanh or relu" : "one of identity, sigmoid, tanh, relu, elu, softmax"));
   return *act;
 }
@@ -184,27 +185,26 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
       const auto it = params.find(std::string(s.name));
       if (it == params.end()) throw weights_error(what + " is missing");
       if (!it->is_array() || it->size() != s.rows)
-        throw weights_error(what + " must be a list of " + std::to_string(s.rows) +
-                            (s.cols ? " rows" : " numbers") + " (shape " + shape_text(s) +
-                            "), found " +
-                            (it->is_array() ? std::to_string(it->size()) + " entries"
-                                            : rnnx::detail::json_kind(*it)));
+        throw weights_error(what + " must be a list of " +
+                            (s.cols ? rnnx::detail::count_text(s.rows, "row", "rows")
+                                    : rnnx::detail::count_text(s.rows, "number", "numbers")) +
+                            " (shape " + shape_text(s) + "), found " +
+                            rnnx::detail::found_text(*it));
       if (s.cols)
         for (std::size_t r = 0; r < s.rows; ++r) {
           const nlohmann::json& row = (*it)[r];
           if (!row.is_array() || row.size() != s.cols)
             throw weights_error(what + " row " + std::to_string(r) + " must hold " +
-                                std::to_string(s.cols) + " numbers (shape " + shape_text(s) +
-                                "), found " +
-                                (row.is_array() ? std::to_string(row.size()) + " entries"
-                                                : rnnx::detail::json_kind(row)));
+                                rnnx::detail::count_text(s.cols, "number", "numbers") + " (shape " +
+                                shape_text(s) + "), found " + rnnx::detail::found_text(row));
         }
     }
     for (const auto& item : params.items()) {
       bool expected = false;
       for (const auto& s : shapes) expected = expected || s.name == item.key();
       if (!expected)
-        throw weights_error(where + ": unknown parameter '" + rnnx::detail::brief(item.key()) + "'");
+        throw weights_error(where + ": unknown parameter '" + rnnx::detail::brief(item.key()) +
+                            "'");
     }
   };
   auto layer = make_layer<T>(type->get<std::string>(), fields, where, check_shapes);
@@ -338,7 +338,7 @@ std::string weights_to_string(const basic_network<T>& model) {
 template <class T>
 void save_weights(const basic_network<T>& model, const std::filesystem::path& path) {
   rnnx::detail::write_document<weights_error>(path, weights_to_string(model),
-                                        "rnnx::dynamic::save_weights");
+                                              "rnnx::dynamic::save_weights");
 }
 
 /// The runtime-sized copy of a typed model (rnnx::network<...> or basic_network<T, ...>):
@@ -370,4 +370,4 @@ basic_network<typename Net::scalar> from_typed(const Net& model) {
   return basic_network<T>(std::move(layers));
 }
 
-}  // namespace rnnx::dynamic
+}  // namespace RNNX_NAMESPACE::dynamic

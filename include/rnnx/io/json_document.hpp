@@ -33,42 +33,6 @@ inline std::string concat(std::initializer_list<std::string_view> pieces) {
   return text;
 }
 
-/// A key that an object of the document holds twice (std::string: its text).
-struct duplicate_key {
-  std::string key;
-};
-
-/// Whether `text` is a JSON document: if so it is in `document`, if not why not is in `error`
-/// (nlohmann::json's parse_error, out_of_range for a number such as 1e400, or a key that
-/// one object holds twice: JSON leaves its meaning open, and loaders would silently keep one).
-inline bool parse_json_document(std::string_view text, nlohmann::json& document,
-                                std::string& error) {
-  std::vector<std::vector<std::string>> keys;  // of each open object (a handful: a linear scan)
-  const auto check = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-    using event_t = nlohmann::json::parse_event_t;
-    if (event == event_t::object_start) {
-      keys.emplace_back();
-    } else if (event == event_t::object_end) {
-      keys.pop_back();
-    } else if (event == event_t::key) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      std::vector<std::string>& seen = keys.back();
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) throw duplicate_key{key};
-      seen.push_back(key);
-    }
-    return true;
-  };
-  try {
-    document = nlohmann::json::parse(text.data(), text.data() + text.size(), check);
-    return true;
-  } catch (const nlohmann::json::exception& e) {
-    error = e.what();
-  } catch (const duplicate_key& d) {
-    error = "the key \"" + d.key + "\" appears twice in one object";
-  }
-  return false;
-}
-
 /// The member `key` of `object` (a JSON object), or null when it has none.
 inline const nlohmann::json* find_member(const nlohmann::json& object, const std::string& key) {
   const auto& members = object.get_ref<const nlohmann::json::object_t&>();
@@ -321,6 +285,53 @@ inline std::string json_text(const nlohmann::json& v) {
   return out;
 }
 
+/// nlohmann::json's message without the exception's id ("[json.exception.parse_error.101] "):
+/// the id means nothing to a user, and rnnx-codegen's messages, which must match these
+/// (tests/data/validation_cases.json), have none.
+inline std::string without_exception_id(std::string_view message) {
+  if (message.starts_with("[json.exception.")) {
+    if (const std::size_t end = message.find("] "); end != message.npos)
+      message.remove_prefix(end + 2);
+  }
+  return std::string(message);
+}
+
+/// A key that an object of the document holds twice (std::string: its text).
+struct duplicate_key {
+  std::string key;
+};
+
+/// Whether `text` is a JSON document: if so it is in `document`, if not why not is in `error`
+/// (nlohmann::json's parse_error, out_of_range for a number such as 1e400, or a key that
+/// one object holds twice: JSON leaves its meaning open, and loaders would silently keep one).
+inline bool parse_json_document(std::string_view text, nlohmann::json& document,
+                                std::string& error) {
+  std::vector<std::vector<std::string>> keys;  // of each open object (a handful: a linear scan)
+  const auto check = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using event_t = nlohmann::json::parse_event_t;
+    if (event == event_t::object_start) {
+      keys.emplace_back();
+    } else if (event == event_t::object_end) {
+      keys.pop_back();
+    } else if (event == event_t::key) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      std::vector<std::string>& seen = keys.back();
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) throw duplicate_key{key};
+      seen.push_back(key);
+    }
+    return true;
+  };
+  try {
+    document = nlohmann::json::parse(text.data(), text.data() + text.size(), check);
+    return true;
+  } catch (const nlohmann::json::exception& e) {
+    error = without_exception_id(e.what());
+  } catch (const duplicate_key& d) {
+    error = "the key \"" + brief(d.key) + "\" appears twice in one object";
+  }
+  return false;
+}
+
 /// The document in a file; `caller` ("rnnx::load_weights") starts the messages of Error. A
 /// file of more than max_bytes is refused unread.
 /// `too_large_hint` follows the message of a file refused for its size.
@@ -360,4 +371,4 @@ nlohmann::json parse_json_text(std::string_view text, std::string_view caller) {
   return document;
 }
 
-}  // namespace rnnx::detail
+}  // namespace RNNX_NAMESPACE::detail

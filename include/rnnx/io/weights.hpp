@@ -162,9 +162,14 @@ inline std::string shape_text(const value_shape& shape) {
              : concat({"[", std::to_string(shape.rows), " x ", std::to_string(shape.cols), "]"});
 }
 
+/// "1 number", "3 numbers": a count of things as messages print it.
+inline std::string count_text(std::size_t n, std::string_view one, std::string_view many) {
+  return concat({std::to_string(n), " ", n == 1 ? one : many});
+}
+
 /// "3 entries" / "a string": what stands where a list was due.
 inline std::string found_text(const nlohmann::json& v) {
-  return v.is_array() ? concat({std::to_string(v.size()), " entries"}) : json_kind(v);
+  return v.is_array() ? count_text(v.size(), "entry", "entries") : json_kind(v);
 }
 
 /// Appends the `count` values of `list` (a vector, or one row of a matrix) to `out`; a value
@@ -186,9 +191,10 @@ template <class T>
 void read_parameter_values(const nlohmann::json& v, const std::string& what,
                            const value_shape& shape, bool file_is_float32, std::vector<T>& out) {
   if (!v.is_array() || v.size() != shape.rows)
-    throw_weights_error({what, " must be a list of ", std::to_string(shape.rows),
-                         shape.cols == 0 ? " numbers" : " rows", " (shape ", shape_text(shape),
-                         "), found ", found_text(v)});
+    throw_weights_error({what, " must be a list of ",
+                         shape.cols == 0 ? count_text(shape.rows, "number", "numbers")
+                                         : count_text(shape.rows, "row", "rows"),
+                         " (shape ", shape_text(shape), "), found ", found_text(v)});
   if (shape.cols == 0) {
     read_value_list(v, shape.rows, what, file_is_float32, out);
     return;
@@ -197,8 +203,8 @@ void read_parameter_values(const nlohmann::json& v, const std::string& what,
   for (std::size_t r = 0; r < shape.rows; ++r) {
     if (!rows[r].is_array() || rows[r].size() != shape.cols)
       throw_weights_error({what, " row ", std::to_string(r), " must hold ",
-                           std::to_string(shape.cols), " numbers (shape ", shape_text(shape),
-                           "), found ", found_text(rows[r])});
+                           count_text(shape.cols, "number", "numbers"), " (shape ",
+                           shape_text(shape), "), found ", found_text(rows[r])});
     read_value_list(rows[r], shape.cols, concat({what, "[", std::to_string(r), "]"}),
                     file_is_float32, out);
   }
@@ -275,7 +281,9 @@ void append_number(std::string& out, T value) {
   if (matrix) at += "[" + std::to_string(col) + "]";
   throw_weights_error({"rnnx: cannot write the weights: layer ", std::to_string(layer), " (",
                        layer_name, ") ", parameter, at, " is ",
-                       std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf",
+                       std::isnan(value) ? "nan"
+                       : value > 0       ? "inf"
+                                         : "-inf",
                        "; a weight file holds finite values only"});
 }
 
@@ -325,7 +333,8 @@ inline std::pair<const nlohmann::json*, bool> read_document_header(const nlohman
   if (!document.is_object()) throw_weights_error({where, ": the document must be a JSON object"});
   const nlohmann::json* const format = find_member(document, "format");
   if (format == nullptr || !is_string_equal(*format, format_name))
-    throw_weights_error({where, ": field 'format' must be \"", format_name, "\""});
+    throw_weights_error({where, ": field 'format' must be \"", format_name, "\", found ",
+                         format == nullptr ? "none" : json_text(*format)});
   const nlohmann::json* const version = find_member(document, "version");
   if (version == nullptr || !is_number_equal(*version, format_version))
     throw_weights_error({where, ": field 'version' must be ", std::to_string(format_version),
@@ -333,7 +342,8 @@ inline std::pair<const nlohmann::json*, bool> read_document_header(const nlohman
   const nlohmann::json* const dtype = find_member(document, "dtype");
   const bool file_is_float32 = dtype != nullptr && is_string_equal(*dtype, "float32");
   if (!file_is_float32 && (dtype == nullptr || !is_string_equal(*dtype, "float64")))
-    throw_weights_error({where, ": field 'dtype' must be \"float32\" or \"float64\""});
+    throw_weights_error({where, ": field 'dtype' must be \"float32\" or \"float64\", found ",
+                         dtype == nullptr ? "none" : json_text(*dtype)});
   if (!file_is_float32 && model_is_float32)
     throw_weights_error({where,
                          ": the file holds float64 values and the model is float32; they would "
@@ -425,8 +435,7 @@ namespace detail {
 /// included), plus each layer's fields.
 template <class Net>
 constexpr std::size_t weight_file_budget() noexcept {
-  return 4 * (32 * (sizeof(Net) / sizeof(typename Net::scalar)) + 1024 * Net::layer_count) +
-         65536;
+  return 4 * (32 * (sizeof(Net) / sizeof(typename Net::scalar)) + 1024 * Net::layer_count) + 65536;
 }
 
 inline std::size_t file_limit(const load_options& options, std::size_t budget) {
@@ -501,4 +510,4 @@ void save_weights(const Net& model, const std::filesystem::path& path) {
   detail::write_document<weights_error>(path, weights_to_string(model), "rnnx::save_weights");
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

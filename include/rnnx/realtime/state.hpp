@@ -29,9 +29,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "rnnx/errors.hpp"
 #include "rnnx/io/json_document.hpp"
 #include "rnnx/io/weights.hpp"
-#include "rnnx/errors.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
 #include "rnnx/layers/layer.hpp"
@@ -323,8 +323,9 @@ std::vector<T> read_state_document(const nlohmann::json& document, const std::st
         const nlohmann::json* const v = find_member(*vectors, expected.name);
         if (v == nullptr) throw_weights_error({what, " is missing"});
         if (!v->is_array() || v->size() != expected.rows)
-          throw_weights_error({what, " must be a list of ", std::to_string(expected.rows),
-                               " numbers, found ", found_text(*v)});
+          throw_weights_error({what, " must be a list of ",
+                               count_text(expected.rows, "number", "numbers"), ", found ",
+                               found_text(*v)});
         read_value_list(*v, expected.rows, what, file_is_float32, values);
       }
       check_known_names(*vectors, layers[i].vectors, at, "state", layers[i].signature);
@@ -389,4 +390,4 @@ void save_state_file(const Net& model, const typename Net::state& s,
   detail::write_document<state_error>(path, state_to_string(model, s), "rnnx::save_state");
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE
