@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -204,7 +205,8 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
       bool expected = false;
       for (const auto& s : shapes) expected = expected || s.name == item.key();
       if (!expected)
-        throw weights_error(where + ": unknown parameter '" + rnnx::detail::brief(item.key()) + "'");
+        throw weights_error(where + ": unknown parameter '" + rnnx::detail::brief(item.key()) +
+                            "'");
     }
   };
   auto layer = make_layer<T>(type->get<std::string>(), fields, where, check_shapes);
@@ -262,11 +264,14 @@ basic_network<T> network_from_json(const nlohmann::json& document,
       layer_where += " (" + rnnx::detail::brief(j["type"].get_ref<const std::string&>()) + ")";
     built.push_back(detail::read_layer<T>(j, layer_where, file_is_float32));
   }
+  std::optional<basic_network<T>> network;
   try {
-    return basic_network<T>(std::move(built));
+    network.emplace(std::move(built));
   } catch (const std::invalid_argument& e) {
     throw weights_error(where + ": " + e.what());
   }
+  rnnx::detail::check_reference(document, where, network->in_size(), network->out_size());
+  return std::move(*network);
 }
 
 /// Reads a model from JSON text.
@@ -338,7 +343,7 @@ std::string weights_to_string(const basic_network<T>& model) {
 template <class T>
 void save_weights(const basic_network<T>& model, const std::filesystem::path& path) {
   rnnx::detail::write_document<weights_error>(path, weights_to_string(model),
-                                        "rnnx::dynamic::save_weights");
+                                              "rnnx::dynamic::save_weights");
 }
 
 /// The runtime-sized copy of a typed model (rnnx::network<...> or basic_network<T, ...>):
@@ -370,4 +375,4 @@ basic_network<typename Net::scalar> from_typed(const Net& model) {
   return basic_network<T>(std::move(layers));
 }
 
-}  // namespace rnnx::dynamic
+}  // namespace RNNX_NAMESPACE::dynamic

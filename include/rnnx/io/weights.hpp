@@ -20,6 +20,7 @@
 
 #include "rnnx/errors.hpp"
 #include "rnnx/io/json_document.hpp"
+#include "rnnx/io/reference_document.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 
@@ -40,15 +41,6 @@ namespace detail {
 template <class T>
 constexpr std::string_view dtype_name() {
   return std::is_same_v<T, float> ? "float32" : "float64";
-}
-
-inline std::string json_kind(const nlohmann::json& j) {
-  return j.is_string()    ? "a string"
-         : j.is_null()    ? "null"
-         : j.is_boolean() ? "a boolean"
-         : j.is_array()   ? "an array"
-         : j.is_object()  ? "an object"
-                          : "a number";
 }
 
 // Compile time (bench/compile_time.py): what a model type expects of a document is gathered
@@ -275,7 +267,9 @@ void append_number(std::string& out, T value) {
   if (matrix) at += "[" + std::to_string(col) + "]";
   throw_weights_error({"rnnx: cannot write the weights: layer ", std::to_string(layer), " (",
                        layer_name, ") ", parameter, at, " is ",
-                       std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf",
+                       std::isnan(value) ? "nan"
+                       : value > 0       ? "inf"
+                                         : "-inf",
                        "; a weight file holds finite values only"});
 }
 
@@ -400,8 +394,8 @@ void assign_parameter(P& p, const std::vector<T>& values, std::size_t& next) {
 }  // namespace detail
 
 /// Replaces the model's parameters with those in `document` (already parsed JSON).
-/// Throws weights_error; on error the model is unchanged: the whole document is validated
-/// before the first value is written.
+/// Throws weights_error; on error the model is unchanged: the whole document (with its
+/// "reference", if any: rnnx/io/reference.hpp) is validated before the first value is written.
 template <class Net>
 void load_weights_from_json(Net& model, const nlohmann::json& document,
                             const std::string& source = "JSON") {
@@ -409,8 +403,10 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
   layers.reserve(Net::layer_count);
   model.for_each_layer(
       [&](auto, const auto& layer) { layers.push_back(detail::layer_parameters_of(layer)); });
-  const auto values = detail::read_weight_document<typename Net::scalar>(
-      document, detail::concat({"rnnx::load_weights(", source, ")"}), layers, Net::description());
+  const std::string where = detail::concat({"rnnx::load_weights(", source, ")"});
+  const auto values = detail::read_weight_document<typename Net::scalar>(document, where, layers,
+                                                                         Net::description());
+  detail::check_reference(document, where, Net::in_size, Net::out_size);
   std::size_t next = 0;
   model.for_each_layer([&](auto, auto& layer) {
     layer.visit_parameters(
@@ -425,8 +421,7 @@ namespace detail {
 /// included), plus each layer's fields.
 template <class Net>
 constexpr std::size_t weight_file_budget() noexcept {
-  return 4 * (32 * (sizeof(Net) / sizeof(typename Net::scalar)) + 1024 * Net::layer_count) +
-         65536;
+  return 4 * (32 * (sizeof(Net) / sizeof(typename Net::scalar)) + 1024 * Net::layer_count) + 65536;
 }
 
 inline std::size_t file_limit(const load_options& options, std::size_t budget) {
@@ -501,4 +496,4 @@ void save_weights(const Net& model, const std::filesystem::path& path) {
   detail::write_document<weights_error>(path, weights_to_string(model), "rnnx::save_weights");
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE
