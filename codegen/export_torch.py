@@ -862,9 +862,6 @@ _REFERENCE_SEED = 0
 # allowance is rnnx's rounding alone: float arithmetic over a short sequence stays near 1e-6
 # (the export tests check 1e-5 over 500 steps); double near 1e-13.
 _REFERENCE_TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
-# When the model cannot run in float64 (a forward that builds float32 tensors of its own), the
-# reference is PyTorch's float32 output, itself rounded: twice rnnx's allowance and more.
-_REFERENCE_TOLERANCE_OWN_DTYPE = 1e-4
 
 
 class _Chain(nn.Module):
@@ -896,39 +893,42 @@ def _reference(module, chain, doc, steps, seed=_REFERENCE_SEED):
         inputs = x.tolist()
     batch_first = next((layer.batch_first for _, layer in chain
                         if type(layer) in _RECURRENT), True)
-    # A module of the user's own runs its forward (export_model checked that it is the chain);
-    # a container or a TorchScript module's eager equivalent runs the chain export_model read
-    # (nn.Sequential cannot pass a recurrent layer's (output, state) on).
+    # A module of the user's own runs its forward; a container, a TorchScript module's eager
+    # equivalent, or a forward that cannot run in float64 (one that builds float32 tensors of
+    # its own) or at all, runs the chain export_model read and wrote (_check_plain_chain
+    # compared the two). nn.Sequential itself cannot pass a recurrent layer's (output, state) on.
     own = not isinstance(module, _CONTAINERS + (_Scripted,)) and not _is_torch_layer(module)
-    runnable = module if own else _Chain([layer for _, layer in chain])
+    chain_module = _Chain([layer for _, layer in chain])
 
-    def run(scalar):
-        model = copy.deepcopy(runnable).to(getattr(torch, dtype)).to(scalar).eval()
+    def run(runnable):
+        model = copy.deepcopy(runnable).to(getattr(torch, dtype)).to(torch.float64).eval()
         if first["type"] == "embedding":
             sequence = torch.tensor([row[0] for row in inputs], dtype=torch.long)
         else:
-            sequence = torch.tensor(inputs, dtype=scalar)
-        sequence = sequence.unsqueeze(0 if batch_first else 1)
+            sequence = torch.tensor(inputs, dtype=torch.float64)
         with torch.no_grad():
-            y = model(sequence)
+            y = model(sequence.unsqueeze(0 if batch_first else 1))
         y = y[0] if isinstance(y, tuple) else y
-        y = y.squeeze(0 if batch_first else 1)
-        if tuple(y.shape) != (steps, _output_size(doc["layers"][-1])):
-            raise ExportError("cannot compute the reference: the model's output for a "
-                              "sequence of %d steps has shape %s (--no-reference skips it)"
-                              % (steps, list(y.shape)))
-        return y.to(torch.float64).tolist()
+        return y.squeeze(0 if batch_first else 1)
 
-    tolerance = _REFERENCE_TOLERANCE[dtype]
-    try:
-        outputs = run(torch.float64)
-    except RuntimeError:
-        outputs = run(getattr(torch, dtype))
-        tolerance = max(tolerance, _REFERENCE_TOLERANCE_OWN_DTYPE)
+    y = None
+    if own:
+        try:
+            y = run(module)
+        except Exception:  # noqa: BLE001 - any failure of user code: the chain below
+            y = None
+    if y is None:
+        y = run(chain_module)
+    if tuple(y.shape) != (steps, _output_size(doc["layers"][-1])):
+        raise ExportError("cannot compute the reference: the model's output for a sequence of "
+                          "%d steps has shape %s (--no-reference skips it)"
+                          % (steps, list(y.shape)))
+    outputs = y.to(torch.float64).tolist()
     for row in outputs:
         if not all(math.isfinite(v) for v in row):
             raise ExportError("cannot store the reference: the model's output is not finite "
                               "(--no-reference skips it)")
+    tolerance = _REFERENCE_TOLERANCE[dtype]
     return {"inputs": inputs, "outputs": outputs, "tolerance": tolerance}
 
 
