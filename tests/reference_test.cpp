@@ -78,6 +78,12 @@ TEST(Reference, ExportedFilesVerify) {
   EXPECT_LT(rnnx::verify_reference(*as_double, lstm_file).difference, 1e-9);
 }
 
+TEST(Reference, EveryLoaderAcceptsAValidReference) {
+  EXPECT_EQ(rnnx::dynamic::load_network(lstm_file).out_size(), 3u);
+  rnnx::model_set<Lstm, DoubleGru> models;
+  EXPECT_NO_THROW(models.load(lstm_file));
+}
+
 TEST(Reference, VerifyingChangesNothing) {
   const auto model = loaded<Lstm>(lstm_file);
   const Lstm before = *model;
