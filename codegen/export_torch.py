@@ -10,7 +10,7 @@ Library use::
 Command line::
 
     /usr/bin/python3 codegen/export_torch.py MODEL.pt -o model.json \
-        [--dtype float32|float64]
+        [--dtype float32|float64] [--reference-steps N | --no-reference]
 
 where MODEL.pt is either
 
@@ -41,6 +41,7 @@ Anything else is refused, naming the first unsupported submodule.
 """
 
 import argparse
+import copy
 import fractions
 import inspect
 import json
@@ -902,7 +903,86 @@ def _check_plain_chain(module, eager, chain, named):
         % ", ".join(label for label, _ in named))
 
 
-def export_model(module, dtype=None):
+# The reference a weight file carries (docs/weights-format.md, "reference"): this many steps by
+# default, from inputs of this seed.
+REFERENCE_STEPS = 16
+_REFERENCE_SEED = 0
+# How far rnnx's outputs may stray from the reference: |y - expected| <= tolerance *
+# max(1, |expected|). The reference is computed in float64 from the file's own weights, so the
+# allowance is rnnx's rounding alone: float arithmetic over a short sequence stays near 1e-6
+# (the export tests check 1e-5 over 500 steps); double near 1e-13.
+_REFERENCE_TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
+
+
+class _Chain(nn.Module):
+    """Layers applied one after the other, as rnnx runs them (_apply_chain)."""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        return _apply_chain(self.layers, x)
+
+
+def _reference(module, chain, doc, steps, seed=_REFERENCE_SEED):
+    """The document's "reference": `steps` seeded random inputs (token ids for an embedding)
+    rounded to the file's dtype, and the outputs the model computes for them as one batch-1
+    sequence from a zero state, in eval mode, in float64 from the file's very weights."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ExportError("reference steps must be a positive integer, not %r" % (steps,))
+    dtype = doc["dtype"]
+    first = doc["layers"][0]
+    generator = torch.Generator().manual_seed(seed)
+    if first["type"] == "embedding":
+        ids = torch.randint(first["num_embeddings"], (steps,), generator=generator)
+        inputs = [[int(k)] for k in ids]
+    else:
+        x = torch.randn(steps, _input_size(first), generator=generator, dtype=torch.float64)
+        x = x.to(getattr(torch, dtype)).to(torch.float64)  # as the file's dtype holds them
+        inputs = x.tolist()
+    batch_first = next((layer.batch_first for _, layer in chain
+                        if type(layer) in _RECURRENT), True)
+    # A module of the user's own runs its forward; a container, a TorchScript module's eager
+    # equivalent, or a forward that cannot run in float64 (one that builds float32 tensors of
+    # its own) or at all, runs the chain export_model read and wrote (_check_plain_chain
+    # compared the two). nn.Sequential itself cannot pass a recurrent layer's (output, state) on.
+    own = not isinstance(module, _CONTAINERS + (_Scripted,)) and not _is_torch_layer(module)
+    chain_module = _Chain([layer for _, layer in chain])
+
+    def run(runnable):
+        model = copy.deepcopy(runnable).to(getattr(torch, dtype)).to(torch.float64).eval()
+        if first["type"] == "embedding":
+            sequence = torch.tensor([row[0] for row in inputs], dtype=torch.long)
+        else:
+            sequence = torch.tensor(inputs, dtype=torch.float64)
+        with torch.no_grad():
+            y = model(sequence.unsqueeze(0 if batch_first else 1))
+        y = y[0] if isinstance(y, tuple) else y
+        return y.squeeze(0 if batch_first else 1)
+
+    y = None
+    if own:
+        try:
+            y = run(module)
+        except Exception:  # noqa: BLE001 - any failure of user code: the chain below
+            y = None
+    if y is None:
+        y = run(chain_module)
+    if tuple(y.shape) != (steps, _output_size(doc["layers"][-1])):
+        raise ExportError("cannot compute the reference: the model's output for a sequence of "
+                          "%d steps has shape %s (--no-reference skips it)"
+                          % (steps, list(y.shape)))
+    outputs = y.to(torch.float64).tolist()
+    for row in outputs:
+        if not all(math.isfinite(v) for v in row):
+            raise ExportError("cannot store the reference: the model's output is not finite "
+                              "(--no-reference skips it)")
+    tolerance = _REFERENCE_TOLERANCE[dtype]
+    return {"inputs": inputs, "outputs": outputs, "tolerance": tolerance}
+
+
+def export_model(module, dtype=None, reference_steps=0):
     """Return the rnnx weights document (a dict) for a PyTorch module.
 
     ``module`` is an nn.Sequential, a single supported layer, or any module
@@ -912,6 +992,9 @@ def export_model(module, dtype=None):
     the same as a TorchScript module (torch.jit.script / trace / load),
     which gives the same document.
     ``dtype`` is "float32" or "float64" (default: the parameters' dtype).
+    ``reference_steps`` > 0 adds a "reference" of that many steps: inputs and
+    the model's outputs for them (rnnx::verify_reference and rnnx-codegen's
+    self_test_<Name>() check a model against it).
     """
     original = module
     if isinstance(module, torch.jit.ScriptModule):
@@ -970,12 +1053,15 @@ def export_model(module, dtype=None):
     # A module of its own (not a container) decides the order in its forward.
     if not isinstance(original, _CONTAINERS) and not _is_torch_layer(original):
         _check_plain_chain(original, module, chain, named)
-    return {
+    doc = {
         "format": FORMAT,
         "version": VERSION,
         "dtype": dtype,
         "layers": [layer for _, layer in named],
     }
+    if reference_steps:
+        doc["reference"] = _reference(module, chain, doc, reference_steps)
+    return doc
 
 
 def format_number(value, dtype):
@@ -1146,9 +1232,18 @@ def main(argv=None):
                         help="output JSON file ('-' for stdout)")
     parser.add_argument("--dtype", choices=sorted(_DTYPES),
                         help="value type (default: the model's parameters')")
+    parser.add_argument("--reference-steps", type=int, default=REFERENCE_STEPS,
+                        help="steps of the reference stored in the file: seeded random "
+                             "inputs and the model's outputs for them (default %d)"
+                             % REFERENCE_STEPS)
+    parser.add_argument("--no-reference", action="store_true",
+                        help="store no reference")
     args = parser.parse_args(argv)
+    if args.reference_steps < 1:
+        parser.error("--reference-steps must be at least 1")
     try:
-        doc = export_model(load_module(args.model), args.dtype)
+        doc = export_model(load_module(args.model), args.dtype,
+                           0 if args.no_reference else args.reference_steps)
         write_weights(doc, args.output)
     except (ExportError, OSError) as err:
         print("export_torch: error: %s" % err, file=sys.stderr)

@@ -3,16 +3,18 @@
 
 Each case is a model built at random from every layer the exporter supports
 (nn.LSTM, nn.GRU, nn.RNN with either nonlinearity, one or two layers, one or
-two directions, with or without bias; nn.Linear, its activations, nn.LayerNorm,
-nn.Dropout, nn.Embedding first), odd sizes, batch_first either way, float32 or
-float64, put together the ways PyTorch users write models: nn.Sequential,
-nn.ModuleList and nn.ModuleDict inside modules of their own, nested. Each is
-exported eager and traced (the two documents must be equal); rnnx-codegen
-turns the file into a header; a small program compiled against it runs the
-model over 500 steps, and its outputs must match PyTorch's within 1e-5
-(float32) or 1e-9 (float64). Cases whose forward is not a chain of their
-layers in registration order (a skip connection, a reversed loop) must be
-refused with the exporter's message, never exported.
+two directions, with or without bias; nn.Linear, its activations (nn.ELU and
+nn.PReLU among them), nn.LayerNorm, nn.Dropout, nn.Embedding first), odd sizes,
+batch_first either way, float32 or float64, put together the ways PyTorch users
+write models: nn.Sequential, nn.ModuleList and nn.ModuleDict inside modules of
+their own, nested. Each is exported eager and traced (the two documents must be
+equal); rnnx-codegen turns the file into a header; a small program compiled
+against it runs the model over 500 steps, and its outputs must match PyTorch's
+within 1e-5 (float32) or 1e-9 (float64); each export also stores a 16-step
+reference (eager and traced alike) that rnnx::verify_reference and the header's
+self_test_Model() must pass. Cases whose forward is not a chain of their layers
+in registration order (a skip connection, a reversed loop) must be refused with
+the exporter's message, never exported.
 
 Usage: /usr/bin/python3 tests/export_compositions_test.py [--count N] [--seed S]
        [--jobs J]   (CTest runs --count 6; the default 60 is the full set)
@@ -36,14 +38,19 @@ sys.path.insert(0, os.path.join(ROOT, "codegen"))
 import export_torch  # noqa: E402
 
 STEPS = 500
+# The reference each export stores: rnnx::verify_reference and the header's self_test_Model()
+# must pass on it.
+REFERENCE_STEPS = 16
 
 RUNNER = r"""
 #include <cstdio>
 #include <rnnx/rnnx.hpp>
 #include "model.hpp"
 // Reads T rows of Model::in_size values (token ids for an embedding) from stdin, prints the
-// model's outputs over them, one row per step, from the zero state.
-int main() {
+// model's outputs over them, one row per step, from the zero state; then checks the weight file
+// argv[1]'s reference (verify_reference and the header's self_test_Model).
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
   using T = Model::scalar;
   std::size_t steps = 0;
   if (std::scanf("%zu", &steps) != 1) return 2;
@@ -58,6 +65,16 @@ int main() {
   for (std::size_t t = 0; t < steps; ++t)
     for (std::size_t j = 0; j < Model::out_size; ++j)
       std::printf("%.17g%c", double(ys(t, j)), j + 1 == Model::out_size ? '\n' : ' ');
+  try {
+    rnnx::verify_reference(*model, argv[1]);
+  } catch (const rnnx::weights_error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 3;
+  }
+  if (!self_test_Model()) {
+    std::fprintf(stderr, "self_test_Model() failed\n");
+    return 3;
+  }
 }
 """
 
@@ -110,6 +127,15 @@ class Reversed(Holder):
         return x
 
 
+def prelu():
+    """nn.PReLU() with a slope other than its initial 0.25. (nn.PReLU(N) slopes dim 1, time
+    in these batch-first or time-major sequences, so only one shared slope composes here.)"""
+    module = nn.PReLU()
+    with torch.no_grad():
+        module.weight.fill_(-0.375)
+    return module
+
+
 def random_layers(rng, features, embedding):
     """A random list of layers taking `features` values; returns (layers, the
     size after each, batch_first)."""
@@ -139,7 +165,7 @@ def random_layers(rng, features, embedding):
             layers.append(nn.Linear(size, out, bias=rng.random() < 0.8))
             size = out
             activation = rng.choice([None, nn.Tanh(), nn.Sigmoid(), nn.ReLU(), nn.Identity(),
-                                     nn.Softmax(dim=-1)])
+                                     nn.Softmax(dim=-1), nn.ELU(), prelu()])
             if activation is not None:
                 sizes.append(size)
                 layers.append(activation)
@@ -226,7 +252,7 @@ def prepare(seed, workdir):
     is still to run; the case's files)."""
     model, x, xs, batch_first, chain, dtype = make_case(seed)
     try:
-        doc = export_torch.export_model(model)
+        doc = export_torch.export_model(model, reference_steps=REFERENCE_STEPS)
     except export_torch.ExportError as err:
         if chain:
             return "seed %d: a chain was refused: %s" % (seed, err), None
@@ -236,7 +262,7 @@ def prepare(seed, workdir):
     if not chain:
         return "seed %d: a model whose forward is not a chain was exported" % seed, None
     traced = torch.jit.trace(model, x[:, :3] if batch_first else x[:3], check_trace=False)
-    if export_torch.export_model(traced) != doc:
+    if export_torch.export_model(traced, reference_steps=REFERENCE_STEPS) != doc:
         return "seed %d: the traced model exports differently from the eager one" % seed, None
     with torch.no_grad():
         expected = model(x)
@@ -268,7 +294,8 @@ def run_rnnx(seed, case, expected, tolerance):
     if build.returncode != 0:
         return "seed %d: the runner does not compile:\n%s" % (seed, build.stderr[-2000:])
     with open(os.path.join(case, "input.txt")) as f:
-        run = subprocess.run([program], stdin=f, capture_output=True, text=True)
+        run = subprocess.run([program, os.path.join(case, "model.json")], stdin=f,
+                             capture_output=True, text=True)
     if run.returncode != 0:
         return "seed %d: the runner failed: %s" % (seed, run.stderr)
     actual = torch.tensor([[float(v) for v in line.split()]

@@ -4,6 +4,7 @@
 Run by CTest when Debian's python3-torch is installed (/usr/bin/python3).
 """
 
+import copy
 import json
 import os
 import subprocess
@@ -789,7 +790,10 @@ class TorchScriptTest(unittest.TestCase):
             pickled = os.path.join(tmp, "pickled.pt")
             torch.save(model, pickled)
             self.assertFalse(export_torch.is_torchscript(pickled))
-            eager_text = export_torch.dumps(export_torch.export_model(model)).encode()
+            # the command line stores a reference; TorchScript's equals the eager module's
+            eager_text = export_torch.dumps(export_torch.export_model(
+                model, reference_steps=export_torch.REFERENCE_STEPS)).encode()
+            self.assertIn(b'"reference"', eager_text)
             self.assertIn(b'"p": "1/4"', eager_text)
             for how, path in paths.items():
                 out = os.path.join(tmp, how + ".json")
@@ -807,6 +811,117 @@ class TorchScriptTest(unittest.TestCase):
             self.assertRegex(bad.stderr, r"^export_torch: error: cannot read .*garbage\.pt")
             self.assertEqual(len(bad.stderr.splitlines()), 1)
             self.assertFalse(os.path.exists(os.path.join(tmp, "g.json")))
+
+
+class FloatOnlyForward(nn.Module):
+    """A forward that builds float32 tensors of its own: it cannot run in float64."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(2, 5, batch_first=True)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x):
+        h0 = torch.zeros(1, x.shape[0], 5, dtype=torch.float32)
+        y, _ = self.lstm(x, (h0, h0))
+        return self.fc(y)
+
+
+class ReferenceTest(unittest.TestCase):
+    """The "reference" export_torch.py stores (docs/weights-format.md): seeded inputs in the
+    file's dtype and the float64 outputs of the file's own weights for them."""
+
+    def expected_outputs(self, doc, module, batch_first=True):
+        """The reference outputs, recomputed here: float64 copy of the weights as the file
+        holds them, the inputs as one batch-1 sequence."""
+        model = module.to(getattr(torch, doc["dtype"])).double().eval()
+        x = torch.tensor(doc["reference"]["inputs"], dtype=torch.float64)
+        with torch.no_grad():
+            y = model(x.unsqueeze(0 if batch_first else 1))
+        y = y[0] if isinstance(y, tuple) else y
+        return y.squeeze(0 if batch_first else 1).tolist()
+
+    def assert_close(self, got, expected, tolerance=1e-12):
+        self.assertEqual(len(got), len(expected))
+        for row, expected_row in zip(got, expected):
+            self.assertEqual(len(row), len(expected_row))
+            for a, b in zip(row, expected_row):
+                self.assertLessEqual(abs(a - b), tolerance * max(1, abs(b)))
+
+    def test_reference_is_the_float64_output_of_the_files_weights(self):
+        torch.manual_seed(31)
+        model = Chain()
+        doc = export_torch.export_model(model, reference_steps=12)
+        reference = doc["reference"]
+        self.assertEqual(list(reference), ["inputs", "outputs", "tolerance"])
+        self.assertEqual(reference["tolerance"], 1e-5)
+        self.assertEqual(len(reference["inputs"]), 12)
+        self.assertTrue(all(len(row) == 3 for row in reference["inputs"]))
+        for row in reference["inputs"]:  # float32 values, so that rnnx reads the same
+            for v in row:
+                self.assertEqual(torch.tensor(v, dtype=torch.float32).item(), v)
+        self.assert_close(reference["outputs"], self.expected_outputs(doc, copy.deepcopy(model)))
+        # the float32 model's own output differs: the reference is not PyTorch's rounding
+        with torch.no_grad():
+            own = model.eval()(torch.tensor([reference["inputs"]])).squeeze(0).double().tolist()
+        self.assertGreater(max(abs(a - b) for r, e in zip(own, reference["outputs"])
+                               for a, b in zip(r, e)), 1e-12)
+        # deterministic, and the document without it is unchanged
+        self.assertEqual(export_torch.export_model(model, reference_steps=12), doc)
+        del doc["reference"]
+        self.assertEqual(export_torch.export_model(model), doc)
+
+    def test_float64_time_major_tokens_and_no_forward(self):
+        torch.manual_seed(32)
+        model = nn.Sequential(nn.GRU(3, 4), nn.Linear(4, 2)).double()  # (time, batch, feature)
+        doc = export_torch.export_model(model, reference_steps=5)
+        self.assertEqual(doc["reference"]["tolerance"], 1e-9)
+        with torch.no_grad():
+            x = torch.tensor(doc["reference"]["inputs"], dtype=torch.float64).unsqueeze(1)
+            y = model[1](model[0](x)[0]).squeeze(1).tolist()
+        self.assert_close(doc["reference"]["outputs"], y)
+
+        doc = export_torch.export_model(Tokens(), reference_steps=9)
+        ids = [row[0] for row in doc["reference"]["inputs"]]
+        self.assertTrue(all(isinstance(k, int) and 0 <= k < 11 for k in ids), ids)
+        self.assertEqual([len(row) for row in doc["reference"]["outputs"]], [11] * 9)
+
+        torch.manual_seed(33)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the forward it lacks cannot be checked
+            doc = export_torch.export_model(Stack(), reference_steps=4)
+        self.assertEqual([len(row) for row in doc["reference"]["outputs"]], [2] * 4)
+
+    def test_a_forward_that_needs_float32_runs_as_its_chain(self):
+        torch.manual_seed(34)
+        model = FloatOnlyForward()
+        doc = export_torch.export_model(model, reference_steps=6)
+        expected = copy.deepcopy(model).double().eval()
+        with torch.no_grad():
+            x = torch.tensor([doc["reference"]["inputs"]], dtype=torch.float64)
+            y = expected.fc(expected.lstm(x)[0]).squeeze(0).tolist()
+        self.assert_close(doc["reference"]["outputs"], y)
+
+    def test_command_line_options(self):
+        torch.manual_seed(35)
+        script = os.path.join(HERE, "..", "codegen", "export_torch.py")
+        with tempfile.TemporaryDirectory() as tmp:
+            pt = os.path.join(tmp, "m.pt")
+            torch.save(nn.Sequential(nn.LSTM(1, 3, batch_first=True), nn.Linear(3, 1)), pt)
+
+            def exported(*options):
+                out = os.path.join(tmp, "m.json")
+                subprocess.run([sys.executable, script, pt, "-o", out, *options], check=True)
+                with open(out) as f:
+                    return json.load(f)
+
+            self.assertEqual(len(exported()["reference"]["inputs"]), 16)
+            self.assertEqual(len(exported("--reference-steps", "40")["reference"]["outputs"]), 40)
+            self.assertNotIn("reference", exported("--no-reference"))
+            bad = subprocess.run([sys.executable, script, pt, "-o", os.path.join(tmp, "x.json"),
+                                  "--reference-steps", "0"], capture_output=True, text=True)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("--reference-steps must be at least 1", bad.stderr)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 #pragma once
 // rnnx: recurrent networks whose topology is a C++ type. The only include a user needs.
 
+#include "rnnx/io/reference.hpp"
 #include "rnnx/io/weights.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/layers/bidirectional.hpp"

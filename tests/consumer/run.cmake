@@ -1,6 +1,7 @@
 # Installs rnnx from the build tree into a scratch prefix, then builds and runs the consumer
 # (a copy of it, whose weight file this script then changes).
 # Arguments: -DRNNX_BUILD_DIR= -DCONSUMER_SOURCE= -DWORK_DIR= -DRTNEURAL_MODEL=
+#            -DREFERENCE_MODEL= (a weight file with a "reference", copied in as reference_model.json)
 file(REMOVE_RECURSE ${WORK_DIR})
 execute_process(COMMAND ${CMAKE_COMMAND} --install ${RNNX_BUILD_DIR} --prefix ${WORK_DIR}/prefix
                 RESULT_VARIABLE r OUTPUT_QUIET)
@@ -25,6 +26,7 @@ if(NOT imported MATCHES "\"format\": \"rnnx.weights\"")
   message(FATAL_ERROR "rnnx-import-rtneural wrote no rnnx weight file")
 endif()
 file(COPY ${CONSUMER_SOURCE}/ DESTINATION ${WORK_DIR}/source)
+file(COPY_FILE ${REFERENCE_MODEL} ${WORK_DIR}/source/reference_model.json)
 set(build ${WORK_DIR}/build)
 execute_process(COMMAND ${CMAKE_COMMAND} -S ${WORK_DIR}/source -B ${build}
                 -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix RESULT_VARIABLE r)
@@ -56,6 +58,13 @@ endfunction()
 
 set(header ${build}/rnnx_generated/consumer_codegen/ConsumerModel.hpp)
 build_and_run("first build")
+
+# The user's CTest runs the self-test rnnx_generate_header(SELF_TEST) added.
+execute_process(COMMAND ${CMAKE_CTEST_COMMAND} --test-dir ${build} --output-on-failure
+                RESULT_VARIABLE r OUTPUT_VARIABLE out ERROR_VARIABLE out)
+if(NOT r EQUAL 0 OR NOT out MATCHES "consumer_reference_ReferenceModel_self_test[ .]*Passed")
+  message(FATAL_ERROR "the consumer's CTest did not pass the generated self-test:\n${out}")
+endif()
 file(READ ${header} first_header)
 
 # A changed weight file regenerates the header (consumer_codegen compares it with load_weights

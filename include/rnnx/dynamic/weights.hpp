@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <span>
 #include <stdexcept>
@@ -262,11 +263,14 @@ basic_network<T> network_from_json(const nlohmann::json& document,
       layer_where += " (" + rnnx::detail::brief(j["type"].get_ref<const std::string&>()) + ")";
     built.push_back(detail::read_layer<T>(j, layer_where, file_is_float32));
   }
+  std::optional<basic_network<T>> network;
   try {
-    return basic_network<T>(std::move(built));
+    network.emplace(std::move(built));
   } catch (const std::invalid_argument& e) {
     throw weights_error(where + ": " + e.what());
   }
+  rnnx::detail::check_reference(document, where, network->in_size(), network->out_size());
+  return std::move(*network);
 }
 
 /// Reads a model from JSON text.

@@ -33,6 +33,16 @@ inline std::string concat(std::initializer_list<std::string_view> pieces) {
   return text;
 }
 
+/// What kind of JSON value j is, for messages: "a string", "null", "an array", ...
+inline std::string json_kind(const nlohmann::json& j) {
+  return j.is_string()    ? "a string"
+         : j.is_null()    ? "null"
+         : j.is_boolean() ? "a boolean"
+         : j.is_array()   ? "an array"
+         : j.is_object()  ? "an object"
+                          : "a number";
+}
+
 /// The member `key` of `object` (a JSON object), or null when it has none.
 inline const nlohmann::json* find_member(const nlohmann::json& object, const std::string& key) {
   const auto& members = object.get_ref<const nlohmann::json::object_t&>();

@@ -20,6 +20,7 @@
 
 #include "rnnx/errors.hpp"
 #include "rnnx/io/json_document.hpp"
+#include "rnnx/io/reference_document.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 
@@ -40,15 +41,6 @@ namespace detail {
 template <class T>
 constexpr std::string_view dtype_name() {
   return std::is_same_v<T, float> ? "float32" : "float64";
-}
-
-inline std::string json_kind(const nlohmann::json& j) {
-  return j.is_string()    ? "a string"
-         : j.is_null()    ? "null"
-         : j.is_boolean() ? "a boolean"
-         : j.is_array()   ? "an array"
-         : j.is_object()  ? "an object"
-                          : "a number";
 }
 
 // Compile time (bench/compile_time.py): what a model type expects of a document is gathered
@@ -410,8 +402,8 @@ void assign_parameter(P& p, const std::vector<T>& values, std::size_t& next) {
 }  // namespace detail
 
 /// Replaces the model's parameters with those in `document` (already parsed JSON).
-/// Throws weights_error; on error the model is unchanged: the whole document is validated
-/// before the first value is written.
+/// Throws weights_error; on error the model is unchanged: the whole document (with its
+/// "reference", if any: rnnx/io/reference.hpp) is validated before the first value is written.
 template <class Net>
 void load_weights_from_json(Net& model, const nlohmann::json& document,
                             const std::string& source = "JSON") {
@@ -419,8 +411,10 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
   layers.reserve(Net::layer_count);
   model.for_each_layer(
       [&](auto, const auto& layer) { layers.push_back(detail::layer_parameters_of(layer)); });
-  const auto values = detail::read_weight_document<typename Net::scalar>(
-      document, detail::concat({"rnnx::load_weights(", source, ")"}), layers, Net::description());
+  const std::string where = detail::concat({"rnnx::load_weights(", source, ")"});
+  const auto values = detail::read_weight_document<typename Net::scalar>(document, where, layers,
+                                                                         Net::description());
+  detail::check_reference(document, where, Net::in_size, Net::out_size);
   std::size_t next = 0;
   model.for_each_layer([&](auto, auto& layer) {
     layer.visit_parameters(
