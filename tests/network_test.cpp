@@ -8,6 +8,7 @@
 #include <random>
 #include <rnnx/rnnx.hpp>
 #include <thread>
+#include <xtensor/xmath.hpp>
 #include <xtensor/xview.hpp>
 
 #include "random_parameters.hpp"
@@ -98,6 +99,27 @@ TEST(Network, ForwardContinuesAStateLikeOneLongSequence) {
   for (std::size_t t = 37; t < 100; ++t)
     for (std::size_t j = 0; j < 3; ++j) ASSERT_EQ(second(t - 37, j), whole(t, j));
   for (std::size_t j = 0; j < 3; ++j) EXPECT_EQ(s.output[j], whole(99, j));
+}
+
+// forward's working memory is kept per thread between calls: what a wider model or a longer
+// sequence left in it must not reach the next call.
+TEST(Network, ForwardDoesNotDependOnEarlierCalls) {
+  auto model = random_model();
+  const auto xs = signal(50, 0.3);
+  const auto fresh = model->forward(xs);
+  using Wide = rnnx::network<rnnx::dense<2, 70, rnnx::relu>, rnnx::lstm<70, 33>>;
+  auto wide = std::make_unique<Wide>();
+  rnnx_test::fill_uniform(*wide, 9, 1e37, 3e38);  // the dense layer's outputs overflow to inf
+  wide->forward(signal(400) * 50.0f);
+  const auto after = model->forward(xs);
+  auto s = model->initial_state();
+  for (std::size_t t = 0; t < 50; ++t) {
+    const auto y = model->step(row(xs, t), s);
+    for (std::size_t j = 0; j < 3; ++j) {
+      ASSERT_EQ(after(t, j), fresh(t, j)) << "step " << t;
+      ASSERT_EQ(after(t, j), y[j]) << "step " << t;
+    }
+  }
 }
 
 TEST(Network, ForwardLastIsTheLastRow) {

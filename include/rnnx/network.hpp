@@ -75,6 +75,22 @@ constexpr std::size_t widest_padded() {
   return std::max({simd::padded<T>(Ls::in_size)..., simd::padded<T>(Ls::out_size)...});
 }
 
+/// The two ping-pong buffers network::forward runs a sequence through, kept per thread and
+/// grown to the longest sequence it has run: allocating them per call cost page faults on every
+/// call (LSTM(1->128) over 1000 steps: 2.35 us per step against 2.03 with the memory kept).
+template <class T>
+struct sequence_scratch {
+  simd::aligned_vector<T> a, b;
+
+  /// Both buffers holding `size` zeros (the padding lanes the layers' kernels read as 0).
+  static sequence_scratch& zeroed(std::size_t size) {
+    thread_local sequence_scratch scratch;
+    scratch.a.assign(size, T(0));
+    scratch.b.assign(size, T(0));
+    return scratch;
+  }
+};
+
 template <class... Ls>
 struct first_and_last;
 template <class F, class... Rest>
@@ -235,11 +251,12 @@ class basic_network {
   }
 
   /// Many-to-many over a whole sequence (steps x in_size -> steps x out_size), continuing s.
+  /// Allocates the result; its working memory is the calling thread's, kept between calls
+  /// (2 x steps x the widest layer's padded size, for the longest sequence run so far).
   xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs, state& s) const {
     const std::size_t steps = check_sequence(xs);
     constexpr std::size_t in_stride = simd::padded<T>(in_size);
-    simd::aligned_vector<T> a(steps * widest, T(0));
-    simd::aligned_vector<T> b(steps * widest, T(0));
+    auto& [a, b] = detail::sequence_scratch<T>::zeroed(steps * widest);
     for (std::size_t t = 0; t < steps; ++t)
       for (std::size_t j = 0; j < in_size; ++j) a[t * in_stride + j] = xs(t, j);
     kernels::unroll<layer_count>([&](auto i) {
@@ -337,16 +354,17 @@ class basic_network {
   static constexpr std::size_t widest = detail::widest_padded<T, Specs...>();
 
   static std::size_t check_sequence(const xt::xtensor<T, 2>& xs) {
-    const std::string where = "rnnx::network<" + description() + ">::forward: ";
+    // The message's prefix is built only on failure: description() allocates.
+    const auto where = [] { return "rnnx::network<" + description() + ">::forward: "; };
     if (xs.shape(1) != in_size)
-      throw std::invalid_argument(where + "input has " + std::to_string(xs.shape(1)) +
+      throw std::invalid_argument(where() + "input has " + std::to_string(xs.shape(1)) +
                                   " features per step, the first layer expects " +
                                   std::to_string(in_size));
-    if (xs.shape(0) == 0) throw std::invalid_argument(where + "empty sequence (0 time steps)");
+    if (xs.shape(0) == 0) throw std::invalid_argument(where() + "empty sequence (0 time steps)");
     for (std::size_t t = 0; t < xs.shape(0); ++t)
       for (std::size_t j = 0; j < in_size; ++j)
         if (const auto problem = detail::input_problem<layer_type<0>>(xs(t, j)); !problem.empty())
-          throw std::invalid_argument(where + std::string(problem) + " (" +
+          throw std::invalid_argument(where() + std::string(problem) + " (" +
                                       std::to_string(xs(t, j)) + ") at step " + std::to_string(t) +
                                       ", feature " + std::to_string(j));
     return xs.shape(0);

@@ -414,7 +414,14 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
   const std::string where = detail::concat({"rnnx::load_weights(", source, ")"});
   const auto values = detail::read_weight_document<typename Net::scalar>(document, where, layers,
                                                                          Net::description());
-  detail::check_reference(document, where, Net::in_size, Net::out_size);
+  if constexpr (requires { Net::in_size + Net::out_size; }) {
+    detail::check_reference(document, where, Net::in_size, Net::out_size);
+  } else if (document.is_object() && document.contains("reference")) {
+    // A model of two sequences (encoder_decoder) has no one input and output size to check.
+    detail::throw_weights_error(
+        {where, ": 'reference' is not supported for ", Net::description(),
+         " (it holds one sequence of inputs and one of outputs)"});
+  }
   std::size_t next = 0;
   model.for_each_layer([&](auto, auto& layer) {
     layer.visit_parameters(
