@@ -240,7 +240,7 @@ def main():
             source = work / f"{stem}_{block.line}.cpp"
             source.write_text(translation_unit([block], display, quoted_line), encoding="utf-8")
             program = work / f"{stem}_{block.line}"
-            command = [args.compiler, *flags, "-O1", *include_flags, str(source), "-o", str(program)]
+            command = [args.compiler, *flags, "-O0", *include_flags, str(source), "-o", str(program)]
             if not compile_step(f"{block.where}: build", command):
                 failures += 1
                 continue
