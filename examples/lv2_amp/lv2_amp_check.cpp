@@ -174,10 +174,12 @@ int check_with_lv2apply(const Options& o, const lv2_amp::engine& engine) {
   std::filesystem::create_directories(o.work_dir);
   std::printf("lv2apply   %s (LV2_PATH=%s)\n", o.lv2apply.c_str(),
               std::getenv("LV2_PATH") ? std::getenv("LV2_PATH") : "(unset: the default path)");
-  constexpr std::array<host_case, 3> cases = {
+  // 88.2 kHz: a fractional ratio (1.8375), so the correction interpolates between states.
+  constexpr std::array<host_case, 4> cases = {
       host_case{"LSTM-32, 48 kHz", 48000, model_choice::trained_lstm32},
       host_case{"LSTM-64, 48 kHz", 48000, model_choice::widened_lstm64},
-      host_case{"LSTM-32, 96 kHz", 96000, model_choice::trained_lstm32}};
+      host_case{"LSTM-32, 96 kHz", 96000, model_choice::trained_lstm32},
+      host_case{"LSTM-64, 88.2 kHz", 88200, model_choice::widened_lstm64}};
   int status = 0;
   for (const host_case& c : cases) {
     const signal x = guitar_like(c.rate, o.seconds);
@@ -198,9 +200,11 @@ int check_with_lv2apply(const Options& o, const lv2_amp::engine& engine) {
     const double ratio = lv2_amp::rate_ratio_for(c.rate);
     const signal want = offline(engine, c.model, ratio, x);
     const std::string verdict = compare(y, want);
-    std::printf("  %-16s vs offline %s%s: %s\n", c.what,
-                ratio == 1.0 ? "model.step" : "rate_corrected, ratio ",
-                ratio == 1.0 ? "" : std::to_string(ratio).substr(0, 3).c_str(), verdict.c_str());
+    if (ratio == 1.0)
+      std::printf("  %-18s vs offline model.step: %s\n", c.what, verdict.c_str());
+    else
+      std::printf("  %-18s vs offline rate_corrected, ratio %.5g: %s\n", c.what, ratio,
+                  verdict.c_str());
     if (!same_bits(y, want)) status = ex::fail("FAIL: %s: %s\n", c.what, verdict.c_str());
     // The comparisons above must be able to fail: the port and the correction change the sound.
     const signal other = ratio == 1.0 ? offline(engine,
