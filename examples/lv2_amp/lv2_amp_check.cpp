@@ -25,6 +25,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <numbers>
 #include <random>
 #include <rnnx/realtime/denormal_guard.hpp>
 #include <stdexcept>
@@ -95,7 +96,8 @@ signal guitar_like(double rate, double seconds) {
     for (std::size_t i = 0; i < note_length; ++i) {
       const double t = static_cast<double>(i) / rate;
       double tone = 0;
-      for (int h = 1; h <= 4; ++h) tone += std::sin(2 * M_PI * notes[k] * h * t) / (h * h);
+      for (int h = 1; h <= 4; ++h)
+        tone += std::sin(2 * std::numbers::pi * notes[k] * h * t) / (h * h);
       x[k * note_length + i] = static_cast<float>(0.6 * std::exp(-3.0 * t) * tone + noise(rng));
     }
   }
