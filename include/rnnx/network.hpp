@@ -256,7 +256,9 @@ class basic_network {
   xt::xtensor<T, 2> forward(const xt::xtensor<T, 2>& xs, state& s) const {
     const std::size_t steps = check_sequence(xs);
     constexpr std::size_t in_stride = simd::padded<T>(in_size);
-    auto& [a, b] = detail::sequence_scratch<T>::zeroed(steps * widest);
+    auto& scratch = detail::sequence_scratch<T>::zeroed(steps * widest);
+    simd::aligned_vector<T>& a = scratch.a;  // not a structured binding: clang 14 cannot
+    simd::aligned_vector<T>& b = scratch.b;  // capture those in the lambda below
     for (std::size_t t = 0; t < steps; ++t)
       for (std::size_t j = 0; j < in_size; ++j) a[t * in_stride + j] = xs(t, j);
     kernels::unroll<layer_count>([&](auto i) {
