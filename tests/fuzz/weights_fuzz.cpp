@@ -24,6 +24,7 @@
 #include <rnnx/layers/gru_reset_before.hpp>
 #include <rnnx/layers/layer_norm.hpp>
 #include <rnnx/layers/lstm.hpp>
+#include <rnnx/layers/prelu.hpp>
 #include <rnnx/layers/rnn.hpp>
 #include <rnnx/network.hpp>
 #include <rnnx/realtime/model_set.hpp>
@@ -48,6 +49,10 @@ using BidirectionalDoubleNet =
                         rnnx::bidirectional<rnnx::gru<2, 1>>,
                         rnnx::bidirectional<rnnx::peephole_lstm<2, 1>>,
                         rnnx::bidirectional<rnnx::gru_reset_before<2, 1>>>;
+
+// prelu (one slope and one per feature) and elu (seed float_prelu_elu.json).
+using PReluFloatNet = rnnx::network<rnnx::dense<2, 3, rnnx::elu>, rnnx::prelu<3, 3>, rnnx::prelu<3>,
+                                    rnnx::activation<3, rnnx::elu>>;
 
 template <class Net>
 void check(std::string_view text) {
@@ -124,6 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check<DoubleNet>(text);
   check<NewFloatNet>(text);
   check<BidirectionalDoubleNet>(text);
+  check<PReluFloatNet>(text);
   check_dynamic<float>(text);
   check_dynamic<double>(text);
   check_model_set(text);
