@@ -43,6 +43,16 @@ inline std::string json_kind(const nlohmann::json& j) {
                           : "a number";
 }
 
+/// "1 number", "3 numbers": a count of things as messages print it.
+inline std::string count_text(std::size_t n, std::string_view one, std::string_view many) {
+  return concat({std::to_string(n), " ", n == 1 ? one : many});
+}
+
+/// "3 entries" / "a string": what stands where a list was due.
+inline std::string found_text(const nlohmann::json& v) {
+  return v.is_array() ? count_text(v.size(), "entry", "entries") : json_kind(v);
+}
+
 /// The member `key` of `object` (a JSON object), or null when it has none.
 inline const nlohmann::json* find_member(const nlohmann::json& object, const std::string& key) {
   const auto& members = object.get_ref<const nlohmann::json::object_t&>();

@@ -46,17 +46,16 @@ inline void read_reference_rows(const nlohmann::json& list, std::string_view nam
                                 std::vector<double>& out) {
   const std::string what = concat({where, ": reference '", name, "'"});
   if (!list.is_array() || list.size() != steps)
-    throw weights_error(concat(
-        {what, " must be a list of ", std::to_string(steps), " steps (as many as 'inputs'), found ",
-         list.is_array() ? concat({std::to_string(list.size()), " entries"}) : json_kind(list)}));
+    throw weights_error(concat({what, " must be a list of ", std::to_string(steps),
+                                " steps (as many as 'inputs'), found ", found_text(list)}));
   out.reserve(steps * width);
   for (std::size_t t = 0; t < steps; ++t) {
     const nlohmann::json& row = list[t];
     if (!row.is_array() || row.size() != width)
-      throw weights_error(concat(
-          {what, " step ", std::to_string(t), " must hold ", std::to_string(width),
-           " numbers (the model's ", name == "inputs" ? "input" : "output", " size), found ",
-           row.is_array() ? concat({std::to_string(row.size()), " entries"}) : json_kind(row)}));
+      throw weights_error(
+          concat({what, " step ", std::to_string(t), " must hold ", std::to_string(width),
+                  " numbers (the model's ", name == "inputs" ? "input" : "output", " size), found ",
+                  found_text(row)}));
     for (std::size_t j = 0; j < width; ++j) {
       const nlohmann::json& v = row[j];
       if (!v.is_number() || !std::isfinite(v.get<double>()))

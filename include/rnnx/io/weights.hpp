@@ -154,16 +154,6 @@ inline std::string shape_text(const value_shape& shape) {
              : concat({"[", std::to_string(shape.rows), " x ", std::to_string(shape.cols), "]"});
 }
 
-/// "1 number", "3 numbers": a count of things as messages print it.
-inline std::string count_text(std::size_t n, std::string_view one, std::string_view many) {
-  return concat({std::to_string(n), " ", n == 1 ? one : many});
-}
-
-/// "3 entries" / "a string": what stands where a list was due.
-inline std::string found_text(const nlohmann::json& v) {
-  return v.is_array() ? count_text(v.size(), "entry", "entries") : json_kind(v);
-}
-
 /// Appends the `count` values of `list` (a vector, or one row of a matrix) to `out`; a value
 /// that is not a finite T is named `what`[index] in the message.
 template <class T>
@@ -418,9 +408,8 @@ void load_weights_from_json(Net& model, const nlohmann::json& document,
     detail::check_reference(document, where, Net::in_size, Net::out_size);
   } else if (document.is_object() && document.contains("reference")) {
     // A model of two sequences (encoder_decoder) has no one input and output size to check.
-    detail::throw_weights_error(
-        {where, ": 'reference' is not supported for ", Net::description(),
-         " (it holds one sequence of inputs and one of outputs)"});
+    detail::throw_weights_error({where, ": 'reference' is not supported for ", Net::description(),
+                                 " (it holds one sequence of inputs and one of outputs)"});
   }
   std::size_t next = 0;
   model.for_each_layer([&](auto, auto& layer) {
