@@ -18,6 +18,12 @@ struct state_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A training checkpoint that cannot be written or read, or that does not belong to the run
+/// resuming from it (another model, optimiser, data set or batch partition).
+struct checkpoint_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// Training stopped because a loss or a gradient stopped being finite.
 class training_error : public std::runtime_error {
  public:

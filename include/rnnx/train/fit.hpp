@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <filesystem>
 #include <iomanip>
 #include <memory>
 #include <numeric>
@@ -36,8 +38,10 @@
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/parameters.hpp"
+#include "rnnx/train/checkpoint.hpp"
 #include "rnnx/train/clipping.hpp"
 #include "rnnx/train/initialization.hpp"
+#include "rnnx/train/shards.hpp"
 #include "rnnx/train/tape.hpp"
 
 namespace RNNX_NAMESPACE {
@@ -59,6 +63,25 @@ struct fit_options {
   /// last update, the one that led there (each update then costs a copy of both); false: they
   /// are left as that update made them.
   bool restore_on_divergence = true;
+  /// Threads that run a batch's shards: 0 = all this process may use (available_threads();
+  /// OMP_NUM_THREADS limits it); more than a batch has shards leaves the rest idle. Any
+  /// number gives the same results. Above 1 needs OpenMP (-fopenmp; CMake: rnnx::parallel).
+  std::size_t threads = 0;
+  /// Sequences per shard, the unit of parallel work (rnnx/train/shards.hpp): a batch of B
+  /// runs as ceil(B / shard_size) shards. The results depend on it (it groups the gradient's
+  /// sum), never on threads or processes. Smaller: more shards to share out; larger: each
+  /// weight read serves more sequences.
+  std::size_t shard_size = 8;
+  /// Non-empty: after every `checkpoint_every` epochs and after the last, the model, the
+  /// optimiser's state, the data order, the random streams and the epoch are written there
+  /// (rnnx/train/checkpoint.hpp), replacing the previous checkpoint only once complete.
+  std::filesystem::path checkpoint{};
+  std::size_t checkpoint_every = 1;
+  /// true: when `checkpoint` exists, fit continues the run it holds (from the epoch after it,
+  /// bit-identically to a run that never stopped, up to `epochs` in all) after checking that
+  /// it is of this model, optimiser, data size and batch partition; when it does not exist,
+  /// training starts from the beginning.
+  bool resume = false;
 };
 
 struct epoch_summary {
@@ -67,6 +90,8 @@ struct epoch_summary {
   std::size_t updates = 0;
   double seconds = 0;
   double sequences_per_second = 0;
+  std::size_t threads = 1;    ///< threads that ran shards (at most the shards of a batch)
+  std::size_t processes = 1;  ///< processes that trained together
 };
 
 namespace detail {
@@ -137,10 +162,14 @@ std::string first_bad_gradient(const Net& grads) {
 
 }  // namespace detail
 
-template <class Net, class Optimizer, class Loss, class Targets>
+/// Trains `model` with `optimizer` on (inputs, targets): see the top of this file and
+/// fit_options. `group`: the processes that train together (rnnx::mpi::communicator, each
+/// calling fit with the same data and options); by default this process alone.
+template <class Net, class Optimizer, class Loss, class Targets, class Communicator = single_process>
 std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& loss,
                                const xt::xtensor<typename Net::scalar, 3>& inputs,
-                               const Targets& targets, const fit_options& options = {}) {
+                               const Targets& targets, const fit_options& options = {},
+                               const Communicator& group = {}) {
   using T = typename Net::scalar;
   constexpr bool classes = std::is_integral_v<typename Targets::value_type>;
   constexpr std::size_t per_step_rank = classes ? 2 : 3;
@@ -166,14 +195,69 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
           " values per step, the model outputs " + std::to_string(Net::out_size));
   }
   if (options.batch_size == 0) throw std::invalid_argument(where + "batch_size must be > 0");
+  if (options.shard_size == 0) throw std::invalid_argument(where + "shard_size must be > 0");
+  if (options.threads > 1 && !parallel_training_available)
+    throw std::invalid_argument(
+        where + "threads = " + std::to_string(options.threads) +
+        " needs OpenMP: compile with -fopenmp (CMake: link rnnx::parallel), or ask for 0 "
+        "(all cores: 1 without OpenMP) or 1");
+  if (options.resume && options.checkpoint.empty())
+    throw std::invalid_argument(where + "resume is set but no checkpoint file is named");
+  if (group.size() < 1 || group.rank() < 0 || group.rank() >= group.size())
+    throw std::invalid_argument(where + "the communicator says this is process " +
+                                std::to_string(group.rank()) + " of " +
+                                std::to_string(group.size()));
+  const std::size_t threads = options.threads == 0 ? available_threads() : options.threads;
   const std::size_t chunk = options.truncation == 0 ? steps : std::min(options.truncation, steps);
+  const bool leader = group.rank() == 0;  // writes the files and the progress lines
 
-  std::vector<std::size_t> order(sequences);
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::mt19937_64 shuffler(options.seed);
+  detail::checkpoint_progress progress;
+  progress.order.resize(sequences);
+  std::iota(progress.order.begin(), progress.order.end(), std::size_t{0});
+  progress.shuffler.seed(options.seed);
+  const detail::checkpoint_run run{sequences,          options.batch_size, options.shard_size,
+                                   options.truncation, options.shuffle,    options.seed};
+
+  // One worker per shard of a full batch that this process runs; shard s keeps its tape (and
+  // so its dropout stream, seeded from (seed, s)) from batch to batch.
+  struct worker {
+    tape<Net> recorder;
+    std::unique_ptr<Net> grads = std::make_unique<Net>();
+    std::vector<typename Net::state> states;
+    xt::xtensor<T, 3> dys;
+  };
+  detail::shard_plan plan{options.batch_size, options.shard_size,
+                          static_cast<std::size_t>(group.size()),
+                          static_cast<std::size_t>(group.rank())};
+  const std::size_t shard_count = plan.count();
+  std::vector<std::unique_ptr<worker>> workers(shard_count);
+  for (std::size_t s = 0; s < shard_count; ++s)
+    if (plan.owner(s) == plan.rank) {
+      workers[s] = std::make_unique<worker>();
+      workers[s]->recorder.seed(detail::shard_seed(options.seed, s));
+    }
+  const auto random_streams = [&] {
+    // Every process writes the streams of the shards it runs; the leader's file needs all, so
+    // they are gathered (as fixed-size texts) shard by shard.
+    std::vector<std::vector<std::string>> streams(shard_count);
+    for (std::size_t s = 0; s < shard_count; ++s)
+      streams[s] = detail::exchange_strings(
+          group, plan.owner(s), workers[s] ? workers[s]->recorder.random_state()
+                                           : std::vector<std::string>(Net::layer_count));
+    return streams;
+  };
+
+  if (options.resume && std::filesystem::exists(options.checkpoint)) {
+    detail::read_checkpoint(options.checkpoint, model, optimizer, run, progress);
+    if (progress.random_streams.size() != shard_count)
+      throw checkpoint_error("rnnx::fit: checkpoint '" + options.checkpoint.string() + "' holds " +
+                             std::to_string(progress.random_streams.size()) +
+                             " shards' random streams, the run has " + std::to_string(shard_count));
+    for (std::size_t s = 0; s < shard_count; ++s)
+      if (workers[s]) workers[s]->recorder.set_random_state(progress.random_streams[s]);
+  }
+
   auto grads = std::make_unique<Net>();
-  tape<Net> recorder;
-  recorder.seed(options.seed);  // dropout masks
   // The model and optimiser before the last update, and where that update was.
   constexpr bool optimizer_restorable = std::is_copy_assignable_v<Optimizer>;
   std::unique_ptr<Net> model_before;
@@ -194,34 +278,62 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     }
     throw training_error(where + what + state);
   };
-  std::vector<typename Net::state> states;
-  xt::xtensor<T, 3> dys;
+  // A shard's record: its loss, then its gradient; this process's records side by side, then
+  // every process's after the exchange.
+  const std::size_t record = detail::parameter_values<Net>() + 1;
+  std::vector<T> sent(plan.slots() * record), gathered(plan.slots() * plan.processes * record);
   std::vector<epoch_summary> history;
 
-  for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
+  for (std::size_t epoch = progress.epoch + 1; epoch <= options.epochs; ++epoch) {
     const auto start = std::chrono::steady_clock::now();
+    auto& order = progress.order;
     if (options.shuffle)  // Fisher-Yates with the engine's raw output: same order everywhere
-      for (std::size_t i = sequences; i > 1; --i) std::swap(order[i - 1], order[shuffler() % i]);
+      for (std::size_t i = sequences; i > 1; --i)
+        std::swap(order[i - 1], order[progress.shuffler() % i]);
     double weighted_loss = 0;
     std::size_t weight = 0, updates = 0, batch_index = 0;
     for (std::size_t first = 0; first < sequences; first += options.batch_size, ++batch_index) {
       const std::span<const std::size_t> rows(order.data() + first,
                                               std::min(options.batch_size, sequences - first));
-      states.assign(rows.size(), model.initial_state());
+      plan.batch = rows.size();
+      const std::vector<std::size_t> mine = plan.mine();
+      for (const std::size_t s : mine) workers[s]->states.assign(plan.size(s), model.initial_state());
       for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {
         const std::size_t t1 = std::min(steps, t0 + chunk);
-        const auto xs = detail::gather(inputs, rows, t0, t1, true);
-        const auto ys = recorder.forward(model, xs, states);
-        if (!per_step && t1 != steps) continue;  // the loss sees only the last step
-        const auto chunk_targets = detail::gather(targets, rows, t0, t1, per_step);
-        const T value = detail::chunk_loss<per_step>(loss, ys, chunk_targets, dys);
+        const bool update = per_step || t1 == steps;  // else the loss sees no step of the chunk
+        std::exception_ptr failure;
+        try {
+          detail::run_in_parallel(mine.size(), threads, [&](std::size_t k) {
+            const std::size_t s = mine[k];
+            worker& w = *workers[s];
+            const auto shard_rows = rows.subspan(plan.first(s), plan.size(s));
+            const auto ys =
+                w.recorder.forward(model, detail::gather(inputs, shard_rows, t0, t1, true), w.states);
+            if (!update) return;
+            T value = detail::chunk_loss<per_step>(
+                loss, ys, detail::gather(targets, shard_rows, t0, t1, per_step), w.dys);
+            if (shard_rows.size() != rows.size()) {  // a mean over the shard -> its share of the batch's
+              const T share = static_cast<T>(shard_rows.size()) / static_cast<T>(rows.size());
+              value *= share;
+              w.dys *= share;
+            }
+            zero(*w.grads);
+            if (std::isfinite(value)) w.recorder.backward_parameters(model, w.dys, *w.grads);
+            detail::pack_shard(value, *w.grads, sent.data() + k * record);
+          });
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        detail::stop_together(group, failure, where);
+        if (!update) continue;
+        group.all_gather(std::as_bytes(std::span<const T>(sent)),
+                         std::as_writable_bytes(std::span<T>(gathered)));
+        const T value = detail::sum_shards_in_order<Net>(plan, gathered, *grads, threads);
         const std::string at = "epoch " + std::to_string(epoch) + ", batch " +
                                std::to_string(batch_index) + ", steps [" + std::to_string(t0) +
                                ", " + std::to_string(t1) + ")";
         if (!std::isfinite(value))
           diverged("the loss is not finite (" + std::to_string(value) + ") at " + at);
-        zero(*grads);
-        recorder.backward_parameters(model, dys, *grads);
         if (const std::string bad = detail::first_bad_gradient(*grads); !bad.empty())
           diverged("the gradient of " + bad + " is not finite at " + at);
         if (options.clip_value > 0) clip_grad_value(*grads, options.clip_value);
@@ -245,11 +357,20 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     summary.epoch = epoch;
     summary.loss = weight ? weighted_loss / double(weight) : 0.0;
     summary.updates = updates;
+    summary.threads = std::min(threads, shard_count);
+    summary.processes = plan.processes;
     summary.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.sequences_per_second = double(sequences) / std::max(summary.seconds, 1e-9);
     history.push_back(summary);
-    if (options.progress != nullptr) {
+    progress.epoch = epoch;
+    if (!options.checkpoint.empty() &&
+        (epoch % std::max<std::size_t>(options.checkpoint_every, 1) == 0 || epoch == options.epochs)) {
+      progress.random_streams = random_streams();
+      if (leader) detail::write_checkpoint(options.checkpoint, model, optimizer, run, progress);
+      group.barrier();  // no process goes on (or returns) before the checkpoint is on disk
+    }
+    if (options.progress != nullptr && leader) {
       std::ostringstream line;
       line << "epoch " << epoch << "/" << options.epochs << "  loss " << std::setprecision(6)
            << summary.loss << "  " << std::setprecision(4) << summary.sequences_per_second

@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <sstream>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -169,6 +170,42 @@ class tape {
         std::get<i>(tapes_).seed(std::uint64_t{words[0]} << 32 | words[1]);
       }
     });
+  }
+
+  /// The layers' random streams where they are now, one text per layer ("" for a layer that
+  /// draws nothing): what a checkpoint keeps so that a resumed run draws the same masks.
+  std::vector<std::string> random_state() const {
+    std::vector<std::string> texts(L);
+    kernels::unroll<L>([&](auto i) {
+      if constexpr (requires { std::get<i>(tapes_).generator; }) {
+        std::ostringstream text;
+        text << std::get<i>(tapes_).generator;
+        texts[i] = text.str();
+      }
+    });
+    return texts;
+  }
+
+  /// Puts back what random_state gave; throws std::invalid_argument, changing nothing, when
+  /// the texts do not fit this network.
+  void set_random_state(const std::vector<std::string>& texts) {
+    if (texts.size() != L)
+      throw std::invalid_argument(where("set_random_state") + std::to_string(texts.size()) +
+                                  " random states given for " + std::to_string(L) + " layers");
+    typename records::tapes restored = tapes_;
+    kernels::unroll<L>([&](auto i) {
+      if constexpr (requires { std::get<i>(tapes_).generator; }) {
+        std::istringstream text(texts[i]);
+        text >> std::get<i>(restored).generator;
+        if (text.fail() || !(text >> std::ws).eof())
+          throw std::invalid_argument(where("set_random_state") + "layer " + std::to_string(i) +
+                                      "'s random state is not one its generator wrote");
+      } else if (!texts[i].empty()) {
+        throw std::invalid_argument(where("set_random_state") + "layer " + std::to_string(i) +
+                                    " draws no random numbers, but a state is given for it");
+      }
+    });
+    tapes_ = std::move(restored);
   }
 
   std::size_t batch_size() const noexcept { return batch_; }

@@ -78,6 +78,14 @@ class adagrad {
     options_ = check(o);
   }
   std::size_t steps() const noexcept { return steps_; }
+  /// What a checkpoint holds besides the options: f(name, buffer) for each state buffer
+  /// (torch's state names; a detail::model_buffer, empty when the options need none), and
+  /// f("step", steps) for the step count.
+  template <class F>
+  void visit_state(F&& f) {
+    f("step", steps_);
+    f("sum", sum_);
+  }
   /// torch's state["sum"]. Its padding holds initial_accumulator_value too, so that the
   /// padding's update is 0 / (sqrt(initial_accumulator_value) + eps) = 0.
   const Model& sum() const noexcept { return *sum_; }

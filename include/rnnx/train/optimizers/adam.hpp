@@ -129,6 +129,16 @@ class adam_base {
     options_ = check(o);
   }
   std::size_t steps() const noexcept { return steps_; }
+  /// What a checkpoint holds besides the options: f(name, buffer) for each state buffer
+  /// (torch's state names; a detail::model_buffer, empty when the options need none), and
+  /// f("step", steps) for the step count.
+  template <class F>
+  void visit_state(F&& f) {
+    f("step", steps_);
+    f("exp_avg", exp_avg_);
+    f("exp_avg_sq", exp_avg_sq_);
+    f("max_exp_avg_sq", max_exp_avg_sq_);
+  }
   /// torch's state["exp_avg"], state["exp_avg_sq"] and, with amsgrad (else null),
   /// state["max_exp_avg_sq"].
   const Model& exp_avg() const noexcept { return *exp_avg_; }

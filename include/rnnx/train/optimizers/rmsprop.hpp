@@ -80,6 +80,16 @@ class rmsprop {
     options_ = check(o);
   }
   std::size_t steps() const noexcept { return steps_; }
+  /// What a checkpoint holds besides the options: f(name, buffer) for each state buffer
+  /// (torch's state names; a detail::model_buffer, empty when the options need none), and
+  /// f("step", steps) for the step count.
+  template <class F>
+  void visit_state(F&& f) {
+    f("step", steps_);
+    f("square_avg", square_avg_);
+    f("grad_avg", grad_avg_);
+    f("momentum_buffer", momentum_buffer_);
+  }
   /// torch's state["square_avg"], and (null unless centered / momentum > 0)
   /// state["grad_avg"] and state["momentum_buffer"].
   const Model& square_avg() const noexcept { return *square_avg_; }

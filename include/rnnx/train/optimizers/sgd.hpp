@@ -88,6 +88,14 @@ class sgd {
     options_ = check(o);
   }
   std::size_t steps() const noexcept { return steps_; }
+  /// What a checkpoint holds besides the options: f(name, buffer) for each state buffer
+  /// (torch's state names; a detail::model_buffer, empty when the options need none), and
+  /// f("step", steps) for the step count.
+  template <class F>
+  void visit_state(F&& f) {
+    f("step", steps_);
+    f("momentum_buffer", momentum_);
+  }
   /// The momentum buffer (torch's state["momentum_buffer"]); null when momentum == 0.
   const Model* momentum_buffer() const noexcept { return momentum_.get(); }
 
