@@ -72,16 +72,16 @@ inline void append_json_string_list(std::string& out, const std::vector<std::str
 template <class Net, class Optimizer>
 std::string checkpoint_text(const Net& model, Optimizer& optimizer, const checkpoint_run& run,
                             const checkpoint_progress& progress) {
-  std::string out = concat({"{\"format\": \"", checkpoint_format_name, "\", \"version\": ",
-                            std::to_string(checkpoint_format_version), ", \"dtype\": \"",
-                            dtype_name<typename Net::scalar>(), "\",\n \"model\": "});
+  std::string out =
+      concat({"{\"format\": \"", checkpoint_format_name,
+              "\", \"version\": ", std::to_string(checkpoint_format_version), ", \"dtype\": \"",
+              dtype_name<typename Net::scalar>(), "\",\n \"model\": "});
   append_json_string(out, Net::description());
   out += concat({",\n \"epoch\": ", std::to_string(progress.epoch),
                  ",\n \"run\": {\"sequences\": ", std::to_string(run.sequences),
                  ", \"batch_size\": ", std::to_string(run.batch_size),
-                 ", \"shard_size\": ", std::to_string(run.shard_size),
-                 ", \"truncation\": ", std::to_string(run.truncation),
-                 ", \"shuffle\": ", run.shuffle ? "true" : "false",
+                 ", \"shard_size\": ", std::to_string(run.shard_size), ", \"truncation\": ",
+                 std::to_string(run.truncation), ", \"shuffle\": ", run.shuffle ? "true" : "false",
                  ", \"seed\": ", std::to_string(run.seed), "},\n \"order\": ["});
   for (std::size_t i = 0; i < progress.order.size(); ++i) {
     if (i) out += ", ";
@@ -120,8 +120,8 @@ void write_checkpoint(const std::filesystem::path& path, const Net& model, Optim
   try {
     text = checkpoint_text(model, optimizer, run, progress);
   } catch (const weights_error& e) {
-    throw checkpoint_error(concat({"rnnx::fit: checkpoint '", path.string(), "' not written: ",
-                                   e.what()}));
+    throw checkpoint_error(
+        concat({"rnnx::fit: checkpoint '", path.string(), "' not written: ", e.what()}));
   }
   if (const std::string error = replace_file(path, text); !error.empty())
     throw checkpoint_error(concat({"rnnx::fit: cannot write checkpoint '", path.string(),
@@ -130,15 +130,15 @@ void write_checkpoint(const std::filesystem::path& path, const Net& model, Optim
 
 /// The member `key` of `object`, which must be of the kind `is` accepts; else a
 /// checkpoint_error "<where>: '<key>' ... ".
-inline const nlohmann::json& checkpoint_member(const nlohmann::json& object,
-                                               const std::string& key, const std::string& where,
+inline const nlohmann::json& checkpoint_member(const nlohmann::json& object, const std::string& key,
+                                               const std::string& where,
                                                bool (*is)(const nlohmann::json&),
                                                std::string_view kind) {
   const nlohmann::json* v = find_member(object, key);
   if (v == nullptr) throw checkpoint_error(concat({where, ": no '", key, "'"}));
   if (!is(*v))
-    throw checkpoint_error(concat({where, ": '", key, "' must be ", kind, ", found ",
-                                   found_text(*v)}));
+    throw checkpoint_error(
+        concat({where, ": '", key, "' must be ", kind, ", found ", found_text(*v)}));
   return *v;
 }
 
@@ -156,15 +156,16 @@ void read_checkpoint(const std::filesystem::path& path, Net& model, Optimizer& o
   const std::string where = concat({"rnnx::fit: checkpoint '", path.string(), "'"});
   const nlohmann::json document = read_json_file<checkpoint_error>(path, "rnnx::fit");
   if (!document.is_object())
-    throw checkpoint_error(concat({where, ": not a checkpoint (found ", found_text(document), ")"}));
+    throw checkpoint_error(
+        concat({where, ": not a checkpoint (found ", found_text(document), ")"}));
   if (!is_string_equal(checkpoint_member(document, "format", where, is_string, "a string"),
                        checkpoint_format_name))
     throw checkpoint_error(concat({where, ": 'format' is ", json_text(document["format"]),
                                    ", not \"", checkpoint_format_name, "\""}));
   if (!is_number_equal(document.value("version", nlohmann::json()), checkpoint_format_version))
-    throw checkpoint_error(concat({where, ": version ", json_text(document.value("version", nlohmann::json())),
-                                   " is not one this rnnx reads (",
-                                   std::to_string(checkpoint_format_version), ")"}));
+    throw checkpoint_error(
+        concat({where, ": version ", json_text(document.value("version", nlohmann::json())),
+                " is not one this rnnx reads (", std::to_string(checkpoint_format_version), ")"}));
   const auto& description = checkpoint_member(document, "model", where, is_string, "a string");
   if (description.get<std::string>() != Net::description())
     throw checkpoint_error(concat({where, " is of ", brief(description.get<std::string>()),
@@ -174,16 +175,17 @@ void read_checkpoint(const std::filesystem::path& path, Net& model, Optimizer& o
   const std::string run_where = where + " run";
   const auto same = [&](const char* key, auto now, auto then) {
     if (now != then)
-      throw checkpoint_error(concat({where, " is of a run with ", key, " = ", std::to_string(then),
-                                     ", this one has ", std::to_string(now),
-                                     ": resuming would not continue the same run"}));
+      throw checkpoint_error(
+          concat({where, " is of a run with ", key, " = ", std::to_string(then), ", this one has ",
+                  std::to_string(now), ": resuming would not continue the same run"}));
   };
   same("sequences", run.sequences, checkpoint_count(settings, "sequences", run_where));
   same("batch_size", run.batch_size, checkpoint_count(settings, "batch_size", run_where));
   same("shard_size", run.shard_size, checkpoint_count(settings, "shard_size", run_where));
   same("truncation", run.truncation, checkpoint_count(settings, "truncation", run_where));
-  same("seed", run.seed, checkpoint_member(settings, "seed", run_where, is_count, "an integer >= 0")
-                             .get<std::uint64_t>());
+  same("seed", run.seed,
+       checkpoint_member(settings, "seed", run_where, is_count, "an integer >= 0")
+           .get<std::uint64_t>());
   same("shuffle", int(run.shuffle),
        int(checkpoint_member(settings, "shuffle", run_where, is_boolean, "true or false")
                .get<bool>()));
@@ -198,9 +200,9 @@ void read_checkpoint(const std::filesystem::path& path, Net& model, Optimizer& o
   for (const auto& v : order) {
     if (!v.is_number_unsigned() || v.get<std::size_t>() >= run.sequences ||
         seen[v.get<std::size_t>()])
-      throw checkpoint_error(concat({where, ": 'order' is not an order of the ",
-                                     std::to_string(run.sequences), " sequences (at ",
-                                     found_text(v), ")"}));
+      throw checkpoint_error(
+          concat({where, ": 'order' is not an order of the ", std::to_string(run.sequences),
+                  " sequences (at ", found_text(v), ")"}));
     seen[v.get<std::size_t>()] = true;
     read.order.push_back(v.get<std::size_t>());
   }
@@ -212,7 +214,8 @@ void read_checkpoint(const std::filesystem::path& path, Net& model, Optimizer& o
       throw checkpoint_error(concat({where, ": 'shuffler' is not a random engine's state"}));
   }
   tape<Net> check;
-  for (const auto& streams : checkpoint_member(document, "random_streams", where, is_array, "a list")) {
+  for (const auto& streams :
+       checkpoint_member(document, "random_streams", where, is_array, "a list")) {
     std::vector<std::string> texts;
     if (streams.is_array())
       for (const auto& t : streams)
@@ -268,4 +271,4 @@ void read_checkpoint(const std::filesystem::path& path, Net& model, Optimizer& o
 
 }  // namespace detail
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -59,4 +59,4 @@ void clip_grad_value(Model& grads, double value) {
       grads);
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -165,7 +165,8 @@ std::string first_bad_gradient(const Net& grads) {
 /// Trains `model` with `optimizer` on (inputs, targets): see the top of this file and
 /// fit_options. `group`: the processes that train together (rnnx::mpi::communicator, each
 /// calling fit with the same data and options); by default this process alone.
-template <class Net, class Optimizer, class Loss, class Targets, class Communicator = single_process>
+template <class Net, class Optimizer, class Loss, class Targets,
+          class Communicator = single_process>
 std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& loss,
                                const xt::xtensor<typename Net::scalar, 3>& inputs,
                                const Targets& targets, const fit_options& options = {},
@@ -241,9 +242,10 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     // they are gathered (as fixed-size texts) shard by shard.
     std::vector<std::vector<std::string>> streams(shard_count);
     for (std::size_t s = 0; s < shard_count; ++s)
-      streams[s] = detail::exchange_strings(
-          group, plan.owner(s), workers[s] ? workers[s]->recorder.random_state()
-                                           : std::vector<std::string>(Net::layer_count));
+      streams[s] =
+          detail::exchange_strings(group, plan.owner(s),
+                                   workers[s] ? workers[s]->recorder.random_state()
+                                              : std::vector<std::string>(Net::layer_count));
     return streams;
   };
 
@@ -269,7 +271,8 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
       if (options.restore_on_divergence) {
         model = *model_before;
         if constexpr (optimizer_restorable) optimizer = *optimizer_before;
-        state = std::string("; the model") + (optimizer_restorable ? " and the optimiser are" : " is") +
+        state = std::string("; the model") +
+                (optimizer_restorable ? " and the optimiser are" : " is") +
                 " restored to before the update at " + last_update;
       } else {
         state = "; the model holds the weights of the update at " + last_update +
@@ -297,7 +300,8 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
                                               std::min(options.batch_size, sequences - first));
       plan.batch = rows.size();
       const std::vector<std::size_t> mine = plan.mine();
-      for (const std::size_t s : mine) workers[s]->states.assign(plan.size(s), model.initial_state());
+      for (const std::size_t s : mine)
+        workers[s]->states.assign(plan.size(s), model.initial_state());
       for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {
         const std::size_t t1 = std::min(steps, t0 + chunk);
         const bool update = per_step || t1 == steps;  // else the loss sees no step of the chunk
@@ -307,12 +311,13 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
             const std::size_t s = mine[k];
             worker& w = *workers[s];
             const auto shard_rows = rows.subspan(plan.first(s), plan.size(s));
-            const auto ys =
-                w.recorder.forward(model, detail::gather(inputs, shard_rows, t0, t1, true), w.states);
+            const auto ys = w.recorder.forward(
+                model, detail::gather(inputs, shard_rows, t0, t1, true), w.states);
             if (!update) return;
             T value = detail::chunk_loss<per_step>(
                 loss, ys, detail::gather(targets, shard_rows, t0, t1, per_step), w.dys);
-            if (shard_rows.size() != rows.size()) {  // a mean over the shard -> its share of the batch's
+            if (shard_rows.size() !=
+                rows.size()) {  // a mean over the shard -> its share of the batch's
               const T share = static_cast<T>(shard_rows.size()) / static_cast<T>(rows.size());
               value *= share;
               w.dys *= share;
@@ -342,8 +347,10 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
           if (!model_before) model_before = std::make_unique<Net>();
           *model_before = model;
           if constexpr (optimizer_restorable) {
-            if (!optimizer_before) optimizer_before = std::make_unique<Optimizer>(optimizer);
-            else *optimizer_before = optimizer;
+            if (!optimizer_before)
+              optimizer_before = std::make_unique<Optimizer>(optimizer);
+            else
+              *optimizer_before = optimizer;
           }
         }
         optimizer.step(model, *grads);
@@ -365,7 +372,8 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     history.push_back(summary);
     progress.epoch = epoch;
     if (!options.checkpoint.empty() &&
-        (epoch % std::max<std::size_t>(options.checkpoint_every, 1) == 0 || epoch == options.epochs)) {
+        (epoch % std::max<std::size_t>(options.checkpoint_every, 1) == 0 ||
+         epoch == options.epochs)) {
       progress.random_streams = random_streams();
       if (leader) detail::write_checkpoint(options.checkpoint, model, optimizer, run, progress);
       group.barrier();  // no process goes on (or returns) before the checkpoint is on disk
@@ -381,4 +389,4 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
   return history;
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -114,4 +114,4 @@ void zero(Model& model) {
       model);
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

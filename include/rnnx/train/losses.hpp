@@ -224,4 +224,4 @@ struct cross_entropy {
   }
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -159,7 +159,8 @@ std::vector<std::string> exchange_strings(const Communicator& group, std::size_t
 template <class F>
 void run_in_parallel(std::size_t count, std::size_t threads, F&& f) {
   std::vector<std::exception_ptr> errors(count);
-  [[maybe_unused]] const int workers = static_cast<int>(std::max<std::size_t>(1, std::min(threads, count)));
+  [[maybe_unused]] const int workers =
+      static_cast<int>(std::max<std::size_t>(1, std::min(threads, count)));
 #ifdef _OPENMP
 #pragma omp parallel for num_threads(workers) schedule(dynamic, 1)
 #endif
@@ -190,11 +191,9 @@ std::size_t parameter_values() {
 template <class Net>
 void pack_shard(typename Net::scalar loss, const Net& grads, typename Net::scalar* record) {
   *record++ = loss;
-  for_each_parameter(
-      [&](std::size_t, std::string_view, auto g) {
-        record = std::copy(g.begin(), g.end(), record);
-      },
-      grads);
+  for_each_parameter([&](std::size_t, std::string_view,
+                         auto g) { record = std::copy(g.begin(), g.end(), record); },
+                     grads);
 }
 
 /// grads = the sum of the shards' gradients and the return value the sum of their losses,
@@ -202,8 +201,8 @@ void pack_shard(typename Net::scalar loss, const Net& grads, typename Net::scala
 /// Threads split the parameters, never one element's sum, so the order holds.
 template <class Net>
 typename Net::scalar sum_shards_in_order(const shard_plan& plan,
-                                         std::span<const typename Net::scalar> records,
-                                         Net& grads, std::size_t threads) {
+                                         std::span<const typename Net::scalar> records, Net& grads,
+                                         std::size_t threads) {
   using T = typename Net::scalar;
   const std::size_t values = parameter_values<Net>(), record = values + 1;
   const std::size_t shards = plan.count();
@@ -214,8 +213,7 @@ typename Net::scalar sum_shards_in_order(const shard_plan& plan,
   for_each_parameter([&](std::size_t, std::string_view, std::span<T> g) { targets.push_back(g); },
                      grads);
   std::vector<std::size_t> offsets(targets.size());
-  for (std::size_t k = 0, at = 1; k < targets.size(); at += targets[k].size(), ++k)
-    offsets[k] = at;
+  for (std::size_t k = 0, at = 1; k < targets.size(); at += targets[k].size(), ++k) offsets[k] = at;
   run_in_parallel(targets.size(), threads, [&](std::size_t k) {
     const std::span<T> out = targets[k];
     std::fill(out.begin(), out.end(), T(0));
@@ -229,4 +227,4 @@ typename Net::scalar sum_shards_in_order(const shard_plan& plan,
 
 }  // namespace detail
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

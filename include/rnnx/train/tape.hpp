@@ -16,8 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <random>
-#include <sstream>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <tuple>
@@ -119,7 +119,8 @@ class tape {
       kernels::unroll<L>([&](auto i) {
         const auto& layer = model.template layer<i>();
         if constexpr (requires {
-                        layer.give_final_state_gradients(std::get<i>(tapes_), nullptr, 0);
+                        layer.give_final_state_gradients(std::get<decltype(i)::value>(tapes_),
+                                                         nullptr, 0);
                       }) {
           auto& scratch = std::get<i>(states_);
           for (std::size_t b = 0; b < batch_; ++b)
@@ -142,7 +143,10 @@ class tape {
     for (auto& s : out) s.reset();
     kernels::unroll<L>([&](auto i) {
       const auto& layer = model.template layer<i>();
-      if constexpr (requires { layer.initial_state_gradients(std::get<i>(tapes_), nullptr, 0); }) {
+      if constexpr (requires {
+                      layer.initial_state_gradients(std::get<decltype(i)::value>(tapes_), nullptr,
+                                                    0);
+                    }) {
         std::vector<typename Net::template layer_type<i>::state> d(batch_);
         layer.initial_state_gradients(std::get<i>(tapes_), d.data(), batch_);
         for (std::size_t b = 0; b < batch_; ++b) boost::hana::at_c<i>(out[b].layers) = d[b];
@@ -161,7 +165,7 @@ class tape {
   /// gets its own stream from (seed, i), so a run is reproducible.
   void seed(std::uint64_t value) {
     kernels::unroll<L>([&](auto i) {
-      if constexpr (requires { std::get<i>(tapes_).seed(value); }) {
+      if constexpr (requires { std::get<decltype(i)::value>(tapes_).seed(value); }) {
         std::seed_seq sequence{static_cast<std::uint32_t>(value),
                                static_cast<std::uint32_t>(value >> 32),
                                static_cast<std::uint32_t>(i)};
@@ -177,7 +181,7 @@ class tape {
   std::vector<std::string> random_state() const {
     std::vector<std::string> texts(L);
     kernels::unroll<L>([&](auto i) {
-      if constexpr (requires { std::get<i>(tapes_).generator; }) {
+      if constexpr (requires { std::get<decltype(i)::value>(tapes_).generator; }) {
         std::ostringstream text;
         text << std::get<i>(tapes_).generator;
         texts[i] = text.str();
@@ -194,7 +198,7 @@ class tape {
                                   " random states given for " + std::to_string(L) + " layers");
     typename records::tapes restored = tapes_;
     kernels::unroll<L>([&](auto i) {
-      if constexpr (requires { std::get<i>(tapes_).generator; }) {
+      if constexpr (requires { std::get<decltype(i)::value>(tapes_).generator; }) {
         std::istringstream text(texts[i]);
         text >> std::get<i>(restored).generator;
         if (text.fail() || !(text >> std::ws).eof())
@@ -331,4 +335,4 @@ class tape {
   bool backward_done_ = false;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE
