@@ -57,6 +57,7 @@ struct Options {
   fs::path text = kDefaultText;
   std::size_t chars = 0;  // 0: the whole book
   std::size_t steps = 600, batch = 32, bptt = 64, eval_every = 100;
+  std::size_t threads = 0, shard_size = 4;  // 0: every core
   double lr = 0.02, clip = 5;
   std::uint32_t seed = 1;
   std::optional<double> max_bpc;
@@ -74,6 +75,9 @@ constexpr const char* kUsage = R"(usage: charlm_demo [options]
   --steps N          training updates (default 600)
   --batch B          parallel streams of text per update (default 32)
   --bptt T           characters per update and stream, truncated BPTT (default 64)
+  --threads N        threads that train (default 0: every core); any N gives the same model
+  --shard-size S     streams per unit of parallel work (default 4; it groups the gradient's
+                     sum, so it changes the last bits of the result, the thread count does not)
   --lr X             Adam learning rate (default 0.02)
   --clip X           gradient norm clipping (default 5)
   --eval-every N     held-out evaluation interval in updates (default 100)
@@ -120,6 +124,10 @@ Options parse_arguments(int argc, char** argv) {
       o.batch = number<std::size_t>(arg, value());
     } else if (arg == "--bptt") {
       o.bptt = number<std::size_t>(arg, value());
+    } else if (arg == "--threads") {
+      o.threads = number<std::size_t>(arg, value());
+    } else if (arg == "--shard-size") {
+      o.shard_size = number<std::size_t>(arg, value());
     } else if (arg == "--lr") {
       o.lr = number<double>(arg, value());
     } else if (arg == "--clip") {
@@ -148,8 +156,9 @@ Options parse_arguments(int argc, char** argv) {
       throw args.unexpected("unknown argument");
     }
   }
-  if (o.steps == 0 || o.batch == 0 || o.bptt == 0 || o.eval_every == 0)
-    throw std::invalid_argument("--steps, --batch, --bptt and --eval-every must be positive");
+  if (o.steps == 0 || o.batch == 0 || o.bptt == 0 || o.eval_every == 0 || o.shard_size == 0)
+    throw std::invalid_argument(
+        "--steps, --batch, --bptt, --eval-every and --shard-size must be positive");
   if (o.prompt.empty()) throw std::invalid_argument("--prompt must not be empty");
   if (!(o.temperature > 0)) throw std::invalid_argument("--temperature must be positive");
   return o;
@@ -226,7 +235,9 @@ struct Training {
 
 // B streams read the training text side by side, each a contiguous 1/B of it, T characters per
 // update; the state is carried from update to update (gradients are not) and reset when the
-// streams wrap round to their starts. train_torch.py batches identically.
+// streams wrap round to their starts. train_torch.py batches identically. The streams run as
+// shards of o.shard_size on o.threads threads (rnnx::sharded_tape): the same model for any
+// number of threads.
 Training train(Model& model, const std::vector<std::uint8_t>& text,
                const std::vector<std::uint8_t>& test, const Options& o) {
   const std::size_t B = o.batch, T = o.bptt;
@@ -236,12 +247,11 @@ Training train(Model& model, const std::vector<std::uint8_t>& text,
                                 " characters) is too short for --batch " + std::to_string(B) +
                                 " x --bptt " + std::to_string(T));
   rnnx::adam optimizer(model, {.lr = o.lr});
-  rnnx::tape<Model> tape;
+  rnnx::sharded_tape<Model> tape({.shard_size = o.shard_size, .threads = o.threads});
   auto grads = std::make_unique<Model>();
   std::vector<Model::state> states(B);
   xt::xtensor<float, 3> xs = xt::zeros<float>({B, T, vocabulary});
   xt::xtensor<std::size_t, 2> next = xt::xtensor<std::size_t, 2>::from_shape({B, T});
-  xt::xtensor<float, 3> dlogits;
 
   Training result;
   double window_bits = 0, window_seconds = 0;
@@ -260,10 +270,7 @@ Training train(Model& model, const std::vector<std::uint8_t>& text,
         xs(b, t, text[at]) = 1;
         next(b, t) = text[at + 1];
       }
-    const auto logits = tape.forward(model, xs, states);
-    const double loss = rnnx::cross_entropy{}(logits, next, dlogits);
-    rnnx::zero(*grads);
-    tape.backward_parameters(model, dlogits, *grads);
+    const double loss = tape.gradients(model, rnnx::cross_entropy{}, xs, next, states, *grads);
     if (o.clip > 0) rnnx::clip_grad_norm(*grads, o.clip);
     optimizer.step(model, *grads);
     const double seconds = stopwatch.seconds();
@@ -403,9 +410,11 @@ int run(const Options& o) {
     rnnx::save_weights(*model, init);  // PyTorch starts from these too
     std::printf(
         "training   %zu updates of %zu streams x %zu characters, Adam lr %g, clip %g "
-        "(%.2f epochs)\n\n",
+        "(%.2f epochs), on %zu threads\n\n",
         o.steps, o.batch, o.bptt, o.lr, o.clip,
-        double(o.steps * o.batch * o.bptt) / double(text.size()));
+        double(o.steps * o.batch * o.bptt) / double(text.size()),
+        std::min(o.threads == 0 ? rnnx::available_threads() : o.threads,
+                 (o.batch + o.shard_size - 1) / o.shard_size));
     trained = train(*model, text, test, o);
     rnnx::save_weights(*model, o.out / "charlm_model.json");
     write_log(o.out / "charlm_rnnx.csv", trained->log);

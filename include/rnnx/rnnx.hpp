@@ -33,4 +33,5 @@
 #include "rnnx/train/initialization.hpp"
 #include "rnnx/train/losses.hpp"
 #include "rnnx/train/optimizers.hpp"
+#include "rnnx/train/sharded_tape.hpp"
 #include "rnnx/train/tape.hpp"

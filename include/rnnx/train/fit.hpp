@@ -41,7 +41,7 @@
 #include "rnnx/train/checkpoint.hpp"
 #include "rnnx/train/clipping.hpp"
 #include "rnnx/train/initialization.hpp"
-#include "rnnx/train/shards.hpp"
+#include "rnnx/train/sharded_tape.hpp"
 #include "rnnx/train/tape.hpp"
 
 namespace RNNX_NAMESPACE {
@@ -117,26 +117,6 @@ xt::xtensor<U, R> gather(const xt::xtensor<U, R>& source, std::span<const std::s
   return out;
 }
 
-/// Loss and dL/dys (zero outside the steps the loss sees) for one chunk.
-template <bool PerStep, class Loss, class T, class Targets>
-T chunk_loss(const Loss& loss, const xt::xtensor<T, 3>& ys, const Targets& targets,
-             xt::xtensor<T, 3>& dys) {
-  if constexpr (PerStep)
-    return loss(ys, targets, dys);
-  else {
-    const std::size_t batch = ys.shape(0), steps = ys.shape(1), outputs = ys.shape(2);
-    xt::xtensor<T, 2> last = xt::xtensor<T, 2>::from_shape({batch, outputs});
-    for (std::size_t b = 0; b < batch; ++b)
-      for (std::size_t j = 0; j < outputs; ++j) last(b, j) = ys(b, steps - 1, j);
-    xt::xtensor<T, 2> grad;
-    const T value = loss(last, targets, grad);
-    dys = xt::zeros<T>(ys.shape());
-    for (std::size_t b = 0; b < batch; ++b)
-      for (std::size_t j = 0; j < outputs; ++j) dys(b, steps - 1, j) = grad(b, j);
-    return value;
-  }
-}
-
 /// "layer 0 (lstm<1, 32>) weight_hh" for the first non-finite gradient, or "".
 template <class Net>
 std::string first_bad_gradient(const Net& grads) {
@@ -208,7 +188,6 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     throw std::invalid_argument(where + "the communicator says this is process " +
                                 std::to_string(group.rank()) + " of " +
                                 std::to_string(group.size()));
-  const std::size_t threads = options.threads == 0 ? available_threads() : options.threads;
   const std::size_t chunk = options.truncation == 0 ? steps : std::min(options.truncation, steps);
   const bool leader = group.rank() == 0;  // writes the files and the progress lines
 
@@ -219,44 +198,18 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
   const detail::checkpoint_run run{sequences,          options.batch_size, options.shard_size,
                                    options.truncation, options.shuffle,    options.seed};
 
-  // One worker per shard of a full batch that this process runs; shard s keeps its tape (and
-  // so its dropout stream, seeded from (seed, s)) from batch to batch.
-  struct worker {
-    tape<Net> recorder;
-    std::unique_ptr<Net> grads = std::make_unique<Net>();
-    std::vector<typename Net::state> states;
-    xt::xtensor<T, 3> dys;
-  };
-  detail::shard_plan plan{options.batch_size, options.shard_size,
-                          static_cast<std::size_t>(group.size()),
-                          static_cast<std::size_t>(group.rank())};
-  const std::size_t shard_count = plan.count();
-  std::vector<std::unique_ptr<worker>> workers(shard_count);
-  for (std::size_t s = 0; s < shard_count; ++s)
-    if (plan.owner(s) == plan.rank) {
-      workers[s] = std::make_unique<worker>();
-      workers[s]->recorder.seed(detail::shard_seed(options.seed, s));
-    }
-  const auto random_streams = [&] {
-    // Every process writes the streams of the shards it runs; the leader's file needs all, so
-    // they are gathered (as fixed-size texts) shard by shard.
-    std::vector<std::vector<std::string>> streams(shard_count);
-    for (std::size_t s = 0; s < shard_count; ++s)
-      streams[s] =
-          detail::exchange_strings(group, plan.owner(s),
-                                   workers[s] ? workers[s]->recorder.random_state()
-                                              : std::vector<std::string>(Net::layer_count));
-    return streams;
-  };
-
+  sharded_tape<Net, Communicator> shards(
+      {.shard_size = options.shard_size, .threads = options.threads, .seed = options.seed}, group);
+  // The shards of the largest batch: how many random streams a checkpoint holds.
+  const std::size_t shard_count =
+      (std::min(options.batch_size, sequences) + options.shard_size - 1) / options.shard_size;
   if (options.resume && std::filesystem::exists(options.checkpoint)) {
     detail::read_checkpoint(options.checkpoint, model, optimizer, run, progress);
     if (progress.random_streams.size() != shard_count)
       throw checkpoint_error("rnnx::fit: checkpoint '" + options.checkpoint.string() + "' holds " +
                              std::to_string(progress.random_streams.size()) +
                              " shards' random streams, the run has " + std::to_string(shard_count));
-    for (std::size_t s = 0; s < shard_count; ++s)
-      if (workers[s]) workers[s]->recorder.set_random_state(progress.random_streams[s]);
+    shards.set_random_state(progress.random_streams);
   }
 
   auto grads = std::make_unique<Net>();
@@ -281,10 +234,7 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     }
     throw training_error(where + what + state);
   };
-  // A shard's record: its loss, then its gradient; this process's records side by side, then
-  // every process's after the exchange.
-  const std::size_t record = detail::parameter_values<Net>() + 1;
-  std::vector<T> sent(plan.slots() * record), gathered(plan.slots() * plan.processes * record);
+  std::vector<typename Net::state> states;
   std::vector<epoch_summary> history;
 
   for (std::size_t epoch = progress.epoch + 1; epoch <= options.epochs; ++epoch) {
@@ -294,46 +244,21 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
       for (std::size_t i = sequences; i > 1; --i)
         std::swap(order[i - 1], order[progress.shuffler() % i]);
     double weighted_loss = 0;
-    std::size_t weight = 0, updates = 0, batch_index = 0;
+    std::size_t weight = 0, updates = 0, batch_index = 0, threads_used = 1;
     for (std::size_t first = 0; first < sequences; first += options.batch_size, ++batch_index) {
       const std::span<const std::size_t> rows(order.data() + first,
                                               std::min(options.batch_size, sequences - first));
-      plan.batch = rows.size();
-      const std::vector<std::size_t> mine = plan.mine();
-      for (const std::size_t s : mine)
-        workers[s]->states.assign(plan.size(s), model.initial_state());
+      states.assign(rows.size(), model.initial_state());
       for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {
         const std::size_t t1 = std::min(steps, t0 + chunk);
-        const bool update = per_step || t1 == steps;  // else the loss sees no step of the chunk
-        std::exception_ptr failure;
-        try {
-          detail::run_in_parallel(mine.size(), threads, [&](std::size_t k) {
-            const std::size_t s = mine[k];
-            worker& w = *workers[s];
-            const auto shard_rows = rows.subspan(plan.first(s), plan.size(s));
-            const auto ys = w.recorder.forward(
-                model, detail::gather(inputs, shard_rows, t0, t1, true), w.states);
-            if (!update) return;
-            T value = detail::chunk_loss<per_step>(
-                loss, ys, detail::gather(targets, shard_rows, t0, t1, per_step), w.dys);
-            if (shard_rows.size() !=
-                rows.size()) {  // a mean over the shard -> its share of the batch's
-              const T share = static_cast<T>(shard_rows.size()) / static_cast<T>(rows.size());
-              value *= share;
-              w.dys *= share;
-            }
-            zero(*w.grads);
-            if (std::isfinite(value)) w.recorder.backward_parameters(model, w.dys, *w.grads);
-            detail::pack_shard(value, *w.grads, sent.data() + k * record);
-          });
-        } catch (...) {
-          failure = std::current_exception();
+        const auto xs = detail::gather(inputs, rows, t0, t1, true);
+        if (!per_step && t1 != steps) {  // the loss sees only the last step
+          shards.advance(model, xs, states);
+          continue;
         }
-        detail::stop_together(group, failure, where);
-        if (!update) continue;
-        group.all_gather(std::as_bytes(std::span<const T>(sent)),
-                         std::as_writable_bytes(std::span<T>(gathered)));
-        const T value = detail::sum_shards_in_order<Net>(plan, gathered, *grads, threads);
+        const T value = shards.gradients(
+            model, loss, xs, detail::gather(targets, rows, t0, t1, per_step), states, *grads);
+        threads_used = std::max(threads_used, shards.threads_used());
         const std::string at = "epoch " + std::to_string(epoch) + ", batch " +
                                std::to_string(batch_index) + ", steps [" + std::to_string(t0) +
                                ", " + std::to_string(t1) + ")";
@@ -364,8 +289,8 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     summary.epoch = epoch;
     summary.loss = weight ? weighted_loss / double(weight) : 0.0;
     summary.updates = updates;
-    summary.threads = std::min(threads, shard_count);
-    summary.processes = plan.processes;
+    summary.threads = threads_used;
+    summary.processes = shards.processes();
     summary.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     summary.sequences_per_second = double(sequences) / std::max(summary.seconds, 1e-9);
@@ -374,7 +299,7 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
     if (!options.checkpoint.empty() &&
         (epoch % std::max<std::size_t>(options.checkpoint_every, 1) == 0 ||
          epoch == options.epochs)) {
-      progress.random_streams = random_streams();
+      progress.random_streams = shards.random_state();
       if (leader) detail::write_checkpoint(options.checkpoint, model, optimizer, run, progress);
       group.barrier();  // no process goes on (or returns) before the checkpoint is on disk
     }
