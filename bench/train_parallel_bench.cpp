@@ -103,7 +103,7 @@ void sharded_on_threads(benchmark::State& state) { sharded(state, rnnx::single_p
 BENCHMARK(sharded_on_threads)
     ->Name("train_parallel")
     ->ArgNames({"shard", "threads"})
-    ->ArgsProduct({{4, 8, 16}, {1, 2}})
+    ->ArgsProduct({{1, 2, 4, 8, 16, 32}, {1, 2}})
     ->Iterations(iterations)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
