@@ -142,6 +142,84 @@ TEST(ParallelFit, ShardedGradientIsTheWholeBatchsUpToRounding) {
       *whole, *sharded);
 }
 
+TEST(ShardedSeq2seqTape, AnyThreadCountTheSameBitsAndTheWholeBatchsGradient) {
+  using Encoder = basic_network<double, embedding<7, 4>, gru<4, 6>>;
+  using Decoder = basic_network<double, embedding<7, 4>, gru<4, 6>>;
+  using Model = encoder_decoder<Encoder, Decoder, attention<6, 6, general_score, double>,
+                                basic_network<double, dense<12, 7>>>;
+  constexpr std::size_t batch = 11, source_steps = 5, target_steps = 4;
+  std::mt19937 gen(3);
+  std::uniform_int_distribution<std::size_t> token(0, 6), length(2, source_steps);
+  auto source = xt::xtensor<double, 3>::from_shape({batch, source_steps, 1});
+  auto target_in = xt::xtensor<double, 3>::from_shape({batch, target_steps, 1});
+  auto target = xt::xtensor<std::size_t, 2>::from_shape({batch, target_steps});
+  for (auto& v : source) v = double(token(gen));
+  for (auto& v : target_in) v = double(token(gen));
+  for (auto& v : target) v = token(gen);
+  std::vector<std::size_t> lengths(batch);
+  for (auto& l : lengths) l = length(gen);
+  auto model = std::make_unique<Model>();
+  initialize(*model, 5);
+
+  // The whole batch on one tape: the reference gradient.
+  auto whole = std::make_unique<Model>();
+  seq2seq_tape<Model> tp;
+  xt::xtensor<double, 3> dlogits;
+  const double whole_loss =
+      cross_entropy{}(tp.forward(*model, source, target_in, lengths), target, dlogits);
+  tp.backward(*model, dlogits, *whole);
+
+  const auto sharded = [&](std::size_t threads) {
+    auto grads = std::make_unique<Model>();
+    sharded_seq2seq_tape<Model> tape({.shard_size = 3, .threads = threads});
+    const double loss =
+        tape.gradients(*model, cross_entropy{}, source, target_in, target, *grads, lengths);
+    EXPECT_NEAR(loss, whole_loss, 1e-13);
+    return grads;
+  };
+  const auto one = sharded(1);
+  for_each_parameter(
+      [&](std::size_t layer, std::string_view name, std::span<const double> a,
+          std::span<const double> b) {
+        for (std::size_t i = 0; i < a.size(); ++i)
+          EXPECT_NEAR(a[i], b[i], 1e-13) << "layer " << layer << " " << name << "[" << i << "]";
+      },
+      *one, *whole);
+  if (parallel_training_available) {
+    EXPECT_TRUE(*sharded(2) == *one);
+    EXPECT_TRUE(*sharded(4) == *one);
+  }
+}
+
+TEST(ShardedTape, StatesCarryAndBadBatchesAreNamed) {
+  using Net = network<lstm<2, 12>, dense<12, 1>>;
+  const auto sample = noisy_sines<float>(10, 8, 2);
+  auto model = std::make_unique<Net>();
+  initialize(*model, 1);
+  sharded_tape<Net> tape({.shard_size = 3});
+  std::vector<Net::state> states(10);
+  auto grads = std::make_unique<Net>();
+  tape.gradients(*model, mse{}, sample.first, sample.second, states, *grads);
+  // The states are the forward pass's final ones, sequence by sequence.
+  for (std::size_t b = 0; b < 10; ++b) {
+    Net::state s;
+    for (std::size_t t = 0; t < 8; ++t) {
+      const float x[2] = {sample.first(b, t, 0), sample.first(b, t, 1)};
+      model->step(std::span<const float, 2>(x), s);
+    }
+    EXPECT_NEAR(s.output[0], states[b].output[0], 1e-5) << b;
+  }
+  std::vector<Net::state> too_few(9);
+  try {
+    tape.gradients(*model, mse{}, sample.first, sample.second, too_few, *grads);
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("9 states given for a batch of 10 sequences"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(ParallelFit, ThreadsWithoutOpenMPAreRefusedAndBadOptionsNamed) {
   const auto sample = noisy_sines<float>(4, 5, 1);
   const auto& xs = sample.first;

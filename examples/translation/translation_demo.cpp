@@ -305,7 +305,8 @@ struct History {
 History train(Translator& model, const Dataset& data,
               const std::vector<std::vector<std::vector<std::size_t>>>& epochs) {
   rnnx::adam optimizer(model, {.lr = kLearningRate});
-  rnnx::seq2seq_tape<Translator> tape;
+  // Every core: each batch runs as shards of 8 examples, the same model for any thread count.
+  rnnx::sharded_seq2seq_tape<Translator> tape({.shard_size = 8, .threads = 0});
   auto grads = std::make_unique<Translator>();
   History history;
   for (std::size_t epoch = 0; epoch < epochs.size(); ++epoch) {
@@ -330,11 +331,9 @@ History train(Translator& model, const Dataset& data,
         }
         target(b, kIsoLength) = kEnd;
       }
-      const auto logits = tape.forward(model, source, target_in);
-      xt::xtensor<float, 3> dlogits;
-      loss_sum += double(rnnx::cross_entropy{}(logits, target, dlogits)) * double(B);
-      rnnx::zero(*grads);
-      tape.backward(model, dlogits, *grads);
+      loss_sum +=
+          double(tape.gradients(model, rnnx::cross_entropy{}, source, target_in, target, *grads)) *
+          double(B);
       rnnx::clip_grad_norm(*grads, kClipNorm);
       optimizer.step(model, *grads);
       ++history.updates;

@@ -27,6 +27,7 @@
 #include "rnnx/seq2seq/attention.hpp"
 #include "rnnx/seq2seq/decoding.hpp"
 #include "rnnx/seq2seq/encoder_decoder.hpp"
+#include "rnnx/seq2seq/sharded_seq2seq_tape.hpp"
 #include "rnnx/summary.hpp"
 #include "rnnx/train/clipping.hpp"
 #include "rnnx/train/fit.hpp"

@@ -80,62 +80,44 @@ T chunk_loss(const Loss& loss, const xt::xtensor<T, 3>& ys, const Targets& targe
   }
 }
 
-}  // namespace detail
-
-template <class Net, class Communicator = single_process>
-class sharded_tape {
+/// What a sharded tape of any kind shares: per shard a `Tape` and a gradient model, the
+/// plan of the current batch, the threads, the exchange between processes and the sum in
+/// shard order. `Tape` must be default-constructible; its `seed`/`random_state`/
+/// `set_random_state` are used when it has them.
+template <class Net, class Tape, class Communicator>
+class shard_runner {
   using T = typename Net::scalar;
 
  public:
-  using model_type = Net;
-
-  explicit sharded_tape(sharding_options options = {}, const Communicator& group = {})
-      : options_(options), group_(group) {
-    if (options_.shard_size == 0) throw std::invalid_argument(where() + "shard_size must be > 0");
+  shard_runner(const std::string& where, sharding_options options, const Communicator& group)
+      : where_(where), options_(options), group_(group) {
+    if (options_.shard_size == 0) throw std::invalid_argument(where_ + "shard_size must be > 0");
     if (options_.threads > 1 && !parallel_training_available)
       throw std::invalid_argument(
-          where() + "threads = " + std::to_string(options_.threads) +
+          where_ + "threads = " + std::to_string(options_.threads) +
           " needs OpenMP: compile with -fopenmp (CMake: link rnnx::parallel), or ask for 0 "
           "(all cores: 1 without OpenMP) or 1");
     if (group_.size() < 1 || group_.rank() < 0 || group_.rank() >= group_.size())
-      throw std::invalid_argument(where() + "the communicator says this is process " +
+      throw std::invalid_argument(where_ + "the communicator says this is process " +
                                   std::to_string(group_.rank()) + " of " +
                                   std::to_string(group_.size()));
     threads_ = options_.threads == 0 ? available_threads() : options_.threads;
   }
 
-  /// grads = dL/dparameters of the batch's loss, which is returned: each shard runs forward
-  /// over its sequences of xs (continuing their `states` and leaving the final ones there),
-  /// the loss against its targets, and backward. A loss that is not finite is returned as it
-  /// is (grads then hold the other shards' sum; do not step with them).
-  template <class Loss, class Targets>
-  T gradients(const Net& model, const Loss& loss, const xt::xtensor<T, 3>& xs,
-              const Targets& targets, std::span<typename Net::state> states, Net& grads) {
-    constexpr bool classes = std::is_integral_v<typename Targets::value_type>;
-    constexpr std::size_t per_step_rank = classes ? 2 : 3;
-    constexpr bool per_step = Targets::rank == per_step_rank;
-    static_assert(Targets::rank == per_step_rank || Targets::rank + 1 == per_step_rank,
-                  "rnnx::sharded_tape: targets are batch x steps [x outputs] (every step) or "
-                  "batch [x outputs] (the last step)");
-    if (targets.shape(0) != xs.shape(0))
-      throw std::invalid_argument(where() + std::to_string(targets.shape(0)) + " targets for " +
-                                  std::to_string(xs.shape(0)) + " sequences");
-    const auto mine = begin_batch(xs, states);
-    const std::size_t batch = plan_.batch, record = detail::parameter_values<Net>() + 1;
+  /// grads = the sum, in shard order, of what shard_loss(tape, first, count, share, grads_s)
+  /// leaves in grads_s for each shard of a batch of `batch` (sequences [first, first + count),
+  /// share = count / batch: the shard's weight in the batch's mean); returns the sum of the
+  /// losses it returns (each already weighted by its share).
+  template <class F>
+  T gradients(std::size_t batch, Net& grads, F&& shard_loss) {
+    const auto mine = begin_batch(batch);
+    const std::size_t record = detail::parameter_values<Net>() + 1;
     run_shards(mine, [&](std::size_t k, std::size_t s) {
       worker& w = *workers_[s];
       const std::size_t first = plan_.first(s), count = plan_.size(s);
-      const auto ys = w.recorder.forward(model, detail::batch_rows(xs, first, count),
-                                         states.subspan(first, count));
-      T value =
-          detail::chunk_loss<per_step>(loss, ys, detail::batch_rows(targets, first, count), w.dys);
-      if (count != batch) {  // the shard's mean -> its share of the batch's
-        const T share = static_cast<T>(count) / static_cast<T>(batch);
-        value *= share;
-        w.dys *= share;
-      }
+      const T share = count == batch ? T(1) : static_cast<T>(count) / static_cast<T>(batch);
       zero(*w.grads);
-      if (std::isfinite(value)) w.recorder.backward_parameters(model, w.dys, *w.grads);
+      const T value = shard_loss(w.recorder, first, count, share, *w.grads);
       detail::pack_shard(value, *w.grads, sent_.data() + k * record);
     });
     group_.all_gather(std::as_bytes(std::span<const T>(sent_)),
@@ -143,19 +125,15 @@ class sharded_tape {
     return detail::sum_shards_in_order<Net>(plan_, gathered_, grads, threads_);
   }
 
-  /// Forward only, continuing `states`: a truncated-BPTT chunk that no loss looks at.
-  void advance(const Net& model, const xt::xtensor<T, 3>& xs,
-               std::span<typename Net::state> states) {
-    const auto mine = begin_batch(xs, states);
+  /// f(tape, first, count) for each shard, nothing exchanged: work without a gradient.
+  template <class F>
+  void each_shard(std::size_t batch, F&& f) {
+    const auto mine = begin_batch(batch);
     run_shards(mine, [&](std::size_t, std::size_t s) {
-      const std::size_t first = plan_.first(s), count = plan_.size(s);
-      workers_[s]->recorder.forward(model, detail::batch_rows(xs, first, count),
-                                    states.subspan(first, count));
+      f(workers_[s]->recorder, plan_.first(s), plan_.size(s));
     });
   }
 
-  /// The random streams (tape::random_state) of every shard a batch so far has had, on every
-  /// process: a checkpoint's part.
   std::vector<std::vector<std::string>> random_state() {
     std::vector<std::vector<std::string>> streams(shards_seen_);
     const std::size_t processes = static_cast<std::size_t>(group_.size());
@@ -166,26 +144,21 @@ class sharded_tape {
     return streams;
   }
 
-  /// Puts back what random_state gave (std::invalid_argument if it does not fit the network).
   void set_random_state(const std::vector<std::vector<std::string>>& streams) {
     for (std::size_t s = 0; s < streams.size(); ++s)
       if (owns(s)) worker_for(s).recorder.set_random_state(streams[s]);
     shards_seen_ = std::max(shards_seen_, streams.size());
   }
 
-  /// Threads that ran the last batch (at most its shards on this process), and processes.
   std::size_t threads_used() const noexcept { return threads_used_; }
   std::size_t processes() const noexcept { return static_cast<std::size_t>(group_.size()); }
   const sharding_options& options() const noexcept { return options_; }
 
  private:
   struct worker {
-    tape<Net> recorder;
+    Tape recorder;
     std::unique_ptr<Net> grads = std::make_unique<Net>();
-    xt::xtensor<T, 3> dys;
   };
-
-  static std::string where() { return "rnnx::sharded_tape<" + Net::description() + ">: "; }
 
   bool owns(std::size_t shard) const noexcept {
     return shard % static_cast<std::size_t>(group_.size()) ==
@@ -196,20 +169,15 @@ class sharded_tape {
     if (workers_.size() <= s) workers_.resize(s + 1);
     if (!workers_[s]) {
       workers_[s] = std::make_unique<worker>();
-      workers_[s]->recorder.seed(detail::shard_seed(options_.seed, s));
+      if constexpr (requires(Tape & t) { t.seed(std::uint64_t{}); })
+        workers_[s]->recorder.seed(detail::shard_seed(options_.seed, s));
     }
     return *workers_[s];
   }
 
-  std::vector<std::size_t> begin_batch(const xt::xtensor<T, 3>& xs,
-                                       std::span<typename Net::state> states) {
-    if (xs.shape(0) == 0) throw std::invalid_argument(where() + "empty batch (0 sequences)");
-    if (states.size() != xs.shape(0))
-      throw std::invalid_argument(where() + std::to_string(states.size()) +
-                                  " states given for a batch of " + std::to_string(xs.shape(0)) +
-                                  " sequences");
-    plan_ = detail::shard_plan{xs.shape(0), options_.shard_size,
-                               static_cast<std::size_t>(group_.size()),
+  std::vector<std::size_t> begin_batch(std::size_t batch) {
+    if (batch == 0) throw std::invalid_argument(where_ + "empty batch (0 sequences)");
+    plan_ = detail::shard_plan{batch, options_.shard_size, static_cast<std::size_t>(group_.size()),
                                static_cast<std::size_t>(group_.rank())};
     const std::vector<std::size_t> mine = plan_.mine();
     for (const std::size_t s : mine) worker_for(s);
@@ -231,15 +199,97 @@ class sharded_tape {
     } catch (...) {
       failure = std::current_exception();
     }
-    detail::stop_together(group_, failure, where());
+    detail::stop_together(group_, failure, where_);
   }
 
+  std::string where_;
   sharding_options options_;
   Communicator group_;
   std::size_t threads_ = 1, threads_used_ = 1, shards_seen_ = 0;
   detail::shard_plan plan_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<T> sent_, gathered_;
+};
+
+}  // namespace detail
+
+template <class Net, class Communicator = single_process>
+class sharded_tape {
+  using T = typename Net::scalar;
+
+ public:
+  using model_type = Net;
+
+  explicit sharded_tape(sharding_options options = {}, const Communicator& group = {})
+      : shards_(where(), options, group) {}
+
+  /// grads = dL/dparameters of the batch's loss, which is returned: each shard runs forward
+  /// over its sequences of xs (continuing their `states` and leaving the final ones there),
+  /// the loss against its targets, and backward. A loss that is not finite is returned as it
+  /// is (grads then hold the other shards' sum; do not step with them).
+  template <class Loss, class Targets>
+  T gradients(const Net& model, const Loss& loss, const xt::xtensor<T, 3>& xs,
+              const Targets& targets, std::span<typename Net::state> states, Net& grads) {
+    constexpr bool classes = std::is_integral_v<typename Targets::value_type>;
+    constexpr std::size_t per_step_rank = classes ? 2 : 3;
+    constexpr bool per_step = Targets::rank == per_step_rank;
+    static_assert(Targets::rank == per_step_rank || Targets::rank + 1 == per_step_rank,
+                  "rnnx::sharded_tape: targets are batch x steps [x outputs] (every step) or "
+                  "batch [x outputs] (the last step)");
+    check_batch(xs, states);
+    if (targets.shape(0) != xs.shape(0))
+      throw std::invalid_argument(where() + std::to_string(targets.shape(0)) + " targets for " +
+                                  std::to_string(xs.shape(0)) + " sequences");
+    return shards_.gradients(
+        xs.shape(0), grads,
+        [&](tape<Net>& recorder, std::size_t first, std::size_t count, T share, Net& g) {
+          const auto ys = recorder.forward(model, detail::batch_rows(xs, first, count),
+                                           states.subspan(first, count));
+          xt::xtensor<T, 3> dys;
+          T value = detail::chunk_loss<per_step>(loss, ys,
+                                                 detail::batch_rows(targets, first, count), dys);
+          if (share != T(1)) {  // the shard's mean -> its share of the batch's
+            value *= share;
+            dys *= share;
+          }
+          if (std::isfinite(value)) recorder.backward_parameters(model, dys, g);
+          return value;
+        });
+  }
+
+  /// Forward only, continuing `states`: a truncated-BPTT chunk that no loss looks at.
+  void advance(const Net& model, const xt::xtensor<T, 3>& xs,
+               std::span<typename Net::state> states) {
+    check_batch(xs, states);
+    shards_.each_shard(xs.shape(0), [&](tape<Net>& recorder, std::size_t first, std::size_t count) {
+      recorder.forward(model, detail::batch_rows(xs, first, count), states.subspan(first, count));
+    });
+  }
+
+  /// The random streams (tape::random_state) of every shard a batch so far has had, on every
+  /// process: a checkpoint's part.
+  std::vector<std::vector<std::string>> random_state() { return shards_.random_state(); }
+  /// Puts back what random_state gave (std::invalid_argument if it does not fit the network).
+  void set_random_state(const std::vector<std::vector<std::string>>& streams) {
+    shards_.set_random_state(streams);
+  }
+
+  /// Threads that ran the last batch (at most its shards on this process), and processes.
+  std::size_t threads_used() const noexcept { return shards_.threads_used(); }
+  std::size_t processes() const noexcept { return shards_.processes(); }
+  const sharding_options& options() const noexcept { return shards_.options(); }
+
+ private:
+  static std::string where() { return "rnnx::sharded_tape<" + Net::description() + ">: "; }
+
+  static void check_batch(const xt::xtensor<T, 3>& xs, std::span<typename Net::state> states) {
+    if (states.size() != xs.shape(0))
+      throw std::invalid_argument(where() + std::to_string(states.size()) +
+                                  " states given for a batch of " + std::to_string(xs.shape(0)) +
+                                  " sequences");
+  }
+
+  detail::shard_runner<Net, tape<Net>, Communicator> shards_;
 };
 
 }  // namespace RNNX_NAMESPACE
