@@ -220,6 +220,12 @@ double bits_per_char(const Model& model, const std::vector<std::uint8_t>& test) 
   return rnnx::cross_entropy{}(model.forward(xs), next) / std::numbers::ln2;
 }
 
+// Threads that train: --threads (0: every core), at most one per shard of streams.
+std::size_t training_threads(const Options& o) {
+  return std::min(o.threads == 0 ? rnnx::available_threads() : o.threads,
+                  (o.batch + o.shard_size - 1) / o.shard_size);
+}
+
 struct Progress {
   std::size_t step;
   double train_bpc;
@@ -323,7 +329,8 @@ std::optional<TorchResult> train_torch(const std::vector<std::uint8_t>& text,
       " --vocabulary " + std::to_string(vocabulary) + " --init " + shell_quote(init.string()) +
       " --steps " + std::to_string(o.steps) + " --batch " + std::to_string(o.batch) + " --bptt " +
       std::to_string(o.bptt) + " --lr " + exact(o.lr) + " --clip " + exact(o.clip) +
-      " --eval-every " + std::to_string(o.eval_every) + " --result " + shell_quote(result.string());
+      " --eval-every " + std::to_string(o.eval_every) + " --threads " +
+      std::to_string(training_threads(o)) + " --result " + shell_quote(result.string());
   std::printf("\n== PyTorch: %s\n", command.c_str());
   if (!ex::run_command(command)) {
     std::printf("PyTorch training failed (see above); no comparison\n");
@@ -412,9 +419,7 @@ int run(const Options& o) {
         "training   %zu updates of %zu streams x %zu characters, Adam lr %g, clip %g "
         "(%.2f epochs), on %zu threads\n\n",
         o.steps, o.batch, o.bptt, o.lr, o.clip,
-        double(o.steps * o.batch * o.bptt) / double(text.size()),
-        std::min(o.threads == 0 ? rnnx::available_threads() : o.threads,
-                 (o.batch + o.shard_size - 1) / o.shard_size));
+        double(o.steps * o.batch * o.bptt) / double(text.size()), training_threads(o));
     trained = train(*model, text, test, o);
     rnnx::save_weights(*model, o.out / "charlm_model.json");
     write_log(o.out / "charlm_rnnx.csv", trained->log);
@@ -442,8 +447,9 @@ int run(const Options& o) {
     const std::string name = "PyTorch " + torch->version + " LSTM";
     std::printf("  %-34s %8.3f %10.1f s %12.2f\n", name.c_str(), torch->final_bpc, torch->seconds,
                 1e3 * torch->seconds / double(o.steps));
-    std::printf("  rnnx trains %.1fx faster (one thread each)\n",
-                torch->seconds / trained->seconds);
+    std::printf("  rnnx trains %.1fx faster (%zu thread%s each)\n",
+                torch->seconds / trained->seconds, training_threads(o),
+                training_threads(o) == 1 ? "" : "s");
   }
   if (trained) std::printf("  weights written to %s\n", (o.out / "charlm_model.json").c_str());
 

@@ -9,7 +9,7 @@ Model: nn.LSTM(V, 128) + nn.Linear(128, V) on one-hot characters (rnnx:
 network<lstm<V, 128>, dense<128, V>>). Batches: B streams read the training text side by
 side, each a contiguous 1/B of it, T characters per update; the state is carried from
 update to update (detached) and reset when the streams wrap round, as in the demo.
-Cross-entropy, Adam, gradient norm clipping. One thread, as rnnx uses.
+Cross-entropy, Adam, gradient norm clipping. --threads: as many threads as rnnx used.
 
 Prints progress and writes --result (JSON): training seconds (updates only, without the
 held-out evaluations), final held-out bits per character, the PyTorch version.
@@ -79,9 +79,10 @@ def main(argv=None):
     p.add_argument("--clip", type=float, required=True)
     p.add_argument("--eval-every", type=int, required=True)
     p.add_argument("--result", required=True)
+    p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     book = torch.from_numpy(np.fromfile(args.data, dtype=np.uint8).astype(np.int64))
     text, test = book[:args.train_chars], book[args.train_chars:]
     V, B, T = args.vocabulary, args.batch, args.bptt
