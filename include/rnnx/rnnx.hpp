@@ -1,6 +1,8 @@
 #pragma once
 // rnnx: recurrent networks whose topology is a C++ type. The only include a user needs.
 
+#include <xtensor/xtensor.hpp>
+
 #include "rnnx/io/reference.hpp"
 #include "rnnx/io/weights.hpp"
 #include "rnnx/layers/activation_functions.hpp"

@@ -157,6 +157,7 @@ MAIN = r"""
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <rnnx/io/weights.hpp>
+#include <xtensor/xtensor.hpp>
 %(includes)s
 
 template <class Net>
