@@ -2,7 +2,10 @@
 // The training loop: epochs of shuffled mini-batches, full or truncated BPTT, gradient
 // clipping, one progress line per epoch, and a clear stop when a loss or gradient goes bad:
 // a training_error naming where, with the model and optimiser put back as they were before
-// the update that led there (fit_options::restore_on_divergence).
+// the update that led there (fit_options::restore_on_divergence). Each batch runs as shards on
+// every core (fit_options::threads, shard_size; rnnx/train/sharded_tape.hpp), or across the
+// processes of a communicator (rnnx/mpi/communicator.hpp), with the same bits for any number of
+// either; fit_options::checkpoint and resume continue a stopped run bit-identically.
 //
 //   rnnx::adam opt(model, {.lr = 1e-2});
 //   auto history = rnnx::fit(model, opt, rnnx::mse{}, inputs, targets,
