@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -86,6 +87,28 @@ int main(int argc, char** argv) {
     one_shard.batch_size = 3;
     expect(*train(one_shard, world) == *train(one_shard, rnnx::single_process{}),
            "processes without a shard");
+
+    // A process that fails (here: rank 1's copy of the data holds a NaN in a sequence of its
+    // shard) stops, and so does every other process, instead of waiting for it.
+    {
+      auto [xs, ys] = data();
+      if (rank == 1) xs(4, 2, 0) = std::nanf("");
+      rnnx::fit_options bad = options;
+      bad.shuffle = false;  // batch 0, shard 1 (sequences 3-5) runs on rank 1
+      Net model;
+      rnnx::initialize(model, 5);
+      rnnx::adam opt(model, {.lr = 1e-2});
+      std::string message = "no error";
+      try {
+        rnnx::fit(model, opt, rnnx::mse{}, xs, ys, bad, world);
+      } catch (const std::exception& e) {
+        message = e.what();
+      }
+      expect(
+          message.find(rank == 1 ? "not finite" : "process 1 stopped with an error") !=
+              std::string::npos,
+          "a failing process stops them all (rank " + std::to_string(rank) + ": " + message + ")");
+    }
 
     // Stop after one epoch, resume to three: the same as the uninterrupted run.
     const std::filesystem::path checkpoint =
