@@ -2,6 +2,7 @@
 // every step, Adam (issue 20's measure), on several cores:
 //   train_parallel/tape                          the one-thread tape over the whole batch
 //   train_parallel/shard:S/threads:N             rnnx::sharded_tape, shards of S on N threads
+//   train_parallel/serial_part                   the ordered sum of 4 shards + the Adam step
 // Built a second time as rnnx_bench_train_mpi (RNNX_BENCH_MPI): the sharded step across the
 // processes of `mpirun -np P` (one thread each), rank 0 reporting:
 //   train_parallel/shard:S/processes:P
@@ -88,12 +89,35 @@ void sharded(benchmark::State& state, const Communicator& group) {
   set_counters(state, loss);
 }
 
+/// What no thread shares out in a step (shards of 8, B = 32): summing the 4 shards' records
+/// in shard order and the Adam step, on one thread: the serial part Amdahl's law needs.
+[[maybe_unused]] void serial_part(benchmark::State& state) {
+  problem p;
+  rnnx::adam optimizer(*p.model, {.lr = 1e-3});
+  const rnnx::detail::shard_plan plan{batch, 8, 1, 0};
+  const std::size_t record = rnnx::detail::parameter_values<model_type>() + 1;
+  std::vector<float> records(plan.count() * record);
+  for (std::size_t s = 0; s < plan.count(); ++s)
+    rnnx::detail::pack_shard(0.25f, *p.model, records.data() + s * record);
+  float loss = 0;
+  for (auto _ : state) {
+    loss = rnnx::detail::sum_shards_in_order<model_type>(plan, records, *p.grads, 1);
+    optimizer.step(*p.model, *p.grads);
+    benchmark::DoNotOptimize(loss);
+  }
+}
+
 constexpr int iterations = 30;
 
 }  // namespace
 
 #ifndef RNNX_BENCH_MPI
 
+BENCHMARK(serial_part)
+    ->Name("train_parallel/serial_part")
+    ->Iterations(300)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(whole_batch_tape)
     ->Name("train_parallel/tape")
     ->Iterations(iterations)
