@@ -58,11 +58,8 @@ class sharded_seq2seq_tape {
               recorder.forward(model, detail::batch_rows(source, first, count),
                                detail::batch_rows(target_in, first, count), lengths);
           xt::xtensor<T, 3> dlogits;
-          T value = loss(logits, detail::batch_rows(targets, first, count), dlogits);
-          if (share != T(1)) {
-            value *= share;
-            dlogits *= share;
-          }
+          const T value = detail::weigh_by_share(
+              loss(logits, detail::batch_rows(targets, first, count), dlogits), dlogits, share);
           if (std::isfinite(value)) recorder.backward(model, dlogits, g);
           return value;
         });

@@ -179,18 +179,9 @@ std::vector<epoch_summary> fit(Net& model, Optimizer& optimizer, const Loss& los
           " values per step, the model outputs " + std::to_string(Net::out_size));
   }
   if (options.batch_size == 0) throw std::invalid_argument(where + "batch_size must be > 0");
-  if (options.shard_size == 0) throw std::invalid_argument(where + "shard_size must be > 0");
-  if (options.threads > 1 && !parallel_training_available)
-    throw std::invalid_argument(
-        where + "threads = " + std::to_string(options.threads) +
-        " needs OpenMP: compile with -fopenmp (CMake: link rnnx::parallel), or ask for 0 "
-        "(all cores: 1 without OpenMP) or 1");
+  detail::check_sharding(where, options.shard_size, options.threads, group);
   if (options.resume && options.checkpoint.empty())
     throw std::invalid_argument(where + "resume is set but no checkpoint file is named");
-  if (group.size() < 1 || group.rank() < 0 || group.rank() >= group.size())
-    throw std::invalid_argument(where + "the communicator says this is process " +
-                                std::to_string(group.rank()) + " of " +
-                                std::to_string(group.size()));
   const std::size_t chunk = options.truncation == 0 ? steps : std::min(options.truncation, steps);
   const bool leader = group.rank() == 0;  // writes the files and the progress lines
 

@@ -80,6 +80,31 @@ T chunk_loss(const Loss& loss, const xt::xtensor<T, 3>& ys, const Targets& targe
   }
 }
 
+/// Throws std::invalid_argument, its message starting with `where`, for a shard size, thread
+/// count or communicator that cannot run.
+template <class Communicator>
+void check_sharding(const std::string& where, std::size_t shard_size, std::size_t threads,
+                    const Communicator& group) {
+  if (shard_size == 0) throw std::invalid_argument(where + "shard_size must be > 0");
+  if (threads > 1 && !parallel_training_available)
+    throw std::invalid_argument(
+        where + "threads = " + std::to_string(threads) +
+        " needs OpenMP: compile with -fopenmp (CMake: link rnnx::parallel), or ask for 0 "
+        "(all cores: 1 without OpenMP) or 1");
+  if (group.size() < 1 || group.rank() < 0 || group.rank() >= group.size())
+    throw std::invalid_argument(where + "the communicator says this is process " +
+                                std::to_string(group.rank()) + " of " +
+                                std::to_string(group.size()));
+}
+
+/// A shard's mean loss, and its gradient, weighed by the shard's share of the batch's mean.
+template <class T, class Gradient>
+T weigh_by_share(T value, Gradient& gradient, T share) {
+  if (share == T(1)) return value;
+  gradient *= share;
+  return value * share;
+}
+
 /// What a sharded tape of any kind shares: per shard a `Tape` and a gradient model, the
 /// plan of the current batch, the threads, the exchange between processes and the sum in
 /// shard order. `Tape` must be default-constructible; its `seed`/`random_state`/
@@ -91,16 +116,7 @@ class shard_runner {
  public:
   shard_runner(const std::string& where, sharding_options options, const Communicator& group)
       : where_(where), options_(options), group_(group) {
-    if (options_.shard_size == 0) throw std::invalid_argument(where_ + "shard_size must be > 0");
-    if (options_.threads > 1 && !parallel_training_available)
-      throw std::invalid_argument(
-          where_ + "threads = " + std::to_string(options_.threads) +
-          " needs OpenMP: compile with -fopenmp (CMake: link rnnx::parallel), or ask for 0 "
-          "(all cores: 1 without OpenMP) or 1");
-    if (group_.size() < 1 || group_.rank() < 0 || group_.rank() >= group_.size())
-      throw std::invalid_argument(where_ + "the communicator says this is process " +
-                                  std::to_string(group_.rank()) + " of " +
-                                  std::to_string(group_.size()));
+    check_sharding(where_, options_.shard_size, options_.threads, group_);
     threads_ = options_.threads == 0 ? available_threads() : options_.threads;
   }
 
@@ -246,12 +262,10 @@ class sharded_tape {
           const auto ys = recorder.forward(model, detail::batch_rows(xs, first, count),
                                            states.subspan(first, count));
           xt::xtensor<T, 3> dys;
-          T value = detail::chunk_loss<per_step>(loss, ys,
-                                                 detail::batch_rows(targets, first, count), dys);
-          if (share != T(1)) {  // the shard's mean -> its share of the batch's
-            value *= share;
-            dys *= share;
-          }
+          const T value =
+              detail::weigh_by_share(detail::chunk_loss<per_step>(
+                                         loss, ys, detail::batch_rows(targets, first, count), dys),
+                                     dys, share);
           if (std::isfinite(value)) recorder.backward_parameters(model, dys, g);
           return value;
         });
