@@ -190,10 +190,11 @@ class Tool(unittest.TestCase):
         doc["layers"][1]["type"] = "conv1d"
         self.assert_fails(doc, r"layer 1: unknown layer type 'conv1d' \(expected lstm, gru, "
                                r"rnn, dense, activation, peephole_lstm, embedding, layer_norm, "
-                               r"prelu, dropout, gru_reset_before, bidirectional\)$")
+                               r"prelu, dropout, gru_reset_before, bidirectional, mgu, "
+                               r"cifg_lstm, indrnn, light_gru\)$")
         doc["layers"][1]["type"] = "x\ny" * 300  # user text stays on one line, shortened
         line = self.assert_fails(doc, r"unknown layer type 'x\\x0Ay")
-        self.assertLess(len(line), 320)
+        self.assertLess(len(line), 360)
         self.assertIn("... (900 bytes)' (expected", line)
         del doc["layers"][1]["type"]
         self.assert_fails(doc, r"layer 1: missing field 'type' \(a string\)")
@@ -544,7 +545,8 @@ class Tool(unittest.TestCase):
                             (3, "3"), (None, "null")):
             self.assert_fails(document(bi(cell=cell)),
                               r"layer 0 \(bidirectional\): field 'cell' is %s; it must be one "
-                              r"of lstm, gru, rnn, peephole_lstm, gru_reset_before$" % shown)
+                              r"of lstm, gru, rnn, peephole_lstm, gru_reset_before, mgu, "
+                              r"cifg_lstm, indrnn, light_gru$" % shown)
         doc = document(bi())
         del doc["layers"][0]["hidden_size"]
         self.assert_fails(doc, r"layer 0 \(bidirectional\): field 'hidden_size' is missing$")

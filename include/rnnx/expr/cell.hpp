@@ -32,8 +32,10 @@ namespace expr {
 /// The element-wise parameter names of Equations (none unless it declares `vectors`).
 template <class Eq>
 constexpr std::size_t vector_count() noexcept {
-  if constexpr (requires { Eq::vectors.size(); }) return Eq::vectors.size();
-  else return 0;
+  if constexpr (requires { Eq::vectors.size(); })
+    return Eq::vectors.size();
+  else
+    return 0;
 }
 
 /// Whether every leaf of kind k in graph G has an index below count, and every index below
@@ -128,8 +130,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static constexpr std::size_t kept = graph::plan.saved_count;
   static constexpr std::size_t kept_apart = kept > G ? kept - G : 0;
   /// One buffer for the gradients of W<k> and U<k> (see expr::graph).
-  static constexpr bool shared_gate_gradients =
-      !hidden_matrix || graph::gate_gradients_shared(G);
+  static constexpr bool shared_gate_gradients = !hidden_matrix || graph::gate_gradients_shared(G);
   /// Whether h reaches h' other than through W_hh (then its gradient has a direct path).
   static constexpr bool direct_h = h_in != expr::none;
   /// Values the first stage of a two-stage cell hands to the second, per unit.
@@ -159,15 +160,15 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   struct tape : weights::tape_base {
-    simd::aligned_vector<T> kept;      // rows: per slice, the kept values beyond G
-    simd::aligned_vector<T> dgh;       // rows: hidden-side gate gradients, when not shared
-    simd::aligned_vector<T> direct;    // batch rows: dL/dh of the path around W_hh
+    simd::aligned_vector<T> kept;              // rows: per slice, the kept values beyond G
+    simd::aligned_vector<T> dgh;               // rows: hidden-side gate gradients, when not shared
+    simd::aligned_vector<T> direct;            // batch rows: dL/dh of the path around W_hh
     simd::aligned_vector<T> initial_c, c, dc;  // c: rows of c'
-    simd::aligned_vector<T> final_dc;  // batch rows: dL/dc_T from outside, when given
+    simd::aligned_vector<T> final_dc;          // batch rows: dL/dc_T from outside, when given
     bool final_dc_given = false;
-    simd::aligned_vector<T> operand;   // rows: v, the second stage's operand
-    simd::aligned_vector<T> handed;    // batch rows: the first stage's values for the second
-    simd::aligned_vector<T> dv;        // dL/dv of one row
+    simd::aligned_vector<T> operand;  // rows: v, the second stage's operand
+    simd::aligned_vector<T> handed;   // batch rows: the first stage's values for the second
+    simd::aligned_vector<T> dv;       // dL/dv of one row
     void prepare(std::size_t batch_size, std::size_t steps) {
       weights::tape_base::prepare(batch_size, steps);
       const std::size_t rows = batch_size * steps;
@@ -226,13 +227,14 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           },
           tp.operand.data());
     } else {
-      w_.forward_batch(
-          xs, batch_size, steps, tp, ys,
-          [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
-            const std::size_t u = slice * V;
-            const leaves<0> from{x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u, nullptr};
-            record(expr::forward<graph, T>(from), row, slice, x);
-          });
+      w_.forward_batch(xs, batch_size, steps, tp, ys,
+                       [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h,
+                           const batch* hg) {
+                         const std::size_t u = slice * V;
+                         const leaves<0> from{
+                             x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u, nullptr};
+                         record(expr::forward<graph, T>(from), row, slice, x);
+                       });
     }
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
@@ -256,64 +258,72 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       }
     }
     if constexpr (direct_h) std::fill_n(tp.direct.data(), batch_size * Hs, T(0));
-    weights::backward_batch(tp, batch_size, steps, [&](std::size_t t, std::size_t b,
-                                                       std::size_t row) {
-      T* dgx = tp.gates.data() + row * weights::gate_stride;
-      T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
-      const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
-      const T* c_prev = previous_c(tp, batch_size, row, b);
-      const auto slice_backward = [&](auto second_only, std::size_t slice) {
-        const std::size_t u = slice * V;
-        values v, adj;
-        expr::recall<graph, T>(
-            v, leaves<0>{nullptr, nullptr, h_prev + u, c_prev + u, this, u, nullptr},
-            [&](auto slot) {
-              return simd::load(kept_slot(tp, dgx + slice * G * V, row, slice, slot));
-            },
-            [&](auto n) {
-              if constexpr (n == h_out) return simd::load(ys + row * Hs + u);
-              else return simd::load(tp.c.data() + row * Hs + u);
+    weights::backward_batch(
+        tp, batch_size, steps, [&](std::size_t t, std::size_t b, std::size_t row) {
+          T* dgx = tp.gates.data() + row * weights::gate_stride;
+          T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
+          const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
+          const T* c_prev = previous_c(tp, batch_size, row, b);
+          const auto slice_backward = [&](auto second_only, std::size_t slice) {
+            const std::size_t u = slice * V;
+            values v, adj;
+            expr::recall<graph, T>(
+                v, leaves<0>{nullptr, nullptr, h_prev + u, c_prev + u, this, u, nullptr},
+                [&](auto slot) {
+                  return simd::load(kept_slot(tp, dgx + slice * G * V, row, slice, slot));
+                },
+                [&](auto n) {
+                  if constexpr (n == h_out)
+                    return simd::load(ys + row * Hs + u);
+                  else
+                    return simd::load(tp.c.data() + row * Hs + u);
+                });
+            batch dh = simd::load(dys + row * Hs + u) + simd::load(tp.dh.data() + b * Hs + u);
+            if constexpr (direct_h) dh = dh + simd::load(tp.direct.data() + b * Hs + u);
+            expr::backward<graph, T, decltype(second_only)::value>(v, adj, [&](auto n) {
+              if constexpr (n == graph::operand)
+                return simd::load(tp.dv.data() + u);
+              else if constexpr (has_c && n == h_out && n == c_out)
+                return dh + simd::load(tp.dc.data() + b * Hs + u);
+              else if constexpr (n == h_out)
+                return dh;
+              else
+                return simd::load(tp.dc.data() + b * Hs + u);
             });
-        batch dh = simd::load(dys + row * Hs + u) + simd::load(tp.dh.data() + b * Hs + u);
-        if constexpr (direct_h) dh = dh + simd::load(tp.direct.data() + b * Hs + u);
-        expr::backward<graph, T, decltype(second_only)::value>(v, adj, [&](auto n) {
-          if constexpr (n == graph::operand) return simd::load(tp.dv.data() + u);
-          else if constexpr (has_c && n == h_out && n == c_out)
-            return dh + simd::load(tp.dc.data() + b * Hs + u);
-          else if constexpr (n == h_out) return dh;
-          else return simd::load(tp.dc.data() + b * Hs + u);
+            if constexpr (second_only) {
+              kernels::unroll<G - G1>([&](auto j) {
+                simd::store(dgh + weights::hidden_row(G1 + j, slice),
+                            adj[graph::leaf(expr::op::hidden, G1 + j)]);
+              });
+              return;
+            }
+            kernels::unroll<G>([&](auto k) {
+              simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
+              if constexpr (!shared_gate_gradients && hidden_matrix && k < G1)
+                simd::store(dgh + weights::hidden_row(k, slice),
+                            adj[graph::leaf(expr::op::hidden, k)]);
+            });
+            if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);
+            if constexpr (has_c && c_in != expr::none)
+              simd::store(tp.dc.data() + b * Hs + u, adj[c_in]);
+            else if constexpr (has_c)
+              simd::store(tp.dc.data() + b * Hs + u, batch(T(0)));
+            kernels::unroll<P>([&](auto j) {
+              T* g = grad.vectors_[j].data.data() + u;
+              simd::store(g, simd::load(g) + adj[graph::leaf(expr::op::vector, j)]);
+            });
+          };
+          // A two-stage cell: the second stage's gradients first, then dL/dv = W_hh^T of them
+          // (its stage), then the rest.
+          if constexpr (two_stage) {
+            for (std::size_t slice = 0; slice < weights::slices; ++slice)
+              slice_backward(std::true_type{}, slice);
+            weights::operand_gradient(tp, dgh, tp.dv.data());
+          }
+          for (std::size_t slice = 0; slice < weights::slices; ++slice)
+            slice_backward(std::false_type{}, slice);
+          return static_cast<const T*>(dgh);
         });
-        if constexpr (second_only) {
-          kernels::unroll<G - G1>([&](auto j) {
-            simd::store(dgh + weights::hidden_row(G1 + j, slice),
-                        adj[graph::leaf(expr::op::hidden, G1 + j)]);
-          });
-          return;
-        }
-        kernels::unroll<G>([&](auto k) {
-          simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
-          if constexpr (!shared_gate_gradients && hidden_matrix && k < G1)
-            simd::store(dgh + weights::hidden_row(k, slice), adj[graph::leaf(expr::op::hidden, k)]);
-        });
-        if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);
-        if constexpr (has_c && c_in != expr::none) simd::store(tp.dc.data() + b * Hs + u, adj[c_in]);
-        else if constexpr (has_c) simd::store(tp.dc.data() + b * Hs + u, batch(T(0)));
-        kernels::unroll<P>([&](auto j) {
-          T* g = grad.vectors_[j].data.data() + u;
-          simd::store(g, simd::load(g) + adj[graph::leaf(expr::op::vector, j)]);
-        });
-      };
-      // A two-stage cell: the second stage's gradients first, then dL/dv = W_hh^T of them
-      // (its stage), then the rest.
-      if constexpr (two_stage) {
-        for (std::size_t slice = 0; slice < weights::slices; ++slice)
-          slice_backward(std::true_type{}, slice);
-        weights::operand_gradient(tp, dgh, tp.dv.data());
-      }
-      for (std::size_t slice = 0; slice < weights::slices; ++slice)
-        slice_backward(std::false_type{}, slice);
-      return static_cast<const T*>(dgh);
-    });
     w_.accumulate_gradients(tp, tp.gates.data(),
                             shared_gate_gradients ? tp.gates.data() : tp.dgh.data(), xs, ys,
                             batch_size, steps, grad.w_, dxs, tp.operand.data());
@@ -333,8 +343,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
     for (std::size_t b = 0; b < batch_size; ++b) {
       for (std::size_t u = 0; u < Hs; ++u)
-        d[b].h.data()[u] = direct_h ? tp.dh[b * Hs + u] + tp.direct[b * Hs + u]
-                                    : tp.dh[b * Hs + u];
+        d[b].h.data()[u] = direct_h ? tp.dh[b * Hs + u] + tp.direct[b * Hs + u] : tp.dh[b * Hs + u];
       if constexpr (has_c) std::copy_n(tp.dc.data() + b * Hs, Hs, d[b].c.data());
     }
   }
@@ -344,6 +353,22 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     f("input_size", In);
     f("hidden_size", H);
     if constexpr (requires { Eq::visit_attributes(f); }) Eq::visit_attributes(f);
+  }
+  /// What describe(d) (layers/layer.hpp) tells tools: a cell (bidirectional can wrap it), the
+  /// header and C++ template Eq names (header, cpp_template; rnnx::<name> by default), its gate
+  /// rows (Eq::gate_names), its parameters, and anything Eq::describe(d) adds.
+  template <class D>
+  static void describe(D& d) {
+    d.cell();
+    if constexpr (requires { Eq::header; }) d.header(Eq::header);
+    if constexpr (requires { Eq::cpp_template; }) d.cpp_template(Eq::cpp_template);
+    if constexpr (requires { Eq::gate_names; }) d.gate_names(Eq::gate_names);
+    d.input("input_size");
+    d.output("hidden_size");
+    weights::describe(d);
+    if constexpr (P > 0)
+      for (std::size_t j = 0; j < P; ++j) d.parameter(Eq::vectors[j], "hidden_size");
+    if constexpr (requires { Eq::describe(d); }) Eq::describe(d);
   }
   template <class F>
   void visit_parameters(F&& f) {
@@ -402,9 +427,9 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   /// Where kept value `slot` of a slice lives (gates: the slice's block of the row's gates).
   static T* kept_slot(tape& tp, T* gates, std::size_t row, std::size_t slice,
                       std::size_t slot) noexcept {
-    return slot < G ? gates + slot * V
-                    : tp.kept.data() + (row * weights::slices + slice) * kept_apart * V +
-                          (slot - G) * V;
+    return slot < G
+               ? gates + slot * V
+               : tp.kept.data() + (row * weights::slices + slice) * kept_apart * V + (slot - G) * V;
   }
 
   /// c before the step of row `row` (sequence b) of a training batch.
@@ -446,8 +471,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     }
   }
   /// The first stage of a slice: v into `v`, the values for the second stage into `handed`.
-  [[gnu::always_inline]] static void first_stage(const leaves<0>& from, T* handed,
-                                                 T* v) noexcept {
+  [[gnu::always_inline]] static void first_stage(const leaves<0>& from, T* handed, T* v) noexcept {
     const auto f = expr::forward<graph, T, expr::stage::first>(from);
     std::array<batch, carried> hand;
     kernels::unroll<graph::size>([&](auto n) {
@@ -469,4 +493,4 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   [[no_unique_address]] std::array<vector_parameter<T, H>, P> vectors_{};
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -88,6 +88,10 @@ struct softmax {
   static constexpr std::string_view name = "softmax";
 };
 
+/// Every activation's name, in the order the format's documentation lists them.
+inline constexpr std::string_view activation_names[] = {
+    identity::name, sigmoid::name, tanh::name, relu::name, elu::name, softmax::name};
+
 template <class A>
 inline constexpr bool is_activation_v =
     std::is_same_v<A, identity> || std::is_same_v<A, sigmoid> || std::is_same_v<A, tanh> ||

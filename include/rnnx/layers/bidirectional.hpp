@@ -161,6 +161,13 @@ class bidirectional {
     f("cell", Cell::type_name);
     Cell::visit_attributes(f);
   }
+  /// Field 'cell' names Cell, whose fields follow; Cell's parameters, then again with
+  /// "_reverse" appended; both directions' outputs side by side.
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/bidirectional.hpp");
+    d.template wrap<Cell>("cell", "_reverse", 2);
+  }
   /// The forward direction's parameters, then the reverse one's with "_reverse" appended.
   template <class F>
   void visit_parameters(F&& f) {
@@ -229,4 +236,4 @@ class bidirectional {
   Cell reverse_;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

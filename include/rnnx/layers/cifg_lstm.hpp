@@ -15,7 +15,9 @@ namespace RNNX_NAMESPACE {
 
 struct cifg_lstm_equations {
   static constexpr std::string_view name = "cifg_lstm";
-  static constexpr std::size_t gates = 3;  // i, g, o
+  static constexpr std::string_view header = "rnnx/layers/cifg_lstm.hpp";
+  static constexpr std::string_view gate_names = "i, g, o";
+  static constexpr std::size_t gates = 3;
   static constexpr auto equations() {
     using namespace expr;
     using expr::sigmoid, expr::tanh;
@@ -32,4 +34,4 @@ class cifg_lstm : public cell<cifg_lstm_equations, In, H, T> {
   using rebind = cifg_lstm<In, H, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

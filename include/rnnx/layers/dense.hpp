@@ -117,6 +117,15 @@ class dense {
     f("out_features", Out);
     f("activation", Act::name);
   }
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/dense.hpp");
+    d.choices("activation", activation_names);
+    d.input("in_features");
+    d.output("out_features");
+    d.parameter("weight", "out_features", "in_features");
+    d.parameter("bias", "out_features");
+  }
   template <class F>
   void visit_parameters(F&& f) {
     f("weight", weight_);
@@ -186,10 +195,17 @@ class activation {
     f("size", N);
     f("function", Act::name);
   }
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/dense.hpp");
+    d.choices("function", activation_names);
+    d.input("size");
+    d.output("size");
+  }
   template <class F>
   void visit_parameters(F&&) const {}
 
   friend constexpr bool operator==(const activation&, const activation&) = default;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -111,10 +111,17 @@ class dropout {
     f("size", N);
     f("p", detail::ratio_text<P>::value);
   }
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/dropout.hpp");
+    d.fraction("p");
+    d.input("size");
+    d.output("size");
+  }
   template <class F>
   void visit_parameters(F&&) const {}
 
   friend constexpr bool operator==(const dropout&, const dropout&) = default;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -98,6 +98,13 @@ class embedding {
     f("num_embeddings", Vocab);
     f("embedding_dim", Dim);
   }
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/embedding.hpp");
+    d.input(dimension::constant(1));  // one token id per step
+    d.output("embedding_dim");
+    d.parameter("weight", "num_embeddings", "embedding_dim");
+  }
   template <class F>
   void visit_parameters(F&& f) {
     f("weight", weight_);
@@ -113,4 +120,4 @@ class embedding {
   row_major_matrix<T, Vocab, Dim> weight_;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

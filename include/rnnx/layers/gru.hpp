@@ -12,7 +12,9 @@ namespace RNNX_NAMESPACE {
 
 struct gru_equations {
   static constexpr std::string_view name = "gru";
-  static constexpr std::size_t gates = 3;  // r, z, n
+  static constexpr std::string_view header = "rnnx/layers/gru.hpp";
+  static constexpr std::string_view gate_names = "r, z, n";
+  static constexpr std::size_t gates = 3;
   static constexpr auto equations() {
     using namespace expr;
     using expr::sigmoid, expr::tanh;
@@ -30,4 +32,4 @@ class gru : public cell<gru_equations, In, H, T> {
   using rebind = gru<In, H, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

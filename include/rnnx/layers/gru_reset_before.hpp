@@ -16,7 +16,9 @@ namespace RNNX_NAMESPACE {
 
 struct gru_reset_before_equations {
   static constexpr std::string_view name = "gru_reset_before";
-  static constexpr std::size_t gates = 3;  // r, z, n
+  static constexpr std::string_view header = "rnnx/layers/gru_reset_before.hpp";
+  static constexpr std::string_view gate_names = "r, z, n";
+  static constexpr std::size_t gates = 3;
   static constexpr auto equations() {
     using namespace expr;
     using expr::sigmoid, expr::tanh;
@@ -34,4 +36,4 @@ class gru_reset_before : public cell<gru_reset_before_equations, In, H, T> {
   using rebind = gru_reset_before<In, H, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

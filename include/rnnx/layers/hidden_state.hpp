@@ -26,7 +26,7 @@ struct hidden_state {
   friend constexpr bool operator==(const hidden_state&, const hidden_state&) = default;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE
 
 namespace RNNX_NAMESPACE {
 
@@ -53,4 +53,4 @@ struct hidden_cell_state {
   friend constexpr bool operator==(const hidden_cell_state&, const hidden_cell_state&) = default;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

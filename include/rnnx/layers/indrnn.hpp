@@ -16,6 +16,7 @@ namespace RNNX_NAMESPACE {
 
 struct indrnn_equations {
   static constexpr std::string_view name = "indrnn";
+  static constexpr std::string_view header = "rnnx/layers/indrnn.hpp";
   static constexpr std::size_t gates = 1;
   static constexpr std::array<std::string_view, 1> vectors{"weight_hh"};
   static constexpr auto equations() {
@@ -31,4 +32,4 @@ class indrnn : public cell<indrnn_equations, In, H, T> {
   using rebind = indrnn<In, H, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

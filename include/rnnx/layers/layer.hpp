@@ -11,6 +11,12 @@
 //                                             that look ahead, e.g. bidirectional)
 //   visit_attributes(f)                       f(name, size or option): the format's fields
 //   visit_parameters(f)                       f(name, parameter&) in file order
+//   describe(d)                               its sizes as formulas of the attributes, for
+//                                             tools that see no instance
+//                                             (io/layer_description.hpp): d.input(dim),
+//                                             d.output(dim), d.parameter(name, rows[, cols]) in
+//                                             file order, and what the attributes allow (d.choices,
+//                                             d.fraction, d.one_or)
 // and, for training (train/bptt.hpp), over a batch of sequences stored row t * batch + b:
 //   tape                                      what forward keeps for backward; prepare(batch,
 //                                             steps) grows it, so buffers are reused
@@ -43,6 +49,19 @@ struct no_state {
 /// The tape of a layer whose backward needs nothing beyond its inputs and outputs.
 struct no_tape {
   constexpr void prepare(std::size_t, std::size_t) noexcept {}
+};
+
+/// A size in a layer's description (describe(d)): factor times the attribute named
+/// `attribute` ("hidden_size", 4 for LSTM's gate rows), or the constant `factor` when
+/// `attribute` is empty.
+struct dimension {
+  std::string_view attribute;
+  std::size_t factor = 1;
+  constexpr dimension(std::string_view name, std::size_t times = 1) noexcept
+      : attribute(name), factor(times) {}
+  constexpr dimension(const char* name, std::size_t times = 1) noexcept
+      : attribute(name), factor(times) {}
+  static constexpr dimension constant(std::size_t n) noexcept { return {std::string_view(), n}; }
 };
 
 namespace detail {
@@ -106,7 +125,7 @@ std::string layer_name() {
   return name;
 }
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE
 
 namespace RNNX_NAMESPACE {
 
@@ -114,4 +133,4 @@ namespace RNNX_NAMESPACE {
 template <class T>
 inline constexpr bool is_supported_scalar_v = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -98,6 +98,14 @@ class layer_norm {
   static void visit_attributes(F&& f) {
     f("normalized_shape", N);
   }
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/layer_norm.hpp");
+    d.input("normalized_shape");
+    d.output("normalized_shape");
+    d.parameter("weight", "normalized_shape");
+    d.parameter("bias", "normalized_shape");
+  }
   template <class F>
   void visit_parameters(F&& f) {
     f("weight", weight_);
@@ -129,4 +137,4 @@ class layer_norm {
   vector_parameter<T, N> bias_;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

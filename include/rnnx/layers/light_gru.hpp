@@ -15,7 +15,9 @@ namespace RNNX_NAMESPACE {
 
 struct light_gru_equations {
   static constexpr std::string_view name = "light_gru";
-  static constexpr std::size_t gates = 2;  // z, n
+  static constexpr std::string_view header = "rnnx/layers/light_gru.hpp";
+  static constexpr std::string_view gate_names = "z, n";
+  static constexpr std::size_t gates = 2;
   static constexpr auto equations() {
     using namespace expr;
     constexpr auto z = expr::sigmoid(W<0> + U<0>);
@@ -30,4 +32,4 @@ class light_gru : public cell<light_gru_equations, In, H, T> {
   using rebind = light_gru<In, H, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

@@ -15,7 +15,9 @@ namespace RNNX_NAMESPACE {
 
 struct lstm_equations {
   static constexpr std::string_view name = "lstm";
-  static constexpr std::size_t gates = 4;  // i, f, g, o
+  static constexpr std::string_view header = "rnnx/layers/lstm.hpp";
+  static constexpr std::string_view gate_names = "i, f, g, o";
+  static constexpr std::size_t gates = 4;
   static constexpr auto equations() {
     using namespace expr;
     using expr::sigmoid, expr::tanh;
@@ -28,7 +30,9 @@ struct lstm_equations {
 
 struct peephole_lstm_equations {
   static constexpr std::string_view name = "peephole_lstm";
-  static constexpr std::size_t gates = 4;  // i, f, g, o
+  static constexpr std::string_view header = "rnnx/layers/lstm.hpp";
+  static constexpr std::string_view gate_names = "i, f, g, o";
+  static constexpr std::size_t gates = 4;
   static constexpr std::array<std::string_view, 3> vectors{"weight_ci", "weight_cf", "weight_co"};
   static constexpr auto equations() {
     using namespace expr;
@@ -54,4 +58,4 @@ class lstm
 template <std::size_t In, std::size_t H, class T = float>
 using peephole_lstm = lstm<In, H, T, true>;
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

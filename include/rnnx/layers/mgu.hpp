@@ -15,7 +15,9 @@ namespace RNNX_NAMESPACE {
 
 struct mgu_equations {
   static constexpr std::string_view name = "mgu";
-  static constexpr std::size_t gates = 2;  // f, n
+  static constexpr std::string_view header = "rnnx/layers/mgu.hpp";
+  static constexpr std::string_view gate_names = "f, n";
+  static constexpr std::size_t gates = 2;
   static constexpr auto equations() {
     using namespace expr;
     constexpr auto f = expr::sigmoid(W<0> + U<0>);
@@ -31,4 +33,4 @@ class mgu : public cell<mgu_equations, In, H, T> {
   using rebind = mgu<In, H, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

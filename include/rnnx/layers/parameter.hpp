@@ -104,4 +104,4 @@ using row_major_matrix =
 template <class T, std::size_t N>
 using vector_parameter = parameter<T, N, 0, layout::column_major<T, N>, simd::padded<T>(N)>;
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

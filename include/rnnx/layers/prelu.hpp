@@ -93,6 +93,14 @@ class prelu {
     f("size", N);
     f("num_parameters", P);
   }
+  template <class D>
+  static void describe(D& d) {
+    d.header("rnnx/layers/prelu.hpp");
+    d.one_or("num_parameters", "size");  // one slope for all, or one per feature
+    d.input("size");
+    d.output("size");
+    d.parameter("weight", "num_parameters");
+  }
   template <class F>
   void visit_parameters(F&& f) {
     f("weight", slope_);

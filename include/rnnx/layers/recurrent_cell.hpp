@@ -30,7 +30,8 @@ class recurrent_cell {
   template <class State>
   static constexpr bool is_state = std::is_same_v<State, typename Cell::state>;
   template <class C>
-  static constexpr bool two_stage = std::remove_cvref_t<decltype(std::declval<const C&>().w_)>::two_stage;
+  static constexpr bool two_stage =
+      std::remove_cvref_t<decltype(std::declval<const C&>().w_)>::two_stage;
 
  public:
   template <class State>
@@ -71,17 +72,17 @@ class recurrent_cell {
       std::array<typename Cell::stage_scratch, N> scratch;
       std::array<const T*, N> v;
       for (std::size_t k = 0; k < N; ++k) v[k] = scratch[k].v.data();
-      weights().step_states(x, s, y, v, m,
-                            [&](auto stage, std::size_t slice, const T* xg, const batch* hg,
-                                std::size_t k) __attribute__((always_inline)) {
-                              cell().update(stage, slice, xg, hg, *s[k], y[k], scratch[k]);
-                            });
+      weights().step_states(
+          x, s, y, v, m,
+          [&](auto stage, std::size_t slice, const T* xg, const batch* hg, std::size_t k)
+              __attribute__((always_inline)) {
+                cell().update(stage, slice, xg, hg, *s[k], y[k], scratch[k]);
+              });
     } else {
-      weights().step_states(x, s, y, {}, m,
-                            [&](std::size_t slice, const T* xg, const batch* hg, std::size_t k)
-                                __attribute__((always_inline)) {
-                                  cell().update(slice, xg, hg, *s[k], y[k]);
-                                });
+      weights().step_states(
+          x, s, y, {}, m,
+          [&](std::size_t slice, const T* xg, const batch* hg, std::size_t k)
+              __attribute__((always_inline)) { cell().update(slice, xg, hg, *s[k], y[k]); });
     }
   }
 
@@ -113,4 +114,4 @@ class recurrent_cell {
   }
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

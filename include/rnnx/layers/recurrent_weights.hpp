@@ -20,6 +20,7 @@
 #include "rnnx/kernels/outer_product.hpp"
 #include "rnnx/kernels/schedule.hpp"
 #include "rnnx/kernels/streams.hpp"
+#include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/parameter.hpp"
 #include "rnnx/simd/batch.hpp"
 
@@ -56,16 +57,16 @@ struct recurrent_weights {
   template <std::size_t S>
   static constexpr std::size_t stage_gates = S == 0 ? G1 : G - G1;
   template <std::size_t S>
-  static constexpr std::size_t stage_rows = stage_gates<S> * Hs;
+  static constexpr std::size_t stage_rows = stage_gates<S>* Hs;
   template <std::size_t S>
-  static constexpr std::size_t row_offset = S == 0 ? 0 : G1 * Hs;
+  static constexpr std::size_t row_offset = S == 0 ? 0 : G1* Hs;
   template <std::size_t S>
-  static constexpr std::size_t weight_offset = S == 0 ? 0 : G1 * Hs * H;
+  static constexpr std::size_t weight_offset = S == 0 ? 0 : G1* Hs* H;
   /// Slices of stage S whose gate sums share one pass over the weights, for K sequences at
   /// once (kernels/schedule.hpp).
   template <std::size_t S, std::size_t K = 1>
-  static constexpr std::size_t stage_block_slices =
-      kernels::block_slices(slices, stage_gates<S>, K);
+  static constexpr std::size_t stage_block_slices = kernels::block_slices(slices, stage_gates<S>,
+                                                                          K);
   static constexpr std::size_t block_slices = stage_block_slices<0>;
 
   /// Where the hidden-side value of gate k of a slice sits in a row of gate sums or gradients
@@ -98,6 +99,14 @@ struct recurrent_weights {
     if constexpr (Hidden) f("weight_hh", self.weight_hh);
     f("bias_ih", self.bias_ih);
     if constexpr (Hidden) f("bias_hh", self.bias_hh);
+  }
+  /// visit's shapes as formulas (layers/layer.hpp's describe).
+  template <class D>
+  static void describe(D& d) {
+    d.parameter("weight_ih", dimension("hidden_size", G), "input_size");
+    if constexpr (Hidden) d.parameter("weight_hh", dimension("hidden_size", G), "hidden_size");
+    d.parameter("bias_ih", dimension("hidden_size", G));
+    if constexpr (Hidden) d.parameter("bias_hh", dimension("hidden_size", G));
   }
 
   /// The layouts of bf16 copies of weight_ih and weight_hh (realtime/bf16_weights.hpp):
@@ -138,7 +147,7 @@ struct recurrent_weights {
   /// of each stage.
   template <class Cell, class W>
   RNNX_INLINE_PASS void recur(const T* xg, const T* h, const T* v, Cell&& cell,
-                               const W* w_hh) const noexcept {
+                              const W* w_hh) const noexcept {
     if constexpr (!Hidden) {
       for (std::size_t slice = 0; slice < slices; ++slice)
         cell(slice, xg + slice * G * V, static_cast<const batch*>(nullptr));
@@ -151,7 +160,7 @@ struct recurrent_weights {
   /// One pass of recur: stage S's gate sums over `operand` (h or v), block by block.
   template <std::size_t S, class Cell, class W>
   RNNX_INLINE_PASS void recur_stage(const T* xg, const T* operand, Cell& cell,
-                                     const W* w_hh) const noexcept {
+                                    const W* w_hh) const noexcept {
     constexpr std::size_t gates = stage_gates<S>, blocks = stage_block_slices<S>;
     constexpr std::size_t regs = blocks * gates;
     constexpr std::size_t pairs = bf16_hidden_layout::pairs;
@@ -179,8 +188,10 @@ struct recurrent_weights {
   /// cell(args...), or cell(stage, args...) for a two-stage cell.
   template <std::size_t S, class Cell, class... A>
   [[gnu::always_inline]] static void call(Cell& cell, A&&... a) {
-    if constexpr (two_stage) cell(stage_index<S>{}, static_cast<A&&>(a)...);
-    else cell(static_cast<A&&>(a)...);
+    if constexpr (two_stage)
+      cell(stage_index<S>{}, static_cast<A&&>(a)...);
+    else
+      cell(static_cast<A&&>(a)...);
   }
 
   /// Sequences advanced together by recur_streams, sharing each weight load.
@@ -235,7 +246,7 @@ struct recurrent_weights {
   /// kernels::accumulation_chains).
   template <std::size_t S = 0>
   static constexpr std::size_t recur_chains =
-      kernels::accumulation_chains(stage_block_slices<S> * stage_gates<S>, H);
+      kernels::accumulation_chains(stage_block_slices<S>* stage_gates<S>, H);
   /// Streams whose step shares each weight load.
   static constexpr std::size_t step_group = kernels::budget.step_group;
   /// Whether sharing weight loads between streams pays: not while the weights sit in L1
@@ -293,8 +304,7 @@ struct recurrent_weights {
         if constexpr (std::is_same_v<W, bf16>) {
           recur_bf16_streams<K, S>(m.hidden, of, hgs);
         } else {
-          kernels::matvec_rows_streams<T, stage_rows<S>, H, K, recur_chains<S>, 0,
-                                       slices * gates>(
+          kernels::matvec_rows_streams<T, stage_rows<S>, H, K, recur_chains<S>, 0, slices * gates>(
               m.hidden + weight_offset<S>, of, bias_hh.raw() + row_offset<S>, hgs);
         }
         for (std::size_t k = 0; k < K; ++k) {
@@ -418,12 +428,11 @@ struct recurrent_weights {
     kernels::transpose(weight_ih.raw(), gate_stride, In, gate_stride, tape.weight_ih_t.data(),
                        in_stride);
     if constexpr (Hidden) {
-      kernels::transpose(weight_hh.raw(), stage_rows<0>, H, stage_rows<0>,
-                         tape.weight_hh_t.data(), hidden_stride);
+      kernels::transpose(weight_hh.raw(), stage_rows<0>, H, stage_rows<0>, tape.weight_hh_t.data(),
+                         hidden_stride);
       if constexpr (two_stage)
         kernels::transpose(weight_hh.raw() + weight_offset<1>, stage_rows<1>, H, stage_rows<1>,
-                           tape.weight_hh_t.data() + hidden_stride * row_offset<1>,
-                           hidden_stride);
+                           tape.weight_hh_t.data() + hidden_stride * row_offset<1>, hidden_stride);
     }
   }
 
@@ -464,11 +473,13 @@ struct recurrent_weights {
           h[k] = previous_h(tape, ys, batch_size, t, b0 + k);
         }
         const auto stage = [&](auto s, const std::array<const T*, K>& of) {
-          recur_streams<K, decltype(s)::value>(of, [&](std::size_t k, std::size_t slice, const batch* hg) {
-            const std::size_t b = b0 + k, row = t * batch_size + b;
-            call<decltype(s)::value>(cell, b, row, slice, tape.gates.data() + row * gate_stride + slice * G * V,
-                    h[k] + slice * V, hg);
-          });
+          recur_streams<K, decltype(s)::value>(
+              of, [&](std::size_t k, std::size_t slice, const batch* hg) {
+                const std::size_t b = b0 + k, row = t * batch_size + b;
+                call<decltype(s)::value>(cell, b, row, slice,
+                                         tape.gates.data() + row * gate_stride + slice * G * V,
+                                         h[k] + slice * V, hg);
+              });
         };
         stage(stage_index<0>{}, h);
         if constexpr (two_stage) {
@@ -518,8 +529,8 @@ struct recurrent_weights {
     if constexpr (K == 1 || !Hidden) {
       for (std::size_t k = 0; k < K; ++k) hidden_gradient(tape, dg[k], dh[k]);
     } else {
-      kernels::matvec_col_major_streams<T, hidden_stride, stage_rows<0>, K>(
-          tape.weight_hh_t.data(), dg, nullptr, dh);
+      kernels::matvec_col_major_streams<T, hidden_stride, stage_rows<0>, K>(tape.weight_hh_t.data(),
+                                                                            dg, nullptr, dh);
     }
   }
 
@@ -539,9 +550,8 @@ struct recurrent_weights {
       T* dw = grad.weight_hh.data.data();
       kernels::accumulate_outer_products<T, stage_rows<0>, H>(
           dgh, gate_stride, tape.initial_h.data(), hidden_stride, batch_size, dw);
-      kernels::accumulate_outer_products<T, stage_rows<0>, H>(dgh + batch_size * gate_stride,
-                                                              gate_stride, ys, hidden_stride,
-                                                              rows - batch_size, dw);
+      kernels::accumulate_outer_products<T, stage_rows<0>, H>(
+          dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size, dw);
       if constexpr (two_stage)
         kernels::accumulate_outer_products<T, stage_rows<1>, H>(
             dgh + row_offset<1>, gate_stride, operands, hidden_stride, rows, dw + weight_offset<1>);
@@ -557,4 +567,4 @@ struct recurrent_weights {
   friend constexpr bool operator==(const recurrent_weights&, const recurrent_weights&) = default;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

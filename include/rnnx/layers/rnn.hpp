@@ -2,6 +2,7 @@
 // Elman recurrent layer, exactly torch.nn.RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh),
 // act = tanh or relu.
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 #include <type_traits>
@@ -15,15 +16,22 @@ namespace RNNX_NAMESPACE {
 template <class Act>
 struct rnn_equations {
   static constexpr std::string_view name = "rnn";
+  static constexpr std::string_view header = "rnnx/layers/rnn.hpp";
   static constexpr std::size_t gates = 1;
   static constexpr auto equations() {
     using namespace expr;
-    if constexpr (std::is_same_v<Act, rnnx::relu>) return next(expr::relu(W<0> + U<0>));
-    else return next(expr::tanh(W<0> + U<0>));
+    if constexpr (std::is_same_v<Act, rnnx::relu>)
+      return next(expr::relu(W<0> + U<0>));
+    else
+      return next(expr::tanh(W<0> + U<0>));
   }
   template <class F>
   static void visit_attributes(F&& f) {
     f("nonlinearity", Act::name);
+  }
+  template <class D>
+  static void describe(D& d) {
+    d.choices("nonlinearity", std::array<std::string_view, 2>{tanh::name, relu::name});
   }
 };
 
@@ -38,4 +46,4 @@ class rnn : public cell<rnn_equations<Act>, In, H, T> {
   using rebind = rnn<In, H, Act, U>;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE
