@@ -46,6 +46,7 @@ import fractions
 import inspect
 import json
 import math
+import os
 import pickle
 import re
 import sys
@@ -728,20 +729,6 @@ def _activation_function(name, module):
     return function
 
 
-# Size fields of each layer type: (input, output); None: the layer's input.
-_SIZE_FIELDS = {
-    "lstm": ("input_size", "hidden_size"),
-    "gru": ("input_size", "hidden_size"),
-    "rnn": ("input_size", "hidden_size"),
-    "bidirectional": ("input_size", None),  # outputs 2 * hidden_size
-    "dense": ("in_features", "out_features"),
-    "embedding": (None, "embedding_dim"),  # its input is one token id
-    "layer_norm": ("normalized_shape", "normalized_shape"),
-    "dropout": ("size", "size"),
-    "activation": ("size", "size"),
-    "prelu": ("size", "size"),
-}
-
 # Layers whose size is that of their input (filled in from their neighbours).
 _SIZED_BY_NEIGHBOURS = ("activation", "dropout", "prelu")
 
@@ -749,16 +736,50 @@ _SIZED_BY_NEIGHBOURS = ("activation", "dropout", "prelu")
 # A layer of a module's own rnnx_layer(): a recurrent cell declared in C++.
 _CELL_SIZE_FIELDS = ("input_size", "hidden_size")
 
+_SCHEMA = {}  # type -> entry of the layer schema rnnx's C++ layers describe themselves in
+
+
+def _schema_entry(kind):
+    """The layer schema's entry for `kind` (codegen/layers.json beside this module, or
+    share/rnnx/layers.json when installed), None for a type it does not list (a cell of the
+    user's own, sized by input_size and hidden_size)."""
+    if not _SCHEMA:
+        here = os.path.dirname(os.path.realpath(__file__))
+        for path in (os.path.join(here, "layers.json"),
+                     os.path.join(here, os.pardir, "layers.json")):
+            if os.path.isfile(path):
+                with open(path, encoding="utf-8") as f:
+                    _SCHEMA.update((e["type"], e) for e in json.load(f)["layers"])
+                break
+        else:
+            raise ExportError("the layer schema layers.json is not beside export_torch.py "
+                              "nor one directory up (a broken installation)")
+    return _SCHEMA.get(kind)
+
+
+def _layer_size(layer, which):
+    """The layer's input or output size ('input', 'output') from the schema's formulas."""
+    entry = _schema_entry(layer["type"])
+    if entry is None:
+        return layer[_CELL_SIZE_FIELDS[0 if which == "input" else 1]]
+    factor = 1
+    if "wraps" in entry:  # bidirectional: the cell's sizes, its outputs side by side
+        if which == "output":
+            factor = entry["wraps"]["output_factor"]
+        entry = _schema_entry(layer[entry["wraps"]["key"]]) or {
+            "input": {"attribute": _CELL_SIZE_FIELDS[0], "factor": 1},
+            "output": {"attribute": _CELL_SIZE_FIELDS[1], "factor": 1}}
+    formula = entry[which]
+    size = layer[formula["attribute"]] if "attribute" in formula else 1
+    return None if size is None else factor * formula["factor"] * size  # None: not known yet
+
 
 def _input_size(layer):
-    field = _SIZE_FIELDS.get(layer["type"], _CELL_SIZE_FIELDS)[0]
-    return 1 if field is None else layer[field]
+    return _layer_size(layer, "input")
 
 
 def _output_size(layer):
-    if layer["type"] == "bidirectional":
-        return 2 * layer["hidden_size"]  # both directions' h, concatenated
-    return layer[_SIZE_FIELDS.get(layer["type"], _CELL_SIZE_FIELDS)[1]]
+    return _layer_size(layer, "output")
 
 
 def _size_leading_layers(named):

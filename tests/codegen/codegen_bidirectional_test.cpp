@@ -51,9 +51,10 @@ TEST(CodegenBidirectional, EqualsLoadWeights) {
   const auto generated = bd::make_Bidirectional();
   rnnx_codegen_test::check_against_loader(*generated, bd::fill_Bidirectional, document,
                                           "bidirectional_float32");
-  EXPECT_EQ(bd::Bidirectional_weights::layer5_bias_hh_reverse[5],
-            static_cast<float>(document.at("layers").at(5).at("parameters").at("bias_hh_reverse")
-                                   .at(5).get<double>()));
+  EXPECT_EQ(
+      bd::Bidirectional_weights::layer5_bias_hh_reverse[5],
+      static_cast<float>(
+          document.at("layers").at(5).at("parameters").at("bias_hh_reverse").at(5).get<double>()));
   check_forward(*generated, document);
 }
 

@@ -536,6 +536,76 @@ class Tool(unittest.TestCase):
         self.assertIn("#include <rnnx/layers/activation_functions.hpp>\n", text)
         self.assertIn("rnnx::bidirectional<rnnx::rnn<2, 3, rnnx::tanh>>", text)
 
+    # ---- layer types from a schema of one's own (--layers) ---------------------------------
+
+    def user_schema(self, **changes):
+        """A layer schema with one cell, 'twin' (my::twin in my/twin.hpp), written outside
+        self.dir (which must hold only the weight file); returns its path."""
+        f = lambda a, k=1: {"attribute": a, "factor": k}  # noqa: E731
+        entry = {"type": "twin", "cpp_template": "my::twin", "header": "my/twin.hpp",
+                 "cell": True, "gate_names": "a, b",
+                 "attributes": [{"key": "input_size", "kind": "size"},
+                                {"key": "hidden_size", "kind": "size"}],
+                 "input": f("input_size"), "output": f("hidden_size"),
+                 "parameters": [{"name": "weight_ih", "shape": [f("hidden_size", 2),
+                                                                f("input_size")]},
+                                {"name": "bias_ih", "shape": [f("hidden_size", 2)]}]}
+        entry.update(changes)
+        schema_dir = tempfile.mkdtemp()
+        self.addCleanup(lambda: [os.remove(os.path.join(schema_dir, n))
+                                 for n in os.listdir(schema_dir)] and None)
+        path = os.path.join(schema_dir, "twin.json")
+        with open(path, "w") as out:
+            json.dump({"format": "rnnx.layers", "version": 1, "layers": [entry]}, out)
+        return path
+
+    def twin_document(self):
+        twin = {"type": "twin", "input_size": 1, "hidden_size": 3,
+                "parameters": {"weight_ih": matrix(6, 1), "bias_ih": vector(6)}}
+        return document(twin, dense(3, 1))
+
+    def test_user_layer_schema(self):
+        result, text = self.generate(self.twin_document(), "--layers", self.user_schema())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("#include <my/twin.hpp>\n", text)
+        self.assertIn("rnnx::basic_network<float, my::twin<1, 3>, rnnx::dense<3, 1, "
+                      "rnnx::identity>>", text)
+        self.assertIn("// layer 0 (twin<1, 3>) weight_ih [6 x 1]; gate rows a, b", text)
+        os.remove(os.path.join(self.dir, "out.hpp"))
+        self.assert_fails(self.twin_document(), r"layer 0: unknown layer type 'twin' \(expected "
+                                                r"lstm, .*, light_gru\)$")
+        self.assert_fails(self.twin_document(), r"layer 0 \(twin<1, 3>\): parameter "
+                                                r"'weight_ih' must be a list of 4 rows",
+                          "--layers", self.user_schema(parameters=[
+                              {"name": "weight_ih", "shape": [{"attribute": "input_size",
+                                                               "factor": 4},
+                                                              {"attribute": "input_size",
+                                                               "factor": 1}]},
+                              {"name": "bias_ih", "shape": [{"attribute": "hidden_size",
+                                                             "factor": 2}]}]))
+
+    def test_user_layer_schema_errors(self):
+        doc = self.twin_document()
+        self.assert_fails(doc, r"field 'cpp_template' must be a C\+\+ name such as rnnx::lstm, "
+                               r"found \"my::twin; int x\"$",
+                          "--layers", self.user_schema(cpp_template="my::twin; int x"))
+        self.assert_fails(doc, r"field 'header' must be an include path such as my/cell.hpp, "
+                               r"found \"a>\\nb\"$",
+                          "--layers", self.user_schema(header="a>\nb"))
+        self.assert_fails(doc, r"layer schema '.*twin.json': layer 0 \(lstm\): layer type "
+                               r"'lstm' is described twice$",
+                          "--layers", self.user_schema(type="lstm"))
+        self.assert_fails(doc, r"field 'output' names \"width\", which is not one of the "
+                               r"layer's size fields \(input_size, hidden_size\)$",
+                          "--layers", self.user_schema(output={"attribute": "width",
+                                                               "factor": 1}))
+        self.assert_fails(doc, r"cannot read the layer schema '/no/such/schema.json': No such "
+                               r"file or directory$", "--layers", "/no/such/schema.json")
+        with open(self.user_schema(), "w") as broken:
+            broken.write("{")
+        self.assert_fails(doc, r"the layer schema '.*' is not JSON: ",
+                          "--layers", broken.name)
+
     def test_bidirectional_errors(self):
         bi = lambda **kw: dict(bidirectional("gru", 2, 3), **kw)  # noqa: E731
         doc = document(bi())
