@@ -20,6 +20,8 @@
 
 #include "rnnx/errors.hpp"
 #include "rnnx/io/json_document.hpp"
+#include "rnnx/io/layer_signature.hpp"
+#include "rnnx/io/load_weights.hpp"
 #include "rnnx/io/reference_document.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
@@ -28,13 +30,6 @@ namespace RNNX_NAMESPACE {
 
 inline constexpr std::string_view weights_format_name = "rnnx.weights";
 inline constexpr int weights_format_version = 1;
-
-/// How files are read. max_file_bytes: a larger file is refused before it is read or
-/// parsed; 0 picks a few times the largest file the model's type can need (every value
-/// written at full length), so a runaway or hostile file cannot exhaust memory.
-struct load_options {
-  std::size_t max_file_bytes = 0;
-};
 
 namespace detail {
 
@@ -54,50 +49,6 @@ constexpr std::string_view dtype_name() {
 [[noreturn]] inline void throw_weights_error(std::initializer_list<std::string_view> pieces) {
   throw weights_error(concat(pieces));
 }
-
-/// One field of a layer that the model fixes: a size or an option, as visit_attributes gives it.
-struct layer_attribute {
-  std::string key;
-  std::string text;        // an option's value, when is_text
-  std::size_t number = 0;  // a size's value, otherwise
-  bool is_text = false;
-  std::string value_text() const { return is_text ? text : std::to_string(number); }
-};
-
-/// A layer type as files describe it: its 'type', its attribute fields in visit order, and
-/// the name messages give it (layer_name<L>(): "lstm<1, 32>").
-struct layer_signature {
-  std::string type_name;
-  std::vector<layer_attribute> attributes;
-  std::string name;
-
-  void add(std::string_view key, std::string_view option) {
-    attributes.push_back({std::string(key), std::string(option), 0, true});
-  }
-  void add(std::string_view key, std::size_t size) {
-    attributes.push_back({std::string(key), {}, size, false});
-  }
-};
-
-template <class L>
-layer_signature layer_signature_of() {
-  layer_signature signature{std::string(L::type_name), {}, layer_name<L>()};
-  L::visit_attributes([&](std::string_view key, auto value) {
-    if constexpr (std::is_convertible_v<decltype(value), std::string_view>)
-      signature.add(key, std::string_view(value));
-    else
-      signature.add(key, static_cast<std::size_t>(value));
-  });
-  return signature;
-}
-
-/// A named vector or matrix a layer reads from a file: a parameter, or a state vector.
-/// cols == 0 for a vector of `rows` values.
-struct value_shape {
-  std::string name;
-  std::size_t rows = 0;
-  std::size_t cols = 0;
-};
 
 /// Checks that j describes a layer like `layer`: an object whose 'type' and attribute fields
 /// (sizes, options) equal its own, with no fields beyond those and `other_fields`.
@@ -202,21 +153,6 @@ inline void check_known_names(const nlohmann::json& object, const std::vector<va
                      [&](const value_shape& s) { return s.name == member.first; }))
       throw_weights_error(
           {where, ": unknown ", noun, " '", brief(member.first), "' for ", layer.name});
-}
-
-/// A layer of a model as a weight file must hold it.
-struct layer_parameters {
-  layer_signature signature;
-  std::vector<value_shape> parameters;  // in visit_parameters order
-};
-
-template <class L>
-layer_parameters layer_parameters_of(const L& layer) {
-  layer_parameters described{layer_signature_of<L>(), {}};
-  layer.visit_parameters([&](std::string_view name, const auto& p) {
-    described.parameters.push_back({std::string(name), p.rows, p.rank == 1 ? 0 : p.cols});
-  });
-  return described;
 }
 
 /// Appends the values of one validated layer's parameters to `out`, each row-major, in the
@@ -378,81 +314,7 @@ std::vector<T> read_weight_document(const nlohmann::json& document, const std::s
   return values;
 }
 
-/// Copies `count` validated values (row-major, from `values` at `next`) into p.
-template <class P, class T>
-void assign_parameter(P& p, const std::vector<T>& values, std::size_t& next) {
-  if constexpr (P::rank == 1) {
-    for (std::size_t r = 0; r < P::rows; ++r) p.at(r) = values[next++];
-  } else {
-    for (std::size_t r = 0; r < P::rows; ++r)
-      for (std::size_t c = 0; c < P::cols; ++c) p.at(r, c) = values[next++];
-  }
-}
-
 }  // namespace detail
-
-/// Replaces the model's parameters with those in `document` (already parsed JSON).
-/// Throws weights_error; on error the model is unchanged: the whole document (with its
-/// "reference", if any: rnnx/io/reference.hpp) is validated before the first value is written.
-template <class Net>
-void load_weights_from_json(Net& model, const nlohmann::json& document,
-                            const std::string& source = "JSON") {
-  std::vector<detail::layer_parameters> layers;
-  layers.reserve(Net::layer_count);
-  model.for_each_layer(
-      [&](auto, const auto& layer) { layers.push_back(detail::layer_parameters_of(layer)); });
-  const std::string where = detail::concat({"rnnx::load_weights(", source, ")"});
-  const auto values = detail::read_weight_document<typename Net::scalar>(document, where, layers,
-                                                                         Net::description());
-  if constexpr (requires { Net::in_size + Net::out_size; }) {
-    detail::check_reference(document, where, Net::in_size, Net::out_size);
-  } else if (document.is_object() && document.contains("reference")) {
-    // A model of two sequences (encoder_decoder) has no one input and output size to check.
-    detail::throw_weights_error({where, ": 'reference' is not supported for ", Net::description(),
-                                 " (it holds one sequence of inputs and one of outputs)"});
-  }
-  std::size_t next = 0;
-  model.for_each_layer([&](auto, auto& layer) {
-    layer.visit_parameters(
-        [&](std::string_view, auto& p) { detail::assign_parameter(p, values, next); });
-  });
-}
-
-namespace detail {
-
-/// A few times the longest text a weight file of Net can be: each value at most ~32 bytes
-/// ("-1.2345678901234567e-308, "; the model's size in values bounds their number, padding
-/// included), plus each layer's fields.
-template <class Net>
-constexpr std::size_t weight_file_budget() noexcept {
-  return 4 * (32 * (sizeof(Net) / sizeof(typename Net::scalar)) + 1024 * Net::layer_count) + 65536;
-}
-
-inline std::size_t file_limit(const load_options& options, std::size_t budget) {
-  return options.max_file_bytes != 0 ? options.max_file_bytes : budget;
-}
-
-}  // namespace detail
-
-/// Reads weights from a file in the format of docs/weights-format.md (options: see
-/// load_options).
-template <class Net>
-void load_weights(Net& model, const std::filesystem::path& path, load_options options = {}) {
-  constexpr std::size_t budget = detail::weight_file_budget<Net>();
-  load_weights_from_json(
-      model,
-      detail::read_json_file<weights_error>(
-          path, "rnnx::load_weights", detail::file_limit(options, budget),
-          detail::concat({"; a weight file of ", Net::description(), " holds at most about ",
-                          std::to_string(budget / 4), " bytes: is it another model's?"})),
-      path.string());
-}
-
-/// Reads weights from JSON text.
-template <class Net>
-void load_weights_from_string(Net& model, std::string_view text) {
-  load_weights_from_json(model, detail::parse_json_text<weights_error>(text, "rnnx::load_weights"));
-}
 
 /// The model's weights as JSON text; every value reads back bit-identically. Throws
 /// weights_error naming the layer and parameter if a value is not finite.
@@ -501,3 +363,5 @@ void save_weights(const Net& model, const std::filesystem::path& path) {
 }
 
 }  // namespace RNNX_NAMESPACE
+
+#include "rnnx/io/weight_reader.hpp"  // load_weights_from_json and the header-only reader
