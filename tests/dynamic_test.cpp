@@ -132,7 +132,8 @@ TEST(DynamicVsTyped, DenseAndActivations) {
   check_against_typed<network<dense<3, 7, rnnx::tanh>, dense<7, 3, softmax>>>(0.5);  // row-major
   check_against_typed<network<dense<20, 33>, activation<33, softmax>>>(0.5);
   check_against_typed<network<dense<2, 300, relu>, dense<300, 17, sigmoid>>>(0.2);
-  check_against_typed<network<dense<3, 11, rnnx::elu>, activation<11, rnnx::elu>, dense<11, 2>>>(2.0);
+  check_against_typed<network<dense<3, 11, rnnx::elu>, activation<11, rnnx::elu>, dense<11, 2>>>(
+      2.0);
 }
 
 TEST(DynamicVsTyped, Stacks) {
@@ -193,12 +194,12 @@ TEST(DynamicFixtures, EveryFixtureWithOutputs) {
     const nlohmann::json& model = fixture.at("model");
     // rnnx::dynamic implements these five layer types only (README, known limits); the
     // others must be refused with a message naming the type.
-    const bool supported = std::all_of(
-        model.at("layers").begin(), model.at("layers").end(), [](const nlohmann::json& layer) {
-          const std::string type = layer.at("type");
-          return type == "dense" || type == "activation" || type == "rnn" || type == "lstm" ||
-                 type == "gru";
-        });
+    const bool supported = std::all_of(model.at("layers").begin(), model.at("layers").end(),
+                                       [](const nlohmann::json& layer) {
+                                         const std::string type = layer.at("type");
+                                         return type == "dense" || type == "activation" ||
+                                                type == "rnn" || type == "lstm" || type == "gru";
+                                       });
     if (!supported) {
       ++beyond_dynamic;
       try {
@@ -386,7 +387,16 @@ TEST(DynamicWeights, MalformedDocuments) {
   expect_error(bad, "unknown field 'color'");
   bad = d;
   bad["layers"][1]["activation"] = "gelu";
-  expect_error(bad, "layer 1 (dense): field 'activation' is \"gelu\"");
+  expect_error(bad,
+               "layer 1 (dense): field 'activation' is \"gelu\"; expected one of identity, "
+               "sigmoid, tanh, relu, elu, softmax");
+  bad = d;  // the choices are the typed layer's description's: an rnn takes tanh or relu only
+  bad["layers"][0] = {{"type", "rnn"},
+                      {"input_size", 2u},
+                      {"hidden_size", 3u},
+                      {"nonlinearity", "sigmoid"},
+                      {"parameters", nlohmann::json::object()}};
+  expect_error(bad, "layer 0 (rnn): field 'nonlinearity' is \"sigmoid\"; expected tanh or relu");
   bad = d;
   bad["layers"][0]["parameters"].erase("bias_hh");
   expect_error(bad, "parameter 'bias_hh' is missing");

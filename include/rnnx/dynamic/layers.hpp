@@ -231,10 +231,6 @@ class dense {
   void visit_parameters(F&& f) const {
     visit(*this, f);
   }
-  static std::array<parameter_shape, 2> parameter_shapes(std::size_t in, std::size_t out) {
-    return {{{"weight", out, in}, {"bias", out, 0}}};
-  }
-
   friend bool operator==(const dense&, const dense&) = default;
 
  private:
@@ -293,8 +289,6 @@ class activation {
   }
   template <class F>
   void visit_parameters(F&&) const {}
-  static std::array<parameter_shape, 0> parameter_shapes(std::size_t, std::size_t) { return {}; }
-
   friend bool operator==(const activation&, const activation&) = default;
 
  private:
@@ -327,13 +321,6 @@ class recurrent_base {
   void visit_parameters(F&& f) const {
     visit(*this, f);
   }
-  static std::array<parameter_shape, 4> parameter_shapes(std::size_t in, std::size_t hidden) {
-    return {{{"weight_ih", G * hidden, in},
-             {"weight_hh", G * hidden, hidden},
-             {"bias_ih", G * hidden, 0},
-             {"bias_hh", G * hidden, 0}}};
-  }
-
   friend bool operator==(const recurrent_base&, const recurrent_base&) = default;
 
  protected:

@@ -7,6 +7,7 @@
 // Every malformed document is an rnnx::weights_error naming the layer and field. Sizes and
 // shapes are checked against the document before anything is allocated.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
@@ -24,8 +25,13 @@
 #include <vector>
 
 #include "rnnx/dynamic/network.hpp"
+#include "rnnx/io/layer_description.hpp"
 #include "rnnx/io/weights.hpp"
 #include "rnnx/isa.hpp"
+#include "rnnx/layers/dense.hpp"
+#include "rnnx/layers/gru.hpp"
+#include "rnnx/layers/lstm.hpp"
+#include "rnnx/layers/rnn.hpp"
 
 namespace RNNX_NAMESPACE::dynamic {
 
@@ -97,19 +103,45 @@ class attribute_fields {
   std::vector<std::pair<std::string, std::variant<std::size_t, std::string>>> values_;
 };
 
+/// The layer type `Typed` (a typed layer at any sizes) as files describe it
+/// (io/layer_description.hpp): the dynamic layers take their field names, the options' allowed
+/// values and their parameter shapes from the same description the typed loader and
+/// rnnx-codegen read.
+template <class Typed>
+const layer_description& description_of() {
+  static const layer_description described = describe_layer<Typed>();
+  return described;
+}
+
+/// The value of option `key`, one of the description's choices for it.
 template <class Fields>
 activation_function option(const Fields& fields, std::string_view key, const std::string& where,
-                           bool recurrent) {
+                           const layer_description& described) {
   const std::string value = fields.text(key);
+  std::vector<std::string> choices;
+  for (const attribute_rule& rule : described.attributes)
+    if (rule.key == key) choices = rule.choices;
   const auto act = activation_named(value);
-  const bool ok =
-      act && (!recurrent || *act == activation_function::tanh || *act == activation_function::relu);
-  if (!ok)
-    throw weights_error(
-        where + ": field '" + std::string(key) + "' is " + rnnx::detail::json_text(value) +
-        "; expected " +
-        (recurrent ? "tanh or relu" : "one of identity, sigmoid, tanh, relu, elu, softmax"));
+  if (!act || std::find(choices.begin(), choices.end(), value) == choices.end()) {
+    std::string expected = choices.size() == 2 ? choices[0] + " or " + choices[1] : "one of ";
+    for (std::size_t i = 0; choices.size() != 2 && i < choices.size(); ++i)
+      expected += (i == 0 ? "" : ", ") + choices[i];
+    throw weights_error(where + ": field '" + std::string(key) + "' is " +
+                        rnnx::detail::json_text(value) + "; expected " + expected);
+  }
   return *act;
+}
+
+/// The parameter shapes of `described` at the sizes `fields` holds.
+template <class Fields>
+std::vector<parameter_shape> shapes_of(const layer_description& described, const Fields& fields) {
+  auto size = [&](const size_formula& f) {
+    return f.attribute.empty() ? f.factor : f.factor * fields.size(f.attribute);
+  };
+  std::vector<parameter_shape> shapes;
+  for (const parameter_formula& p : described.parameters)
+    shapes.push_back({p.name, size(p.shape[0]), p.shape.size() > 1 ? size(p.shape[1]) : 0});
+  return shapes;
 }
 
 /// Builds the layer named `type` from its fields; `check(shapes)` sees the parameter shapes
@@ -118,32 +150,46 @@ template <class T, class Fields, class Check>
 typename basic_network<T>::layer make_layer(std::string_view type, const Fields& fields,
                                             const std::string& where, Check&& check) {
   using layer = typename basic_network<T>::layer;
-  if (type == "dense") {
-    const std::size_t in = fields.size("in_features"), out = fields.size("out_features");
-    const activation_function act = option(fields, "activation", where, false);
-    check(std::span<const parameter_shape>(dense<T>::parameter_shapes(in, out)));
-    return layer(std::in_place_type<dense<T>>, in, out, act);
-  }
-  if (type == "activation") {
-    const std::size_t n = fields.size("size");
-    const activation_function act = option(fields, "function", where, false);
-    check(std::span<const parameter_shape>());
-    return layer(std::in_place_type<activation<T>>, n, act);
-  }
-  if (type == "rnn" || type == "lstm" || type == "gru") {
-    const std::size_t in = fields.size("input_size"), hidden = fields.size("hidden_size");
-    if (type == "rnn") {
-      const activation_function act = option(fields, "nonlinearity", where, true);
-      check(std::span<const parameter_shape>(recurrent_base<T, 1>::parameter_shapes(in, hidden)));
-      return layer(std::in_place_type<rnn<T>>, in, hidden, act);
-    }
-    if (type == "lstm") {
-      check(std::span<const parameter_shape>(recurrent_base<T, 4>::parameter_shapes(in, hidden)));
+  // Each dynamic layer and the typed layer whose description it reads.
+  auto build = [&]<class Typed>(std::type_identity<Typed>, auto make) {
+    const layer_description& described = description_of<Typed>();
+    const std::size_t in = fields.size(described.input.attribute);
+    const std::size_t out = fields.size(described.output.attribute);
+    const std::vector<parameter_shape> shapes = shapes_of(described, fields);
+    auto with_option = [&](std::string_view key) { return option(fields, key, where, described); };
+    return make(in, out, with_option, shapes);
+  };
+  if (type == "dense")
+    return build(std::type_identity<rnnx::dense<1, 1>>{},
+                 [&](auto in, auto out, auto opt, auto& s) {
+                   const activation_function act = opt("activation");
+                   check(std::span<const parameter_shape>(s));
+                   return layer(std::in_place_type<dense<T>>, in, out, act);
+                 });
+  if (type == "activation")
+    return build(std::type_identity<rnnx::activation<1, rnnx::identity>>{},
+                 [&](auto n, auto, auto opt, auto& s) {
+                   const activation_function act = opt("function");
+                   check(std::span<const parameter_shape>(s));
+                   return layer(std::in_place_type<activation<T>>, n, act);
+                 });
+  if (type == "rnn")
+    return build(std::type_identity<rnnx::rnn<1, 1>>{},
+                 [&](auto in, auto hidden, auto opt, auto& s) {
+                   const activation_function act = opt("nonlinearity");
+                   check(std::span<const parameter_shape>(s));
+                   return layer(std::in_place_type<rnn<T>>, in, hidden, act);
+                 });
+  if (type == "lstm")
+    return build(std::type_identity<rnnx::lstm<1, 1>>{}, [&](auto in, auto hidden, auto, auto& s) {
+      check(std::span<const parameter_shape>(s));
       return layer(std::in_place_type<lstm<T>>, in, hidden);
-    }
-    check(std::span<const parameter_shape>(recurrent_base<T, 3>::parameter_shapes(in, hidden)));
-    return layer(std::in_place_type<gru<T>>, in, hidden);
-  }
+    });
+  if (type == "gru")
+    return build(std::type_identity<rnnx::gru<1, 1>>{}, [&](auto in, auto hidden, auto, auto& s) {
+      check(std::span<const parameter_shape>(s));
+      return layer(std::in_place_type<gru<T>>, in, hidden);
+    });
   throw weights_error(where + ": unknown layer type '" + rnnx::detail::brief(type) +
                       "' (expected dense, activation, rnn, lstm or gru)");
 }
