@@ -16,7 +16,10 @@ function(_rnnx_add_io_library rnnx_target)
   add_library(rnnx_io STATIC EXCLUDE_FROM_ALL "${source}")
   target_link_libraries(rnnx_io PUBLIC ${rnnx_target})
   target_compile_definitions(rnnx_io INTERFACE RNNX_COMPILED_IO)
-  # Plug-ins and other shared objects link it too.
-  set_target_properties(rnnx_io PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  # Plug-ins and other shared objects link it too: position-independent, and nothing of it
+  # exported from them (two plug-ins built with different rnnx versions must not share it).
+  set_target_properties(rnnx_io PROPERTIES POSITION_INDEPENDENT_CODE ON
+                                           CXX_VISIBILITY_PRESET hidden
+                                           VISIBILITY_INLINES_HIDDEN ON)
   add_library(rnnx::io ALIAS rnnx_io)
 endfunction()

@@ -4,6 +4,7 @@
 // problem text, the text tests/codegen/validation_cases_test.py expects of rnnx-codegen.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <filesystem>
@@ -101,7 +102,9 @@ std::string typed_error(const validation_case& c, const std::filesystem::path& p
 TEST(ValidationCases, EveryLoaderGivesTheCasesProblemText) {
   const std::vector<validation_case> cases = validation_cases();
   ASSERT_GE(cases.size(), 15u);
-  const auto path = std::filesystem::temp_directory_path() / "rnnx_validation_cases_test.json";
+  // One file per process: this test also runs as validation_cases_compiled_io_test, in parallel.
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("rnnx_validation_cases_test_" + std::to_string(::getpid()) + ".json");
   std::set<std::string> names;
   for (const validation_case& c : cases) {
     SCOPED_TRACE("case " + c.name);

@@ -9,6 +9,9 @@
 // rnnx_add_dispatched_sources (cmake/rnnxDispatch.cmake) the file is compiled once per
 // instruction set: each compilation defines make_amp_model_<isa>, and the baseline's also
 // make_amp_model, which picks the best variant the CPU runs (dispatch::make_best).
+//
+// It includes every streaming layer but none of training, seq2seq or xtensor, and with
+// rnnx::io linked (`LINK rnnx::io`) no JSON code: each variant compiles only the model.
 
 #include <algorithm>
 #include <cstddef>
@@ -20,8 +23,25 @@
 #include <type_traits>
 
 #include "rnnx/dispatch/model.hpp"
+#include "rnnx/io/load_weights.hpp"  // the JSON reader compiled once with rnnx::io
+#include "rnnx/io/save_weights.hpp"
 #include "rnnx/isa.hpp"
-#include "rnnx/rnnx.hpp"
+#include "rnnx/layers/activation_functions.hpp"
+#include "rnnx/layers/cifg_lstm.hpp"
+#include "rnnx/layers/dense.hpp"
+#include "rnnx/layers/dropout.hpp"
+#include "rnnx/layers/embedding.hpp"
+#include "rnnx/layers/gru.hpp"
+#include "rnnx/layers/gru_reset_before.hpp"
+#include "rnnx/layers/indrnn.hpp"
+#include "rnnx/layers/layer_norm.hpp"
+#include "rnnx/layers/light_gru.hpp"
+#include "rnnx/layers/lstm.hpp"
+#include "rnnx/layers/mgu.hpp"
+#include "rnnx/layers/prelu.hpp"
+#include "rnnx/layers/rnn.hpp"
+#include "rnnx/network.hpp"
+#include "rnnx/realtime/state_values.hpp"
 
 namespace RNNX_NAMESPACE {
 

@@ -341,10 +341,7 @@ basic_network<T> load_network(const std::filesystem::path& path, load_options op
 /// typed model; every value reads back bit-identically.
 template <class T>
 std::string weights_to_string(const basic_network<T>& model) {
-  std::string out = "{\n  \"format\": \"" + std::string(weights_format_name) +
-                    "\",\n  \"version\": " + std::to_string(weights_format_version) +
-                    ",\n  \"dtype\": \"" + std::string(rnnx::detail::dtype_name<T>()) +
-                    "\",\n  \"layers\": [";
+  std::string out = rnnx::detail::document_start<T>(weights_format_name, weights_format_version);
   model.for_each_layer([&](std::size_t index, const auto& layer) {
     using L = std::remove_cvref_t<decltype(layer)>;
     out += index == 0 ? "\n    {" : ",\n    {";
@@ -360,23 +357,11 @@ std::string weights_to_string(const basic_network<T>& model) {
     out += ",\n     \"parameters\": {";
     bool first_param = true;
     layer.visit_parameters([&](std::string_view name, auto p) {
-      out += first_param ? "\n      \"" : ",\n      \"";
+      rnnx::detail::append_parameter(
+          out, first_param, name, p.rows, p.rank() == 1 ? 0 : p.cols,
+          [&](std::size_t r, std::size_t c) { return p.rank() == 1 ? p.at(r) : p.at(r, c); }, index,
+          L::type_name);
       first_param = false;
-      out += std::string(name) + "\": [";
-      for (std::size_t r = 0; r < p.rows; ++r) {
-        if (r > 0) out += ", ";
-        if (p.rank() == 1) {
-          rnnx::detail::append_weight(out, p.at(r), index, L::type_name, name, r, 0, false);
-        } else {
-          out += "[";
-          for (std::size_t c = 0; c < p.cols; ++c) {
-            if (c > 0) out += ", ";
-            rnnx::detail::append_weight(out, p.at(r, c), index, L::type_name, name, r, c, true);
-          }
-          out += "]";
-        }
-      }
-      out += "]";
     });
     out += first_param ? "}}" : "\n     }}";
   });

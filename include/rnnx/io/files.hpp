@@ -16,12 +16,21 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
 #include "rnnx/isa.hpp"
 
 namespace RNNX_NAMESPACE::detail {
+
+/// The pieces one after the other. Loaders build their messages with it: one call, where each
+/// `a + b + c` of std::strings is expanded inline at -O3 and the checks' code would grow.
+inline std::string concat(std::initializer_list<std::string_view> pieces) {
+  std::string text;
+  for (std::string_view piece : pieces) text += piece;
+  return text;
+}
 
 /// Why the last POSIX call failed.
 inline std::string reason(int error) { return std::strerror(error); }
@@ -134,4 +143,13 @@ inline std::string replace_file(const std::filesystem::path& path, std::string_v
   return "";
 }
 
-}  // namespace rnnx::detail
+/// Writes `text` over the file at `path` (detail::replace_file: the previous file survives a
+/// failure); `caller` ("rnnx::save_weights") starts the message of Error.
+template <class Error>
+void write_document(const std::filesystem::path& path, std::string_view text,
+                    std::string_view caller) {
+  if (const std::string error = replace_file(path, text); !error.empty())
+    throw Error(concat({caller, ": ", error}));
+}
+
+}  // namespace RNNX_NAMESPACE::detail

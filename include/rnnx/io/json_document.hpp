@@ -25,14 +25,6 @@
 
 namespace RNNX_NAMESPACE::detail {
 
-/// The pieces one after the other. Loaders build their messages with it: one call, where each
-/// `a + b + c` of std::strings is expanded inline at -O3 and the checks' code would grow.
-inline std::string concat(std::initializer_list<std::string_view> pieces) {
-  std::string text;
-  for (std::string_view piece : pieces) text += piece;
-  return text;
-}
-
 /// What kind of JSON value j is, for messages: "a string", "null", "an array", ...
 inline std::string json_kind(const nlohmann::json& j) {
   return j.is_string()    ? "a string"
@@ -370,15 +362,6 @@ nlohmann::json read_json_file(const std::filesystem::path& path, std::string_vie
   if (!parse_json_document(text, document, error))
     throw Error(concat({caller, "(", path.string(), "): not valid JSON: ", brief(error, 400)}));
   return document;
-}
-
-/// Writes `text` over the file at `path` (detail::replace_file: the previous file survives a
-/// failure); `caller` ("rnnx::save_weights") starts the message of Error.
-template <class Error>
-void write_document(const std::filesystem::path& path, std::string_view text,
-                    std::string_view caller) {
-  if (const std::string error = replace_file(path, text); !error.empty())
-    throw Error(concat({caller, ": ", error}));
 }
 
 /// The document in JSON text.

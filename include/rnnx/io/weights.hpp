@@ -23,20 +23,13 @@
 #include "rnnx/io/layer_signature.hpp"
 #include "rnnx/io/load_weights.hpp"
 #include "rnnx/io/reference_document.hpp"
+#include "rnnx/io/save_weights.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/layer.hpp"
 
 namespace RNNX_NAMESPACE {
 
-inline constexpr std::string_view weights_format_name = "rnnx.weights";
-inline constexpr int weights_format_version = 1;
-
 namespace detail {
-
-template <class T>
-constexpr std::string_view dtype_name() {
-  return std::is_same_v<T, float> ? "float32" : "float64";
-}
 
 // Compile time (bench/compile_time.py): what a model type expects of a document is gathered
 // into the plain values below, and ordinary inline functions (templated on the scalar at most)
@@ -182,63 +175,6 @@ inline std::string layer_where(const std::string& where, std::size_t index,
   return concat({where, ": layer ", std::to_string(index), " (", layer.name, ")"});
 }
 
-template <class T>
-void append_number(std::string& out, T value) {
-  char buf[64];
-  const auto result = std::to_chars(buf, buf + sizeof buf, value);  // shortest exact form
-  out.append(buf, result.ptr);
-}
-
-/// A weight file holds finite numbers only (JSON has no NaN or infinity): a model that holds
-/// one (after a diverged training run) is refused rather than written as a file that no
-/// loader reads.
-[[noreturn]] inline void refuse_non_finite(std::size_t layer, std::string_view layer_name,
-                                           std::string_view parameter, std::size_t row,
-                                           std::size_t col, bool matrix, double value) {
-  std::string at = "[" + std::to_string(row) + "]";
-  if (matrix) at += "[" + std::to_string(col) + "]";
-  throw_weights_error({"rnnx: cannot write the weights: layer ", std::to_string(layer), " (",
-                       layer_name, ") ", parameter, at, " is ",
-                       std::isnan(value) ? "nan"
-                       : value > 0       ? "inf"
-                                         : "-inf",
-                       "; a weight file holds finite values only"});
-}
-
-/// append_number for value (row, col) of a parameter, refusing a non-finite one.
-template <class T>
-void append_weight(std::string& out, T value, std::size_t layer, std::string_view layer_name,
-                   std::string_view parameter, std::size_t row, std::size_t col, bool matrix) {
-  if (!std::isfinite(value))
-    refuse_non_finite(layer, layer_name, parameter, row, col, matrix, double(value));
-  append_number(out, value);
-}
-
-/// `{"format": ..., "version": ..., "dtype": ..., "layers": [` as every rnnx file starts.
-template <class T>
-std::string document_start(std::string_view format_name, int format_version) {
-  return "{\n  \"format\": \"" + std::string(format_name) +
-         "\",\n  \"version\": " + std::to_string(format_version) + ",\n  \"dtype\": \"" +
-         std::string(dtype_name<T>()) + "\",\n  \"layers\": [";
-}
-
-/// `"type": "lstm", "input_size": 1, "hidden_size": 32`: what describes a layer like L.
-template <class L>
-void append_layer_fields(std::string& out) {
-  out += "\"type\": \"" + std::string(L::type_name) + "\"";
-  L::visit_attributes([&](std::string_view key, auto value) {
-    out += ", \"" + std::string(key) + "\": ";
-    if constexpr (std::is_convertible_v<decltype(value), std::string_view>) {
-      // piece by piece: chained + here trips g++ 12's false -Wrestrict (GCC PR 105329)
-      out += '"';
-      out += std::string_view(value);
-      out += '"';
-    } else {
-      out += std::to_string(value);
-    }
-  });
-}
-
 /// The document's layer list and whether its values are float32, after checking the fields
 /// every rnnx file starts with: format and version (a weight file's by default; state files'
 /// in realtime/state.hpp), dtype (a float64 file does not fill a float model: it would be
@@ -315,52 +251,6 @@ std::vector<T> read_weight_document(const nlohmann::json& document, const std::s
 }
 
 }  // namespace detail
-
-/// The model's weights as JSON text; every value reads back bit-identically. Throws
-/// weights_error naming the layer and parameter if a value is not finite.
-template <class Net>
-std::string weights_to_string(const Net& model) {
-  using T = typename Net::scalar;
-  std::string out = detail::document_start<T>(weights_format_name, weights_format_version);
-  model.for_each_layer([&](auto index, const auto& layer) {
-    using L = std::remove_cvref_t<decltype(layer)>;
-    out += index == 0 ? "\n    {" : ",\n    {";
-    detail::append_layer_fields<L>(out);
-    out += ",\n     \"parameters\": {";
-    const std::string shown = layer_name<L>();
-    bool first_param = true;
-    layer.visit_parameters([&](std::string_view name, const auto& p) {
-      out += first_param ? "\n      \"" : ",\n      \"";
-      first_param = false;
-      out += std::string(name) + "\": [";
-      for (std::size_t r = 0; r < p.rows; ++r) {
-        if (r > 0) out += ", ";
-        if constexpr (std::remove_cvref_t<decltype(p)>::rank == 1) {
-          detail::append_weight(out, p.at(r), index, shown, name, r, 0, false);
-        } else {
-          out += "[";
-          for (std::size_t c = 0; c < p.cols; ++c) {
-            if (c > 0) out += ", ";
-            detail::append_weight(out, p.at(r, c), index, shown, name, r, c, true);
-          }
-          out += "]";
-        }
-      }
-      out += "]";
-    });
-    out += first_param ? "}}" : "\n     }}";
-  });
-  out += "\n  ]\n}\n";
-  return out;
-}
-
-/// Writes the model's weights to a file, replacing it only once the whole new file is on
-/// disk (detail::replace_file). Throws weights_error, and leaves any previous file as it was,
-/// if a value is not finite (naming the layer and parameter) or the file cannot be written.
-template <class Net>
-void save_weights(const Net& model, const std::filesystem::path& path) {
-  detail::write_document<weights_error>(path, weights_to_string(model), "rnnx::save_weights");
-}
 
 }  // namespace RNNX_NAMESPACE
 
