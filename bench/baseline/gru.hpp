@@ -10,10 +10,11 @@
 #include <cstddef>
 #include <string_view>
 
+#include "rnnx/engine/recurrent_weights.hpp"
+#include "rnnx/engine/training.hpp"
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_cell.hpp"
-#include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/math.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
@@ -42,12 +43,12 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
   using state = hidden_state<T, H>;
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
-  struct tape : weights::tape_base {
+  struct tape : engine::recurrence_tape<weights> {
     simd::aligned_vector<T> hn;      // rows: W_hn h + b_hn, the term the reset gate scales
     simd::aligned_vector<T> dgh;     // rows: gate gradients on the hidden side
     simd::aligned_vector<T> direct;  // batch rows: dh z, the path around the matrix
     void prepare(std::size_t batch_size, std::size_t steps) {
-      weights::tape_base::prepare(batch_size, steps);
+      engine::recurrence_tape<weights>::prepare(batch_size, steps);
       this->grow(hn, batch_size * steps * Hs);
       this->grow(dgh, batch_size * steps * weights::gate_stride);
       this->grow(direct, batch_size * Hs);
@@ -59,8 +60,8 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
     tp.prepare(batch_size, steps);
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
-    w_.forward_batch(
-        xs, batch_size, steps, tp, ys,
+    engine::forward_batch(
+        w_, xs, batch_size, steps, tp, ys,
         [&](std::size_t, std::size_t row, std::size_t slice, T* x, const T* h, const batch* hg) {
           const batch r = simd::sigmoid(simd::load(x) + hg[0]);
           const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
@@ -82,17 +83,17 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
   ///   dh_prev = dh z + W_hh^T (hidden side)
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, gru& grad, T* dxs) const {
-    w_.transpose_into(tp);
+    engine::transpose_into(w_, tp);
     // dL/dh_t = dy + W_hh^T (hidden-side gradients of t + 1) + (dh z of t + 1): the last
     // term, the path around the matrix, waits in tp.direct.
     std::fill_n(tp.direct.data(), batch_size * Hs, T(0));
     const batch one(T(1));
-    weights::backward_batch(
+    engine::backward_batch(
         tp, batch_size, steps, [&](std::size_t t, std::size_t b, std::size_t row) {
           T* gates = tp.gates.data() + row * weights::gate_stride;
           T* dgh = tp.dgh.data() + row * weights::gate_stride;
           const T* hn = tp.hn.data() + row * Hs;
-          const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
+          const T* h_prev = engine::previous_h(tp, ys, batch_size, t, b);
           const T* dy = dys + row * Hs;
           const T* dh_next = tp.dh.data() + b * Hs;
           T* direct = tp.direct.data() + b * Hs;
@@ -116,13 +117,13 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
           }
           return static_cast<const T*>(dgh);
         });
-    w_.accumulate_gradients(tp, tp.gates.data(), tp.dgh.data(), xs, ys, batch_size, steps, grad.w_,
-                            dxs);
+    engine::accumulate_gradients(tp, tp.gates.data(), tp.dgh.data(), xs, ys, batch_size, steps,
+                                 grad.w_, dxs);
   }
 
   /// dL/d(final state) of each sequence from outside the layer, for the next backward.
   void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
-    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+    engine::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
   }
   /// dL/d(initial state) of each sequence, after backward: through W_hh and around it.
   void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {

@@ -34,7 +34,8 @@ template <class T, std::size_t H>
 struct reset_gate_first {
   static constexpr std::size_t stride = 3 * simd::padded<T>(H);
   static constexpr std::size_t row(std::size_t r) noexcept {
-    return r < 2 * H ? rnnx::layout::gate_interleaved<T, 2, H>::row(r) : 2 * simd::padded<T>(H) + (r - 2 * H);
+    return r < 2 * H ? rnnx::layout::gate_interleaved<T, 2, H>::row(r)
+                     : 2 * simd::padded<T>(H) + (r - 2 * H);
   }
   static constexpr std::size_t index(std::size_t r, std::size_t c) noexcept {
     return c * stride + row(r);

@@ -13,9 +13,10 @@
 #include <string_view>
 #include <type_traits>
 
+#include "rnnx/engine/recurrent_weights.hpp"
+#include "rnnx/engine/training.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_cell.hpp"
-#include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/math.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
@@ -72,12 +73,12 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
   };
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
-  struct tape : weights::tape_base {
+  struct tape : engine::recurrence_tape<weights> {
     simd::aligned_vector<T> initial_c, c, tanh_c, dc;
     simd::aligned_vector<T> final_dc;  // batch rows: dL/dc_T from outside, when given
     bool final_dc_given = false;
     void prepare(std::size_t batch_size, std::size_t steps) {
-      weights::tape_base::prepare(batch_size, steps);
+      engine::recurrence_tape<weights>::prepare(batch_size, steps);
       this->grow(initial_c, batch_size * Hs);
       this->grow(c, batch_size * steps * Hs);
       this->grow(tanh_c, batch_size * steps * Hs);
@@ -92,8 +93,8 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
       std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
     }
-    w_.forward_batch(
-        xs, batch_size, steps, tp, ys,
+    engine::forward_batch(
+        w_, xs, batch_size, steps, tp, ys,
         [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T*, const batch* hg) {
           const std::size_t u = slice * V;
           const T* c_prev = row < batch_size ? tp.initial_c.data() + b * Hs
@@ -124,7 +125,7 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
   /// dw_cf += df c_prev,  dw_co += do c  (d* of a gate: of its pre-activation).
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, lstm& grad, T* dxs) const {
-    w_.transpose_into(tp);
+    engine::transpose_into(w_, tp);
     if (tp.final_dc_given) {
       std::copy_n(tp.final_dc.data(), batch_size * Hs, tp.dc.data());
       tp.final_dc_given = false;
@@ -132,51 +133,50 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
       std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
     }
     const batch one(T(1));
-    weights::backward_batch(
-        tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
-          T* gates = tp.gates.data() + row * weights::gate_stride;
-          const T* c_prev = row < batch_size ? tp.initial_c.data() + b * Hs
-                                             : tp.c.data() + (row - batch_size) * Hs;
-          const T* tanh_c = tp.tanh_c.data() + row * Hs;
-          const T* dy = dys + row * Hs;
-          const T* dh_next = tp.dh.data() + b * Hs;
-          T* dc = tp.dc.data() + b * Hs;
-          for (std::size_t slice = 0; slice < weights::slices; ++slice) {
-            T* gs = gates + slice * 4 * V;
-            const std::size_t u = slice * V;
-            const batch i = simd::load(gs), f = simd::load(gs + V), g = simd::load(gs + 2 * V),
-                        o = simd::load(gs + 3 * V);
-            const batch tc = simd::load(tanh_c + u), cp = simd::load(c_prev + u);
-            const batch dh_t = simd::load(dy + u) + simd::load(dh_next + u);
-            const batch d_o = dh_t * tc * o * (one - o);
-            batch dc_t = simd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
-            if constexpr (Peephole) dc_t = simd::fma(d_o, simd::load(peep_.co.raw() + u), dc_t);
-            const batch d_i = dc_t * g * i * (one - i);
-            const batch d_f = dc_t * cp * f * (one - f);
-            simd::store(gs, d_i);
-            simd::store(gs + V, d_f);
-            simd::store(gs + 2 * V, dc_t * i * (one - g * g));
-            simd::store(gs + 3 * V, d_o);
-            batch dc_prev = dc_t * f;
-            if constexpr (Peephole) {
-              dc_prev = simd::fma(d_i, simd::load(peep_.ci.raw() + u), dc_prev);
-              dc_prev = simd::fma(d_f, simd::load(peep_.cf.raw() + u), dc_prev);
-              const batch c_t = simd::load(tp.c.data() + row * Hs + u);
-              accumulate(grad.peep_.ci, u, d_i * cp);
-              accumulate(grad.peep_.cf, u, d_f * cp);
-              accumulate(grad.peep_.co, u, d_o * c_t);
-            }
-            simd::store(dc + u, dc_prev);
-          }
-          return static_cast<const T*>(gates);
-        });
-    w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
-                            grad.w_, dxs);
+    engine::backward_batch(tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
+      T* gates = tp.gates.data() + row * weights::gate_stride;
+      const T* c_prev =
+          row < batch_size ? tp.initial_c.data() + b * Hs : tp.c.data() + (row - batch_size) * Hs;
+      const T* tanh_c = tp.tanh_c.data() + row * Hs;
+      const T* dy = dys + row * Hs;
+      const T* dh_next = tp.dh.data() + b * Hs;
+      T* dc = tp.dc.data() + b * Hs;
+      for (std::size_t slice = 0; slice < weights::slices; ++slice) {
+        T* gs = gates + slice * 4 * V;
+        const std::size_t u = slice * V;
+        const batch i = simd::load(gs), f = simd::load(gs + V), g = simd::load(gs + 2 * V),
+                    o = simd::load(gs + 3 * V);
+        const batch tc = simd::load(tanh_c + u), cp = simd::load(c_prev + u);
+        const batch dh_t = simd::load(dy + u) + simd::load(dh_next + u);
+        const batch d_o = dh_t * tc * o * (one - o);
+        batch dc_t = simd::fma(dh_t * o, one - tc * tc, simd::load(dc + u));
+        if constexpr (Peephole) dc_t = simd::fma(d_o, simd::load(peep_.co.raw() + u), dc_t);
+        const batch d_i = dc_t * g * i * (one - i);
+        const batch d_f = dc_t * cp * f * (one - f);
+        simd::store(gs, d_i);
+        simd::store(gs + V, d_f);
+        simd::store(gs + 2 * V, dc_t * i * (one - g * g));
+        simd::store(gs + 3 * V, d_o);
+        batch dc_prev = dc_t * f;
+        if constexpr (Peephole) {
+          dc_prev = simd::fma(d_i, simd::load(peep_.ci.raw() + u), dc_prev);
+          dc_prev = simd::fma(d_f, simd::load(peep_.cf.raw() + u), dc_prev);
+          const batch c_t = simd::load(tp.c.data() + row * Hs + u);
+          accumulate(grad.peep_.ci, u, d_i * cp);
+          accumulate(grad.peep_.cf, u, d_f * cp);
+          accumulate(grad.peep_.co, u, d_o * c_t);
+        }
+        simd::store(dc + u, dc_prev);
+      }
+      return static_cast<const T*>(gates);
+    });
+    engine::accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
+                                 grad.w_, dxs);
   }
 
   /// dL/d(final state) of each sequence from outside the layer, for the next backward.
   void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
-    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+    engine::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
     tape::grow(tp.final_dc, batch_size * Hs);
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(d[b].c.data(), Hs, tp.final_dc.data() + b * Hs);

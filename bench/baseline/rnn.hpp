@@ -8,11 +8,12 @@
 #include <string_view>
 #include <type_traits>
 
+#include "rnnx/engine/recurrent_weights.hpp"
+#include "rnnx/engine/training.hpp"
 #include "rnnx/layers/activation_functions.hpp"
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_cell.hpp"
-#include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
 namespace rnnx::baseline {
@@ -43,18 +44,19 @@ class rnn : public recurrent_cell<rnn<In, H, Act, T>, T> {
   using state = hidden_state<T, H>;
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
-  using tape = typename weights::tape_base;
+  using tape = engine::recurrence_tape<weights>;
 
   void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states,
                      tape& tp, T* ys) const {
     tp.prepare(batch_size, steps);
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
-    w_.forward_batch(xs, batch_size, steps, tp, ys,
-                     [&](std::size_t, std::size_t row, std::size_t slice, const T* x, const T*,
-                         const batch* hg) {
-                       simd::store(ys + row * Hs + slice * V, Act::apply(simd::load(x) + hg[0]));
-                     });
+    engine::forward_batch(w_, xs, batch_size, steps, tp, ys,
+                          [&](std::size_t, std::size_t row, std::size_t slice, const T* x, const T*,
+                              const batch* hg) {
+                            simd::store(ys + row * Hs + slice * V,
+                                        Act::apply(simd::load(x) + hg[0]));
+                          });
     for (std::size_t b = 0; b < batch_size; ++b)
       std::copy_n(ys + ((steps - 1) * batch_size + b) * Hs, Hs, states[b].h.data());
   }
@@ -62,23 +64,22 @@ class rnn : public recurrent_cell<rnn<In, H, Act, T>, T> {
   /// da = (dy + dh_next) act'(y),  dh_prev = W_hh^T da.
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, rnn& grad, T* dxs) const {
-    w_.transpose_into(tp);
-    weights::backward_batch(
-        tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
-          T* da = tp.gates.data() + row * weights::gate_stride;
-          const T* dh_next = tp.dh.data() + b * Hs;
-          for (std::size_t u = 0; u < Hs; u += V)
-            simd::store(da + u, (simd::load(dys + row * Hs + u) + simd::load(dh_next + u)) *
-                                    Act::derivative(simd::load(ys + row * Hs + u)));
-          return static_cast<const T*>(da);
-        });
-    w_.accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
-                            grad.w_, dxs);
+    engine::transpose_into(w_, tp);
+    engine::backward_batch(tp, batch_size, steps, [&](std::size_t, std::size_t b, std::size_t row) {
+      T* da = tp.gates.data() + row * weights::gate_stride;
+      const T* dh_next = tp.dh.data() + b * Hs;
+      for (std::size_t u = 0; u < Hs; u += V)
+        simd::store(da + u, (simd::load(dys + row * Hs + u) + simd::load(dh_next + u)) *
+                                Act::derivative(simd::load(ys + row * Hs + u)));
+      return static_cast<const T*>(da);
+    });
+    engine::accumulate_gradients(tp, tp.gates.data(), tp.gates.data(), xs, ys, batch_size, steps,
+                                 grad.w_, dxs);
   }
 
   /// dL/d(final state) of each sequence from outside the layer, for the next backward.
   void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
-    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+    engine::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
   }
   /// dL/d(initial state) of each sequence, after backward.
   void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {

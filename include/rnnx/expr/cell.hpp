@@ -16,13 +16,14 @@
 #include <string_view>
 #include <type_traits>
 
+#include "rnnx/engine/recurrent_weights.hpp"
+#include "rnnx/engine/training.hpp"
 #include "rnnx/expr/evaluate.hpp"
 #include "rnnx/expr/graph.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
 #include "rnnx/layers/recurrent_cell.hpp"
-#include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/padded_array.hpp"
 
 namespace RNNX_NAMESPACE {
@@ -159,7 +160,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   };
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
-  struct tape : weights::tape_base {
+  struct tape : engine::recurrence_tape<weights> {
     simd::aligned_vector<T> kept;              // rows: per slice, the kept values beyond G
     simd::aligned_vector<T> dgh;               // rows: hidden-side gate gradients, when not shared
     simd::aligned_vector<T> direct;            // batch rows: dL/dh of the path around W_hh
@@ -170,7 +171,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     simd::aligned_vector<T> handed;   // batch rows: the first stage's values for the second
     simd::aligned_vector<T> dv;       // dL/dv of one row
     void prepare(std::size_t batch_size, std::size_t steps) {
-      weights::tape_base::prepare(batch_size, steps);
+      engine::recurrence_tape<weights>::prepare(batch_size, steps);
       const std::size_t rows = batch_size * steps;
       if constexpr (two_stage) {
         this->grow(operand, rows * Hs);
@@ -209,8 +210,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       simd::store(ys + row * Hs + u, h_next);
     };
     if constexpr (two_stage) {
-      w_.forward_batch(
-          xs, batch_size, steps, tp, ys,
+      engine::forward_batch(
+          w_, xs, batch_size, steps, tp, ys,
           [&](auto stage, std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h,
               const batch* hg) {
             const std::size_t u = slice * V;
@@ -227,14 +228,15 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           },
           tp.operand.data());
     } else {
-      w_.forward_batch(xs, batch_size, steps, tp, ys,
-                       [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h,
-                           const batch* hg) {
-                         const std::size_t u = slice * V;
-                         const leaves<0> from{
-                             x, hg, h, previous_c(tp, batch_size, row, b) + u, this, u, nullptr};
-                         record(expr::forward<graph, T>(from), row, slice, x);
-                       });
+      engine::forward_batch(w_, xs, batch_size, steps, tp, ys,
+                            [&](std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h,
+                                const batch* hg) {
+                              const std::size_t u = slice * V;
+                              const leaves<0> from{
+                                  x,    hg, h,      previous_c(tp, batch_size, row, b) + u,
+                                  this, u,  nullptr};
+                              record(expr::forward<graph, T>(from), row, slice, x);
+                            });
     }
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
@@ -248,7 +250,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   /// gradients of the step after) + dL/dh through any path around W_hh.
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, cell& grad, T* dxs) const {
-    w_.transpose_into(tp);
+    engine::transpose_into(w_, tp);
     if constexpr (has_c) {
       if (tp.final_dc_given) {
         std::copy_n(tp.final_dc.data(), batch_size * Hs, tp.dc.data());
@@ -258,11 +260,11 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       }
     }
     if constexpr (direct_h) std::fill_n(tp.direct.data(), batch_size * Hs, T(0));
-    weights::backward_batch(
+    engine::backward_batch(
         tp, batch_size, steps, [&](std::size_t t, std::size_t b, std::size_t row) {
           T* dgx = tp.gates.data() + row * weights::gate_stride;
           T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
-          const T* h_prev = weights::previous_h(tp, ys, batch_size, t, b);
+          const T* h_prev = engine::previous_h(tp, ys, batch_size, t, b);
           const T* c_prev = previous_c(tp, batch_size, row, b);
           const auto slice_backward = [&](auto second_only, std::size_t slice) {
             const std::size_t u = slice * V;
@@ -318,20 +320,20 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           if constexpr (two_stage) {
             for (std::size_t slice = 0; slice < weights::slices; ++slice)
               slice_backward(std::true_type{}, slice);
-            weights::operand_gradient(tp, dgh, tp.dv.data());
+            engine::operand_gradient(tp, dgh, tp.dv.data());
           }
           for (std::size_t slice = 0; slice < weights::slices; ++slice)
             slice_backward(std::false_type{}, slice);
           return static_cast<const T*>(dgh);
         });
-    w_.accumulate_gradients(tp, tp.gates.data(),
-                            shared_gate_gradients ? tp.gates.data() : tp.dgh.data(), xs, ys,
-                            batch_size, steps, grad.w_, dxs, tp.operand.data());
+    engine::accumulate_gradients(tp, tp.gates.data(),
+                                 shared_gate_gradients ? tp.gates.data() : tp.dgh.data(), xs, ys,
+                                 batch_size, steps, grad.w_, dxs, tp.operand.data());
   }
 
   /// dL/d(final state) of each sequence from outside the layer, for the next backward.
   void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
-    weights::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
+    engine::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
     if constexpr (has_c) {
       tape::grow(tp.final_dc, batch_size * Hs);
       for (std::size_t b = 0; b < batch_size; ++b)

@@ -1,9 +1,10 @@
 #pragma once
 // The inference paths of every cell built on recurrent_weights (rnnx::cell, expr/cell.hpp):
-// one step, a whole sequence and N streams at once, each reading the two weight matrices from the
-// layer or from copies of them (realtime/bf16_weights.hpp). A cell derives from
-// recurrent_cell<Cell, T> and supplies
-//   w_                                 its recurrent_weights
+// one step, a whole sequence and N streams at once (the executors of engine/step.hpp and
+// engine/streams.hpp), each reading the two weight matrices from a weight source: the layer's
+// own (engine/weight_source.hpp) or copies of them (realtime/bf16_weight_source.hpp). A cell
+// derives from recurrent_cell<Cell, T> and supplies
+//   w_                                 its recurrent_weights (engine/recurrent_weights.hpp)
 //   update(slice, x, hg, state&, y)    its equations for one slice of units, from the slice's
 //                                      input projections x and hidden sums hg (registers),
 //                                      writing y (and any state but h: h becomes y afterwards)
@@ -17,8 +18,11 @@
 #include <cstddef>
 #include <type_traits>
 
+#include "rnnx/engine/recurrent_weights.hpp"
+#include "rnnx/engine/step.hpp"
+#include "rnnx/engine/streams.hpp"
+#include "rnnx/engine/weight_source.hpp"
 #include "rnnx/isa.hpp"
-#include "rnnx/layers/recurrent_weights.hpp"
 #include "rnnx/simd/batch.hpp"
 
 namespace RNNX_NAMESPACE {
@@ -36,51 +40,52 @@ class recurrent_cell {
  public:
   template <class State>
   requires is_state<State>
-  void step(const T* x, State& s, T* y) const noexcept { step(x, s, y, weights().matrices()); }
+  void step(const T* x, State& s, T* y) const noexcept { step(x, s, y, layer_source()); }
 
-  /// step reading the two weight matrices from m: copies of them in another storage type
-  /// (bf16: realtime/bf16_weights.hpp), everything else from the layer.
-  template <class State, class W>
+  /// step reading the two weight matrices from `source`: copies of them in another storage
+  /// type (bf16: realtime/bf16_weights.hpp), everything else from the layer.
+  template <class State, class Source>
   requires is_state<State>
-  void step(const T* x, State& s, T* y, const recurrent_matrices<W>& m) const noexcept {
+  void step(const T* x, State& s, T* y, const Source& source) const noexcept {
     alignas(simd::alignment) T xg[std::remove_cvref_t<decltype(weights())>::gate_stride];
-    weights().project_input(x, xg, m.input);
-    advance(xg, s, y, m.hidden);
+    source.project_input(weights(), x, xg);
+    advance(xg, s, y, source);
   }
 
   template <class State>
   requires is_state<State>
   void forward_sequence(const T* xs, std::size_t steps, State& s, T* ys) const {
-    weights().run_sequence(
-        xs, steps, ys, [&](const T* xg, T* y) { advance(xg, s, y, weights().weight_hh.raw()); });
+    const auto source = layer_source();
+    engine::run_sequence(weights(), source, xs, steps, ys,
+                         [&](const T* xg, T* y) { advance(xg, s, y, source); });
   }
 
   /// One step of N independent streams (channels) at once: the bits of N single steps, each
-  /// weight loaded once per group of streams (recurrent_weights::step_streams).
+  /// weight loaded once per group of streams (engine/streams.hpp).
   template <std::size_t N, class State>
   requires is_state<State>
   void step_streams(const std::array<const T*, N>& x, const std::array<State*, N>& s,
                     const std::array<T*, N>& y) const noexcept {
-    step_streams<N>(x, s, y, weights().matrices());
+    step_streams<N>(x, s, y, layer_source());
   }
-  /// step_streams reading the two weight matrices from m (see step).
-  template <std::size_t N, class State, class W>
+  /// step_streams reading the two weight matrices from `source` (see step).
+  template <std::size_t N, class State, class Source>
   requires is_state<State>
   void step_streams(const std::array<const T*, N>& x, const std::array<State*, N>& s,
-                    const std::array<T*, N>& y, const recurrent_matrices<W>& m) const noexcept {
+                    const std::array<T*, N>& y, const Source& source) const noexcept {
     if constexpr (two_stage<Cell>) {
       std::array<typename Cell::stage_scratch, N> scratch;
       std::array<const T*, N> v;
       for (std::size_t k = 0; k < N; ++k) v[k] = scratch[k].v.data();
-      weights().step_states(
-          x, s, y, v, m,
+      engine::step_states<N>(
+          weights(), source, x, s, y, v,
           [&](auto stage, std::size_t slice, const T* xg, const batch* hg, std::size_t k)
               __attribute__((always_inline)) {
                 cell().update(stage, slice, xg, hg, *s[k], y[k], scratch[k]);
               });
     } else {
-      weights().step_states(
-          x, s, y, {}, m,
+      engine::step_states<N>(
+          weights(), source, x, s, y, {},
           [&](std::size_t slice, const T* xg, const batch* hg, std::size_t k)
               __attribute__((always_inline)) { cell().update(slice, xg, hg, *s[k], y[k]); });
     }
@@ -91,24 +96,25 @@ class recurrent_cell {
  private:
   const Cell& cell() const noexcept { return static_cast<const Cell&>(*this); }
   const auto& weights() const noexcept { return cell().w_; }
+  auto layer_source() const noexcept {
+    return engine::layer_weight_source<std::remove_cvref_t<decltype(weights())>>(weights());
+  }
 
   // Not forced inline (recur is): inlined into forward_sequence's loop, an AVX-512
   // LSTM(1->128) sequence ran 1.33x slower.
-  template <class State, class W>
-  void advance(const T* xg, State& s, T* y, const W* w_hh) const noexcept {
+  template <class State, class Source>
+  void advance(const T* xg, State& s, T* y, const Source& source) const noexcept {
     if constexpr (two_stage<Cell>) {
       typename Cell::stage_scratch scratch;
-      weights().recur(
-          xg, s.h.data(), scratch.v.data(),
-          [&](auto stage, std::size_t slice, const T* x, const batch* hg)
-              __attribute__((always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); },
-          w_hh);
+      engine::recur(
+          weights(), source, xg, s.h.data(), scratch.v.data(),
+          [&](auto stage, std::size_t slice, const T* x, const batch* hg) __attribute__((
+              always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); });
     } else {
-      weights().recur(
-          xg, s.h.data(), nullptr,
+      engine::recur(
+          weights(), source, xg, s.h.data(), nullptr,
           [&](std::size_t slice, const T* x, const batch* hg)
-              __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); },
-          w_hh);
+              __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); });
     }
     simd::copy<std::remove_cvref_t<decltype(s.h)>::padded_size>(y, s.h.data());
   }

@@ -23,7 +23,7 @@
 #include <utility>
 
 #include "rnnx/isa.hpp"
-#include "rnnx/layers/recurrent_weights.hpp"
+#include "rnnx/realtime/bf16_weight_source.hpp"
 #include "rnnx/simd/bf16.hpp"
 
 namespace RNNX_NAMESPACE {
@@ -40,9 +40,9 @@ template <class L>
 struct bf16_matrices_of {};
 template <has_recurrent_matrices L>
 struct bf16_matrices_of<L> {
-  using weights = typename L::recurrent_weights_type;
-  alignas(simd::alignment) std::array<bf16, weights::bf16_input_layout::size> input{};
-  alignas(simd::alignment) std::array<bf16, weights::bf16_hidden_layout::size> hidden{};
+  using source = bf16_weight_source<typename L::recurrent_weights_type>;
+  alignas(simd::alignment) std::array<bf16, source::input_layout::size> input{};
+  alignas(simd::alignment) std::array<bf16, source::hidden_layout::size> hidden{};
 };
 
 template <class... Ls>
@@ -72,13 +72,13 @@ class bf16_weights {
     model_.for_each_layer([&](auto i, const auto& layer) {
       using L = std::remove_cvref_t<decltype(layer)>;
       if constexpr (detail::has_recurrent_matrices<L>) {
-        using weights = typename L::recurrent_weights_type;
+        using source = bf16_weight_source<typename L::recurrent_weights_type>;
         auto& copy = std::get<decltype(i)::value>(matrices_);
         layer.visit_parameters([&](std::string_view name, const auto& p) {
           if (name == "weight_ih")
-            round_into<typename weights::bf16_input_layout>(p, copy.input, i, name);
+            round_into<typename source::input_layout>(p, copy.input, i, name);
           if (name == "weight_hh")
-            round_into<typename weights::bf16_hidden_layout>(p, copy.hidden, i, name);
+            round_into<typename source::hidden_layout>(p, copy.hidden, i, name);
         });
       }
     });
@@ -95,7 +95,7 @@ class bf16_weights {
         x, s, [&](auto i, const auto& layer, const float* in, auto& ls, float* out) {
           using L = std::remove_cvref_t<decltype(layer)>;
           if constexpr (detail::has_recurrent_matrices<L>) {
-            layer.step(in, ls, out, matrices_of(i));
+            layer.step(in, ls, out, source_of(layer, i));
           } else {
             layer.step(in, ls, out);
           }
@@ -114,7 +114,7 @@ class bf16_weights {
         [&](auto i, const auto& layer, const auto& in, const auto& states, const auto& out) {
           using L = std::remove_cvref_t<decltype(layer)>;
           if constexpr (detail::has_recurrent_matrices<L>) {
-            layer.template step_streams<N>(in, states, out, matrices_of(i));
+            layer.template step_streams<N>(in, states, out, source_of(layer, i));
           } else {
             Net::step_layer_streams(layer, in, states, out);
           }
@@ -122,8 +122,8 @@ class bf16_weights {
   }
 
  private:
-  template <class Index>
-  recurrent_matrices<bf16> matrices_of(Index) const noexcept {
+  template <class L, class Index>
+  bf16_weight_source<typename L::recurrent_weights_type> source_of(const L&, Index) const noexcept {
     const auto& copy = std::get<Index::value>(matrices_);
     return {copy.input.data(), copy.hidden.data()};
   }
@@ -152,4 +152,4 @@ class bf16_weights {
   storage matrices_;
 };
 
-}  // namespace rnnx
+}  // namespace RNNX_NAMESPACE

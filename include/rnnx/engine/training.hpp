@@ -1,0 +1,258 @@
+#pragma once
+// The training executor: the recurrence of training's forward and backward over a batch of
+// sequences, and the parameter gradients once the cell has turned every step's kept values
+// into gate gradients. Sequences run as a batch: row t * batch_size + b of every buffer holds
+// time step t of sequence b, padded like a step's vectors. The forward sums every gate in the
+// order the single step does (engine/step.hpp), so a sequence trains on the bits it streams.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+#include "rnnx/engine/schedule.hpp"
+#include "rnnx/engine/step.hpp"
+#include "rnnx/engine/weight_source.hpp"
+#include "rnnx/isa.hpp"
+#include "rnnx/kernels/matvec.hpp"
+#include "rnnx/kernels/outer_product.hpp"
+#include "rnnx/kernels/streams.hpp"
+#include "rnnx/kernels/unroll.hpp"
+#include "rnnx/simd/batch.hpp"
+#include "rnnx/simd/padded_array.hpp"
+
+namespace RNNX_NAMESPACE::engine {
+
+/// What a cell's forward keeps for its backward, and the backward's scratch. Buffers only
+/// grow, so a training loop allocates during its first batch and never again.
+template <class W>
+struct recurrence_tape {
+  using T = typename W::scalar;
+  simd::aligned_vector<T> initial_h;  // batch rows: h before step 0
+  simd::aligned_vector<T> gates;      // rows: the cell's gate values, then their gradients
+  simd::aligned_vector<T> dh;         // batch rows: dL/dh flowing back into the step before
+  // batch rows: dL/dh of the final states from outside the layer (an encoder's final state
+  // feeding a decoder), used by the next backward when given
+  simd::aligned_vector<T> final_dh;
+  bool final_dh_given = false;
+  // W_ih^T and W_hh^T, column-major, so that W^T d runs on the forward kernel.
+  simd::aligned_vector<T> weight_ih_t =
+      simd::aligned_vector<T>(W::in_stride * W::gate_stride, T(0));
+  simd::aligned_vector<T> weight_hh_t =
+      simd::aligned_vector<T>(W::has_hidden ? W::hidden_stride * W::gate_stride : 0, T(0));
+
+  void prepare(std::size_t batch_size, std::size_t steps) {
+    grow(initial_h, batch_size * W::hidden_stride);
+    grow(gates, batch_size * steps * W::gate_stride);
+    grow(dh, batch_size * W::hidden_stride);
+  }
+  static void grow(simd::aligned_vector<T>& v, std::size_t size) {
+    if (v.size() < size) v.resize(size);
+  }
+};
+
+/// Records dL/dh_T of each sequence (h_of(b): its padded values) for the next backward.
+template <class W, class HOf>
+void give_final_h_gradient(recurrence_tape<W>& tape, std::size_t batch_size, HOf&& h_of) {
+  tape.grow(tape.final_dh, batch_size * W::hidden_stride);
+  for (std::size_t b = 0; b < batch_size; ++b)
+    std::copy_n(h_of(b), W::hidden_stride, tape.final_dh.data() + b * W::hidden_stride);
+  tape.final_dh_given = true;
+}
+
+/// h before step t of sequence b: the previous output row, or the initial state.
+template <class W>
+const typename W::scalar* previous_h(const recurrence_tape<W>& tape, const typename W::scalar* ys,
+                                     std::size_t batch_size, std::size_t t,
+                                     std::size_t b) noexcept {
+  return t == 0 ? tape.initial_h.data() + b * W::hidden_stride
+                : ys + ((t - 1) * batch_size + b) * W::hidden_stride;
+}
+
+/// Stage S's gate sums for K sequences at once: cell(k, slice, hg) for each, hg = W_hh
+/// operands[k] + b_hh of the slice's gates in registers; each weight register is loaded once
+/// for all K. K = 1 is exactly the single step's arithmetic.
+template <std::size_t K, std::size_t S, class W, class Cell>
+void stage_sums(const W& w, const std::array<const typename W::scalar*, K>& operands,
+                Cell&& cell) noexcept {
+  using T = typename W::scalar;
+  using schedule = recurrence_schedule<W>;
+  constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
+  constexpr std::size_t blocks = schedule::template block_slices<S, K>;
+  constexpr std::size_t registers = schedule::template block_registers<S, K>;
+  const T* bias = w.bias_hh.raw() + W::template row_offset<S>;
+  const T* weights = w.weight_hh.raw() + W::template weight_offset<S>;
+  for (std::size_t first = 0; first < W::slices; first += blocks) {
+    const std::size_t offset = first * gates * V;
+    std::array<std::array<simd::batch<T>, registers>, K> hg;
+    kernels::unroll<K>([&](auto k) {
+      kernels::unroll<registers>([&](auto r) { hg[k][r] = simd::load(bias + offset + r * V); });
+    });
+    if constexpr (K == 1) {
+      kernels::accumulate_columns<T, registers, W::hidden_size, W::template stage_rows<S>>(
+          weights + offset, operands[0], hg[0]);
+    } else {
+      kernels::accumulate_columns_streams<T, registers, W::hidden_size, W::template stage_rows<S>,
+                                          K>(weights + offset, operands, hg);
+    }
+    kernels::unroll<K>([&](auto k) {
+      kernels::unroll<blocks>(
+          [&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * gates); });
+    });
+  }
+}
+
+/// The recurrence of training's forward over a batch: for each step, for each group of
+/// sequences, the input projections into the tape's gate rows, then
+///   cell(b, row, slice, x, h, hg)   (x: the slice's gate rows, h: the slice of h_{t-1}, hg:
+///                                   W_hh h + b_hh of the slice's gates)
+/// for every slice of every sequence, stage by stage. ys receives h_t, so it holds h_{t-1} of
+/// the next step. A two-stage cell gets cell(stage, ...) and writes v of row `row` at
+/// operands + row * hidden_stride in stage 0, for stage 1 to read.
+template <class W, class Cell>
+void forward_batch(const W& w, const typename W::scalar* xs, std::size_t batch_size,
+                   std::size_t steps, recurrence_tape<W>& tape, const typename W::scalar* ys,
+                   Cell&& cell, const typename W::scalar* operands = nullptr) {
+  using T = typename W::scalar;
+  using batch = simd::batch<T>;
+  const layer_weight_source<W> source(w);
+  for (std::size_t t = 0; t < steps; ++t) {
+    recurrence_schedule<W>::for_sequence_groups(batch_size, [&](auto group, std::size_t b0) {
+      constexpr std::size_t K = decltype(group)::value;
+      std::array<std::array<const T*, K>, 2> of{};
+      for (std::size_t k = 0; k < K; ++k) {
+        const std::size_t row = t * batch_size + b0 + k;
+        source.project_input(w, xs + row * W::in_stride, tape.gates.data() + row * W::gate_stride);
+        of[0][k] = previous_h(tape, ys, batch_size, t, b0 + k);
+        if constexpr (W::two_stage) of[1][k] = operands + row * W::hidden_stride;
+      }
+      const auto slice_of = [&](auto stage, std::size_t k, std::size_t slice, const batch* hg) {
+        const std::size_t b = b0 + k, row = t * batch_size + b;
+        call_stage<W, decltype(stage)::value>(
+            cell, b, row, slice, tape.gates.data() + row * W::gate_stride + slice * W::gates * W::V,
+            of[0][k] + slice * W::V, hg);
+      };
+      if constexpr (W::stages == 0) {
+        for (std::size_t k = 0; k < K; ++k)
+          for (std::size_t slice = 0; slice < W::slices; ++slice)
+            slice_of(std::integral_constant<std::size_t, 0>{}, k, slice, nullptr);
+      } else {
+        kernels::unroll<W::stages>([&](auto stage) {
+          stage_sums<K, decltype(stage)::value>(
+              w, of[stage], [&](std::size_t k, std::size_t slice, const batch* hg) {
+                slice_of(stage, k, slice, hg);
+              });
+        });
+      }
+    });
+  }
+}
+
+/// W_ih^T and each stage's W_hh^T (stage S's from column row_offset<S>) into the tape.
+template <class W>
+void transpose_into(const W& w, recurrence_tape<W>& tape) noexcept {
+  kernels::transpose(w.weight_ih.raw(), W::gate_stride, W::in_size, W::gate_stride,
+                     tape.weight_ih_t.data(), W::in_stride);
+  kernels::unroll<W::stages>([&](auto stage) {
+    constexpr std::size_t S = decltype(stage)::value, rows = W::template stage_rows<S>;
+    kernels::transpose(w.weight_hh.raw() + W::template weight_offset<S>, rows, W::hidden_size, rows,
+                       tape.weight_hh_t.data() + W::hidden_stride * W::template row_offset<S>,
+                       W::hidden_stride);
+  });
+}
+
+/// dh[k] = W_hh^T dg[k] over the first stage for K rows at once (dg: hidden-side gate
+/// gradients of a row, in W_hh's layout); zero for a cell without W_hh.
+template <std::size_t K, class W>
+void hidden_gradient(const recurrence_tape<W>& tape,
+                     const std::array<const typename W::scalar*, K>& dg,
+                     const std::array<typename W::scalar*, K>& dh) noexcept {
+  using T = typename W::scalar;
+  if constexpr (W::stages == 0) {
+    for (std::size_t k = 0; k < K; ++k) std::fill_n(dh[k], W::hidden_stride, T(0));
+  } else if constexpr (K == 1) {
+    kernels::matvec_col_major<T, W::hidden_stride, W::template stage_rows<0>>(
+        tape.weight_hh_t.data(), dg[0], nullptr, dh[0]);
+  } else {
+    kernels::matvec_col_major_streams<T, W::hidden_stride, W::template stage_rows<0>, K>(
+        tape.weight_hh_t.data(), dg, nullptr, dh);
+  }
+}
+
+/// dv = W_hh^T dg over the second stage: dL/dv of a two-stage cell's intermediate vector.
+template <class W>
+void operand_gradient(const recurrence_tape<W>& tape, const typename W::scalar* dg,
+                      typename W::scalar* dv) noexcept {
+  kernels::matvec_col_major<typename W::scalar, W::hidden_stride, W::template stage_rows<1>>(
+      tape.weight_hh_t.data() + W::hidden_stride * W::template row_offset<1>,
+      dg + W::template row_offset<1>, nullptr, dv);
+}
+
+/// The recurrence of backward: for each step from the last, for each group of sequences,
+/// `gates_gradient(t, b, row)` turns the row's kept gate values into gate gradients (reading
+/// tape.dh, dL/dh_t from the step after) and returns the hidden-side ones; then
+/// tape.dh = W_hh^T of them for the step before. Afterwards tape.dh holds dL/dh_{-1} through
+/// W_hh (the initial states' gradient but for paths around the matrix, which the cell adds).
+template <class W, class GatesGradient>
+void backward_batch(recurrence_tape<W>& tape, std::size_t batch_size, std::size_t steps,
+                    GatesGradient&& gates_gradient) {
+  using T = typename W::scalar;
+  if (tape.final_dh_given) {
+    std::copy_n(tape.final_dh.data(), batch_size * W::hidden_stride, tape.dh.data());
+    tape.final_dh_given = false;
+  } else {
+    std::fill_n(tape.dh.data(), batch_size * W::hidden_stride, T(0));
+  }
+  for (std::size_t t = steps; t-- > 0;) {
+    recurrence_schedule<W>::for_sequence_groups(batch_size, [&](auto group, std::size_t b0) {
+      constexpr std::size_t K = decltype(group)::value;
+      std::array<const T*, K> dg;
+      std::array<T*, K> dh;
+      for (std::size_t k = 0; k < K; ++k) {
+        const std::size_t b = b0 + k;
+        dg[k] = gates_gradient(t, b, t * batch_size + b);
+        dh[k] = tape.dh.data() + b * W::hidden_stride;
+      }
+      hidden_gradient<K>(tape, dg, dh);
+    });
+  }
+}
+
+/// After the recurrence: parameter gradients from the gate gradients of every row (dgx on
+/// the input side, interleaved like the gates; dgh on the hidden side, in W_hh's layout;
+/// the same buffer when the two are equal), and dL/dx = W_ih^T dgx for every row when dxs
+/// is not null. A two-stage cell's second stage multiplied v: its rows at operands.
+template <class W>
+void accumulate_gradients(const recurrence_tape<W>& tape, const typename W::scalar* dgx,
+                          const typename W::scalar* dgh, const typename W::scalar* xs,
+                          const typename W::scalar* ys, std::size_t batch_size, std::size_t steps,
+                          W& grad, typename W::scalar* dxs,
+                          const typename W::scalar* operands = nullptr) noexcept {
+  using T = typename W::scalar;
+  constexpr std::size_t gate_stride = W::gate_stride, H = W::hidden_size;
+  constexpr std::size_t in_stride = W::in_stride, hidden_stride = W::hidden_stride;
+  const std::size_t rows = batch_size * steps;
+  kernels::accumulate_outer_products<T, gate_stride, W::in_size>(dgx, gate_stride, xs, in_stride,
+                                                                 rows, grad.weight_ih.data.data());
+  if constexpr (W::has_hidden) {
+    // Stage 0 multiplied h_{t-1}: the initial states for step 0, the outputs shifted by one
+    // step after that.
+    constexpr std::size_t first_rows = W::template stage_rows<0>;
+    T* dw = grad.weight_hh.data.data();
+    kernels::accumulate_outer_products<T, first_rows, H>(dgh, gate_stride, tape.initial_h.data(),
+                                                         hidden_stride, batch_size, dw);
+    kernels::accumulate_outer_products<T, first_rows, H>(
+        dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size, dw);
+    if constexpr (W::two_stage)
+      kernels::accumulate_outer_products<T, W::template stage_rows<1>, H>(
+          dgh + W::template row_offset<1>, gate_stride, operands, hidden_stride, rows,
+          dw + W::template weight_offset<1>);
+    kernels::accumulate_rows<T, gate_stride>(dgh, gate_stride, rows, grad.bias_hh.data.data());
+  }
+  kernels::accumulate_rows<T, gate_stride>(dgx, gate_stride, rows, grad.bias_ih.data.data());
+  if (dxs != nullptr)
+    for (std::size_t n = 0; n < rows; ++n)
+      kernels::matvec_col_major<T, in_stride, gate_stride>(
+          tape.weight_ih_t.data(), dgx + n * gate_stride, nullptr, dxs + n * in_stride);
+}
+
+}  // namespace RNNX_NAMESPACE::engine

@@ -1,0 +1,72 @@
+#pragma once
+// Where a step reads a cell's two weight matrices (W_ih, W_hh) from, as a policy of the
+// executors: the layer's own matrices (layer_weight_source, here), or copies in another
+// storage type (bf16: realtime/bf16_weight_source.hpp). Biases, and everything a cell reads
+// besides the two matrices, always come from the layer. A source provides, for storage W:
+//   project_input(w, x, xg)              xg = W_ih x + b_ih (all gates, interleaved)
+//   project_inputs<K>(w, x, xg)          the same for K vectors, each summed as one
+//   operand<S>(v)                        v as stage S's block passes read it
+//   accumulate_block<S>(operand, first, sums)
+//                                        sums += the rows of stage S's W_hh from `first`
+//                                        (registers of sums: a schedule block) times v
+//   stage_products<K, S>(w, v, sums)     sums[k] = W_hh v[k] + b_hh over stage S's rows,
+//                                        summed as the block passes sum them
+// so that a step, N streams and training's forward give the same bits for one source.
+
+#include <array>
+#include <cstddef>
+
+#include "rnnx/engine/schedule.hpp"
+#include "rnnx/isa.hpp"
+#include "rnnx/kernels/matvec.hpp"
+#include "rnnx/kernels/streams.hpp"
+#include "rnnx/simd/batch.hpp"
+
+namespace RNNX_NAMESPACE::engine {
+
+/// The matrices the layer holds, in its scalar type.
+template <class W>
+struct layer_weight_source {
+  using T = typename W::scalar;
+  using batch = simd::batch<T>;
+
+  const T* input;
+  const T* hidden;
+
+  explicit layer_weight_source(const W& w) noexcept
+      : input(w.weight_ih.raw()), hidden(w.weight_hh.raw()) {}
+
+  void project_input(const W& w, const T* x, T* xg) const noexcept {
+    kernels::matvec_col_major<T, W::gate_stride, W::in_size>(input, x, w.bias_ih.raw(), xg);
+  }
+  template <std::size_t K>
+  void project_inputs(const W& w, const std::array<const T*, K>& x,
+                      const std::array<T*, K>& xg) const noexcept {
+    kernels::matvec_col_major_streams_exact<T, W::gate_stride, W::in_size, K>(input, x,
+                                                                              w.bias_ih.raw(), xg);
+  }
+
+  template <std::size_t S>
+  const T* operand(const T* v) const noexcept {
+    return v;
+  }
+  template <std::size_t S, std::size_t Registers>
+  [[gnu::always_inline]] void accumulate_block(const T* v, std::size_t first,
+                                               std::array<batch, Registers>& sums) const noexcept {
+    kernels::accumulate_columns<T, Registers, W::hidden_size, W::template stage_rows<S>>(
+        hidden + W::template weight_offset<S> + first, v, sums);
+  }
+
+  template <std::size_t K, std::size_t S>
+  void stage_products(const W& w, const std::array<const T*, K>& v,
+                      const std::array<T*, K>& sums) const noexcept {
+    using schedule = recurrence_schedule<W>;
+    kernels::matvec_rows_streams<T, W::template stage_rows<S>, W::hidden_size, K,
+                                 schedule::template chains<S>, 0,
+                                 W::slices * W::template stage_gates<S>>(
+        hidden + W::template weight_offset<S>, v, w.bias_hh.raw() + W::template row_offset<S>,
+        sums);
+  }
+};
+
+}  // namespace RNNX_NAMESPACE::engine
