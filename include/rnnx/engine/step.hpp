@@ -77,8 +77,8 @@ RNNX_INLINE_PASS inline void recur(const W& w, const Source& source, const typen
 /// Runs `advance(xg_t, y_t)` over a sequence, computing the input projections in chunks
 /// ahead of the recurrence.
 template <class W, class Source, class Advance>
-void run_sequence(const W& w, const Source& source, const typename W::scalar* xs, std::size_t steps,
-                  typename W::scalar* ys, Advance&& advance) {
+inline void run_sequence(const W& w, const Source& source, const typename W::scalar* xs,
+                         std::size_t steps, typename W::scalar* ys, Advance&& advance) {
   constexpr std::size_t chunk = 32;
   simd::aligned_vector<typename W::scalar> xg(chunk * W::gate_stride);
   for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {

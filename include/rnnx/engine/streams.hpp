@@ -24,10 +24,10 @@
 namespace RNNX_NAMESPACE::engine {
 
 template <std::size_t N, class W, class Source, class Cell>
-void step_streams(const W& w, const Source& source,
-                  const std::array<const typename W::scalar*, N>& x,
-                  const std::array<const typename W::scalar*, N>& h,
-                  const std::array<const typename W::scalar*, N>& v, Cell&& cell) noexcept {
+inline void step_streams(const W& w, const Source& source,
+                         const std::array<const typename W::scalar*, N>& x,
+                         const std::array<const typename W::scalar*, N>& h,
+                         const std::array<const typename W::scalar*, N>& v, Cell&& cell) noexcept {
   using T = typename W::scalar;
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, group_size = schedule::step_group;
@@ -54,7 +54,7 @@ void step_streams(const W& w, const Source& source,
       hgs[k] = hg[k];
     });
     source.template project_inputs<K>(w, xs, xgs);
-    kernels::unroll<W::stages>([&](auto stage) {
+    kernels::unroll<W::stages>([&](auto stage) __attribute__((always_inline)) {
       constexpr std::size_t S = decltype(stage)::value, gates = W::template stage_gates<S>;
       source.template stage_products<K, S>(w, operands[S], hgs);
       for (std::size_t k = 0; k < K; ++k) {
@@ -73,10 +73,10 @@ void step_streams(const W& w, const Source& source,
 /// step_streams over the states of a cell that carries its output h: h[k] is s[k]->h, and
 /// each state's h becomes y[k] once every stream has read its own (v: see step_streams).
 template <std::size_t N, class W, class Source, class State, class Cell>
-void step_states(const W& w, const Source& source,
-                 const std::array<const typename W::scalar*, N>& x, const std::array<State*, N>& s,
-                 const std::array<typename W::scalar*, N>& y,
-                 const std::array<const typename W::scalar*, N>& v, Cell&& cell) noexcept {
+inline void step_states(const W& w, const Source& source,
+                        const std::array<const typename W::scalar*, N>& x,
+                        const std::array<State*, N>& s, const std::array<typename W::scalar*, N>& y,
+                        const std::array<const typename W::scalar*, N>& v, Cell&& cell) noexcept {
   std::array<const typename W::scalar*, N> h;
   for (std::size_t k = 0; k < N; ++k) h[k] = s[k]->h.data();
   step_streams<N>(w, source, x, h, v, cell);

@@ -52,7 +52,7 @@ struct recurrence_tape {
 
 /// Records dL/dh_T of each sequence (h_of(b): its padded values) for the next backward.
 template <class W, class HOf>
-void give_final_h_gradient(recurrence_tape<W>& tape, std::size_t batch_size, HOf&& h_of) {
+inline void give_final_h_gradient(recurrence_tape<W>& tape, std::size_t batch_size, HOf&& h_of) {
   tape.grow(tape.final_dh, batch_size * W::hidden_stride);
   for (std::size_t b = 0; b < batch_size; ++b)
     std::copy_n(h_of(b), W::hidden_stride, tape.final_dh.data() + b * W::hidden_stride);
@@ -61,9 +61,9 @@ void give_final_h_gradient(recurrence_tape<W>& tape, std::size_t batch_size, HOf
 
 /// h before step t of sequence b: the previous output row, or the initial state.
 template <class W>
-const typename W::scalar* previous_h(const recurrence_tape<W>& tape, const typename W::scalar* ys,
-                                     std::size_t batch_size, std::size_t t,
-                                     std::size_t b) noexcept {
+inline const typename W::scalar* previous_h(const recurrence_tape<W>& tape,
+                                            const typename W::scalar* ys, std::size_t batch_size,
+                                            std::size_t t, std::size_t b) noexcept {
   return t == 0 ? tape.initial_h.data() + b * W::hidden_stride
                 : ys + ((t - 1) * batch_size + b) * W::hidden_stride;
 }
@@ -72,8 +72,8 @@ const typename W::scalar* previous_h(const recurrence_tape<W>& tape, const typen
 /// operands[k] + b_hh of the slice's gates in registers; each weight register is loaded once
 /// for all K. K = 1 is exactly the single step's arithmetic.
 template <std::size_t K, std::size_t S, class W, class Cell>
-void stage_sums(const W& w, const std::array<const typename W::scalar*, K>& operands,
-                Cell&& cell) noexcept {
+inline void stage_sums(const W& w, const std::array<const typename W::scalar*, K>& operands,
+                       Cell&& cell) noexcept {
   using T = typename W::scalar;
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
@@ -109,9 +109,9 @@ void stage_sums(const W& w, const std::array<const typename W::scalar*, K>& oper
 /// the next step. A two-stage cell gets cell(stage, ...) and writes v of row `row` at
 /// operands + row * hidden_stride in stage 0, for stage 1 to read.
 template <class W, class Cell>
-void forward_batch(const W& w, const typename W::scalar* xs, std::size_t batch_size,
-                   std::size_t steps, recurrence_tape<W>& tape, const typename W::scalar* ys,
-                   Cell&& cell, const typename W::scalar* operands = nullptr) {
+inline void forward_batch(const W& w, const typename W::scalar* xs, std::size_t batch_size,
+                          std::size_t steps, recurrence_tape<W>& tape, const typename W::scalar* ys,
+                          Cell&& cell, const typename W::scalar* operands = nullptr) {
   using T = typename W::scalar;
   using batch = simd::batch<T>;
   const layer_weight_source<W> source(w);
@@ -136,7 +136,7 @@ void forward_batch(const W& w, const typename W::scalar* xs, std::size_t batch_s
           for (std::size_t slice = 0; slice < W::slices; ++slice)
             slice_of(std::integral_constant<std::size_t, 0>{}, k, slice, nullptr);
       } else {
-        kernels::unroll<W::stages>([&](auto stage) {
+        kernels::unroll<W::stages>([&](auto stage) __attribute__((always_inline)) {
           stage_sums<K, decltype(stage)::value>(
               w, of[stage], [&](std::size_t k, std::size_t slice, const batch* hg) {
                 slice_of(stage, k, slice, hg);
@@ -149,7 +149,7 @@ void forward_batch(const W& w, const typename W::scalar* xs, std::size_t batch_s
 
 /// W_ih^T and each stage's W_hh^T (stage S's from column row_offset<S>) into the tape.
 template <class W>
-void transpose_into(const W& w, recurrence_tape<W>& tape) noexcept {
+inline void transpose_into(const W& w, recurrence_tape<W>& tape) noexcept {
   kernels::transpose(w.weight_ih.raw(), W::gate_stride, W::in_size, W::gate_stride,
                      tape.weight_ih_t.data(), W::in_stride);
   kernels::unroll<W::stages>([&](auto stage) {
@@ -163,9 +163,9 @@ void transpose_into(const W& w, recurrence_tape<W>& tape) noexcept {
 /// dh[k] = W_hh^T dg[k] over the first stage for K rows at once (dg: hidden-side gate
 /// gradients of a row, in W_hh's layout); zero for a cell without W_hh.
 template <std::size_t K, class W>
-void hidden_gradient(const recurrence_tape<W>& tape,
-                     const std::array<const typename W::scalar*, K>& dg,
-                     const std::array<typename W::scalar*, K>& dh) noexcept {
+inline void hidden_gradient(const recurrence_tape<W>& tape,
+                            const std::array<const typename W::scalar*, K>& dg,
+                            const std::array<typename W::scalar*, K>& dh) noexcept {
   using T = typename W::scalar;
   if constexpr (W::stages == 0) {
     for (std::size_t k = 0; k < K; ++k) std::fill_n(dh[k], W::hidden_stride, T(0));
@@ -180,8 +180,8 @@ void hidden_gradient(const recurrence_tape<W>& tape,
 
 /// dv = W_hh^T dg over the second stage: dL/dv of a two-stage cell's intermediate vector.
 template <class W>
-void operand_gradient(const recurrence_tape<W>& tape, const typename W::scalar* dg,
-                      typename W::scalar* dv) noexcept {
+inline void operand_gradient(const recurrence_tape<W>& tape, const typename W::scalar* dg,
+                             typename W::scalar* dv) noexcept {
   kernels::matvec_col_major<typename W::scalar, W::hidden_stride, W::template stage_rows<1>>(
       tape.weight_hh_t.data() + W::hidden_stride * W::template row_offset<1>,
       dg + W::template row_offset<1>, nullptr, dv);
@@ -193,8 +193,8 @@ void operand_gradient(const recurrence_tape<W>& tape, const typename W::scalar* 
 /// tape.dh = W_hh^T of them for the step before. Afterwards tape.dh holds dL/dh_{-1} through
 /// W_hh (the initial states' gradient but for paths around the matrix, which the cell adds).
 template <class W, class GatesGradient>
-void backward_batch(recurrence_tape<W>& tape, std::size_t batch_size, std::size_t steps,
-                    GatesGradient&& gates_gradient) {
+inline void backward_batch(recurrence_tape<W>& tape, std::size_t batch_size, std::size_t steps,
+                           GatesGradient&& gates_gradient) {
   using T = typename W::scalar;
   if (tape.final_dh_given) {
     std::copy_n(tape.final_dh.data(), batch_size * W::hidden_stride, tape.dh.data());
@@ -222,11 +222,11 @@ void backward_batch(recurrence_tape<W>& tape, std::size_t batch_size, std::size_
 /// the same buffer when the two are equal), and dL/dx = W_ih^T dgx for every row when dxs
 /// is not null. A two-stage cell's second stage multiplied v: its rows at operands.
 template <class W>
-void accumulate_gradients(const recurrence_tape<W>& tape, const typename W::scalar* dgx,
-                          const typename W::scalar* dgh, const typename W::scalar* xs,
-                          const typename W::scalar* ys, std::size_t batch_size, std::size_t steps,
-                          W& grad, typename W::scalar* dxs,
-                          const typename W::scalar* operands = nullptr) noexcept {
+inline void accumulate_gradients(const recurrence_tape<W>& tape, const typename W::scalar* dgx,
+                                 const typename W::scalar* dgh, const typename W::scalar* xs,
+                                 const typename W::scalar* ys, std::size_t batch_size,
+                                 std::size_t steps, W& grad, typename W::scalar* dxs,
+                                 const typename W::scalar* operands = nullptr) noexcept {
   using T = typename W::scalar;
   constexpr std::size_t gate_stride = W::gate_stride, H = W::hidden_size;
   constexpr std::size_t in_stride = W::in_stride, hidden_stride = W::hidden_stride;

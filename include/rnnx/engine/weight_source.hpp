@@ -40,8 +40,8 @@ struct layer_weight_source {
     kernels::matvec_col_major<T, W::gate_stride, W::in_size>(input, x, w.bias_ih.raw(), xg);
   }
   template <std::size_t K>
-  void project_inputs(const W& w, const std::array<const T*, K>& x,
-                      const std::array<T*, K>& xg) const noexcept {
+  [[gnu::always_inline]] void project_inputs(const W& w, const std::array<const T*, K>& x,
+                                             const std::array<T*, K>& xg) const noexcept {
     kernels::matvec_col_major_streams_exact<T, W::gate_stride, W::in_size, K>(input, x,
                                                                               w.bias_ih.raw(), xg);
   }
@@ -58,8 +58,8 @@ struct layer_weight_source {
   }
 
   template <std::size_t K, std::size_t S>
-  void stage_products(const W& w, const std::array<const T*, K>& v,
-                      const std::array<T*, K>& sums) const noexcept {
+  [[gnu::always_inline]] void stage_products(const W& w, const std::array<const T*, K>& v,
+                                             const std::array<T*, K>& sums) const noexcept {
     using schedule = recurrence_schedule<W>;
     kernels::matvec_rows_streams<T, W::template stage_rows<S>, W::hidden_size, K,
                                  schedule::template chains<S>, 0,

@@ -103,7 +103,8 @@ class recurrent_cell {
   // Not forced inline (recur is): inlined into forward_sequence's loop, an AVX-512
   // LSTM(1->128) sequence ran 1.33x slower.
   template <class State, class Source>
-  void advance(const T* xg, State& s, T* y, const Source& source) const noexcept {
+  void advance(const T* xg, State& s, T* y, const Source& from) const noexcept {
+    const Source source = from;  // its matrix pointers in registers, not reloaded per pass
     if constexpr (two_stage<Cell>) {
       typename Cell::stage_scratch scratch;
       engine::recur(

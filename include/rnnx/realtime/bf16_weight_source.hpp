@@ -43,8 +43,8 @@ struct bf16_weight_source {
     kernels::matvec_bf16_pairs<W::gate_stride, W::in_size>(input, x, w.bias_ih.raw(), xg);
   }
   template <std::size_t K>
-  void project_inputs(const W& w, const std::array<const T*, K>& x,
-                      const std::array<T*, K>& xg) const noexcept {
+  [[gnu::always_inline]] void project_inputs(const W& w, const std::array<const T*, K>& x,
+                                             const std::array<T*, K>& xg) const noexcept {
     for (std::size_t k = 0; k < K; ++k) project_input(w, x[k], xg[k]);
   }
 
@@ -66,8 +66,8 @@ struct bf16_weight_source {
   }
 
   template <std::size_t K, std::size_t S>
-  void stage_products(const W& w, const std::array<const T*, K>& v,
-                      const std::array<T*, K>& sums) const noexcept {
+  [[gnu::always_inline]] void stage_products(const W& w, const std::array<const T*, K>& v,
+                                             const std::array<T*, K>& sums) const noexcept {
     constexpr std::size_t registers = schedule::template block_registers<S>;
     constexpr std::size_t block_rows = registers * V;
     constexpr std::size_t chains = kernels::accumulation_chains(registers, pairs);
