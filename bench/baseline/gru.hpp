@@ -48,7 +48,7 @@ class gru : public recurrent_cell<gru<In, H, T>, T> {
     simd::aligned_vector<T> dgh;     // rows: gate gradients on the hidden side
     simd::aligned_vector<T> direct;  // batch rows: dh z, the path around the matrix
     void prepare(std::size_t batch_size, std::size_t steps) {
-      engine::recurrence_tape<weights>::prepare(batch_size, steps);
+      engine::recurrence_tape<weights>::prepare(typename weights::shape_type{}, batch_size, steps);
       this->grow(hn, batch_size * steps * Hs);
       this->grow(dgh, batch_size * steps * weights::gate_stride);
       this->grow(direct, batch_size * Hs);

@@ -78,7 +78,7 @@ class lstm : public recurrent_cell<lstm<In, H, T, Peephole>, T> {
     simd::aligned_vector<T> final_dc;  // batch rows: dL/dc_T from outside, when given
     bool final_dc_given = false;
     void prepare(std::size_t batch_size, std::size_t steps) {
-      engine::recurrence_tape<weights>::prepare(batch_size, steps);
+      engine::recurrence_tape<weights>::prepare(typename weights::shape_type{}, batch_size, steps);
       this->grow(initial_c, batch_size * Hs);
       this->grow(c, batch_size * steps * Hs);
       this->grow(tanh_c, batch_size * steps * Hs);

@@ -12,25 +12,57 @@
 
 #include "rnnx/isa.hpp"
 #include "rnnx/kernels/schedule.hpp"
+#include "rnnx/kernels/unroll.hpp"
 
 namespace RNNX_NAMESPACE::engine {
 
-/// The schedule of a cell with storage Weights (engine/recurrent_weights.hpp).
+/// The schedule of a cell with storage Weights (engine/recurrent_weights.hpp). The numbers are
+/// constants for a typed cell; for one with run-time sizes (rnnx::dyn) the same rules run on
+/// its shape, and with_block_slices picks the compiled blocking they choose.
 template <class Weights>
 struct recurrence_schedule {
+  using shape_type = typename Weights::shape_type;
+
   /// Slices of stage S whose gate sums share one pass over the weights, for K sequences at
   /// once.
   template <std::size_t S, std::size_t K = 1>
-  static constexpr std::size_t block_slices =
-      kernels::block_slices(Weights::slices, Weights::template stage_gates<S>, K);
+  static constexpr std::size_t block_slices_of(const shape_type& shape) noexcept {
+    return kernels::block_slices(shape.slices(), Weights::template stage_gates<S>, K);
+  }
+  /// Accumulation chains of a pass over stage S of W_hh (kernels::accumulation_chains).
+  template <std::size_t S>
+  static constexpr std::size_t chain_count(const shape_type& shape) noexcept {
+    return kernels::accumulation_chains(
+        block_slices_of<S>(shape) * Weights::template stage_gates<S>, shape.hidden_size());
+  }
+  /// chain_count, a size_constant for a typed cell.
+  template <std::size_t S>
+  static constexpr auto chains_of(const shape_type& shape) noexcept {
+    if constexpr (!Weights::sized_at_run_time)
+      return kernels::size_constant<chain_count<S>(shape_type{})>{};
+    else
+      return chain_count<S>(shape);
+  }
+  /// f(size_constant<block_slices_of<S, K>(shape)>): the blocking as a constant.
+  template <std::size_t S, std::size_t K = 1, class F>
+  [[gnu::always_inline]] static void with_block_slices(const shape_type& shape, F&& f) {
+    if constexpr (!Weights::sized_at_run_time) {
+      f(kernels::size_constant<block_slices_of<S, K>(shape_type{})>{});
+    } else {
+      constexpr std::size_t most = kernels::most_block_slices(Weights::template stage_gates<S>, K);
+      kernels::with_constant<most>(block_slices_of<S, K>(shape), f);
+    }
+  }
+
+  /// The same numbers as constants, for a cell whose sizes are constants.
+  template <std::size_t S, std::size_t K = 1>
+  static constexpr std::size_t block_slices = block_slices_of<S, K>(shape_type{});
   /// Registers of gate sums one pass of stage S keeps.
   template <std::size_t S, std::size_t K = 1>
   static constexpr std::size_t block_registers =
       block_slices<S, K>* Weights::template stage_gates<S>;
-  /// Accumulation chains of a pass over stage S of W_hh (kernels::accumulation_chains).
   template <std::size_t S>
-  static constexpr std::size_t chains = kernels::accumulation_chains(block_registers<S>,
-                                                                     Weights::hidden_size);
+  static constexpr std::size_t chains = chain_count<S>(shape_type{});
 
   /// Streams whose step shares each weight load (engine/streams.hpp).
   static constexpr std::size_t step_group = kernels::budget.step_group;
@@ -38,10 +70,12 @@ struct recurrence_schedule {
   /// (48 KB here), where steps of independent streams one after the other already overlap
   /// in the out-of-order core and the shared pass only adds its trips through memory
   /// (measured: bench/streams_bench.cpp, LSTM and GRU at H = 32 against 64).
-  static constexpr bool streams_share_loads =
-      Weights::has_hidden && sizeof(std::declval<const Weights&>().weight_hh) +
-                                     sizeof(std::declval<const Weights&>().weight_ih) >
-                                 std::size_t{32} * 1024;
+  static constexpr bool streams_share_loads_of(const shape_type& shape) noexcept {
+    return Weights::has_hidden && shape.gate_stride() * (shape.hidden_size() + shape.in_size()) *
+                                          sizeof(typename Weights::scalar) >
+                                      std::size_t{32} * 1024;
+  }
+  static constexpr bool streams_share_loads = streams_share_loads_of(shape_type{});
 
   /// Sequences training's forward advances together, sharing each weight load.
   static constexpr std::size_t sequence_group = kernels::budget.sequence_group;

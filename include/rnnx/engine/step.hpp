@@ -39,20 +39,23 @@ RNNX_INLINE_PASS inline void recur_stage(const W& w, const Source& source,
   using T = typename W::scalar;
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
-  constexpr std::size_t blocks = schedule::template block_slices<S>;
-  constexpr std::size_t registers = schedule::template block_registers<S>;
-  const auto v = source.template operand<S>(operand);
-  const T* bias = w.bias_hh.raw() + W::template row_offset<S>;
-  for (std::size_t first = 0; first < W::slices; first += blocks) {
-    const std::size_t offset = first * gates * V;
-    std::array<simd::batch<T>, registers> hg;
-    kernels::unroll<registers>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
-    source.template accumulate_block<S>(v, offset, hg);
-    kernels::unroll<blocks>([&](auto s) {
-      const std::size_t slice = first + s;
-      call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data() + s * gates);
-    });
-  }
+  const auto& shape = w.shape();
+  schedule::template with_block_slices<S>(
+      shape, [&](auto block) __attribute__((always_inline)) {
+        constexpr std::size_t blocks = block(), registers = blocks * gates;
+        const auto v = source.template operand<S>(operand);
+        const T* bias = w.bias_hh.raw() + shape.template row_offset<S>();
+        for (std::size_t first = 0; first < shape.slices(); first += blocks) {
+          const std::size_t offset = first * gates * V;
+          std::array<simd::batch<T>, registers> hg;
+          kernels::unroll<registers>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
+          source.template accumulate_block<S>(w, v, offset, hg);
+          kernels::unroll<blocks>([&](auto s) {
+            const std::size_t slice = first + s;
+            call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data() + s * gates);
+          });
+        }
+      });
 }
 
 /// For each slice of hidden units, stage by stage: hg = W_hh h + b_hh (over v for a second
@@ -64,7 +67,7 @@ RNNX_INLINE_PASS inline void recur(const W& w, const Source& source, const typen
                                    Cell&& cell) noexcept {
   using batch = simd::batch<typename W::scalar>;
   if constexpr (W::stages == 0) {
-    for (std::size_t slice = 0; slice < W::slices; ++slice)
+    for (std::size_t slice = 0; slice < w.shape().slices(); ++slice)
       cell(slice, xg + slice * W::gates * W::V, static_cast<const batch*>(nullptr));
   } else {
     const std::array<const typename W::scalar*, 2> operands{h, v};
@@ -80,13 +83,15 @@ template <class W, class Source, class Advance>
 inline void run_sequence(const W& w, const Source& source, const typename W::scalar* xs,
                          std::size_t steps, typename W::scalar* ys, Advance&& advance) {
   constexpr std::size_t chunk = 32;
-  simd::aligned_vector<typename W::scalar> xg(chunk * W::gate_stride);
+  const auto& shape = w.shape();
+  const std::size_t gate_stride = shape.gate_stride();
+  simd::aligned_vector<typename W::scalar> xg(chunk * gate_stride);
   for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {
     const std::size_t n = std::min(chunk, steps - t0);
     for (std::size_t i = 0; i < n; ++i)
-      source.project_input(w, xs + (t0 + i) * W::in_stride, xg.data() + i * W::gate_stride);
+      source.project_input(w, xs + (t0 + i) * shape.in_stride(), xg.data() + i * gate_stride);
     for (std::size_t i = 0; i < n; ++i)
-      advance(xg.data() + i * W::gate_stride, ys + (t0 + i) * W::hidden_stride);
+      advance(xg.data() + i * gate_stride, ys + (t0 + i) * shape.hidden_stride());
   }
 }
 

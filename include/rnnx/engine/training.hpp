@@ -35,15 +35,25 @@ struct recurrence_tape {
   simd::aligned_vector<T> final_dh;
   bool final_dh_given = false;
   // W_ih^T and W_hh^T, column-major, so that W^T d runs on the forward kernel.
-  simd::aligned_vector<T> weight_ih_t =
-      simd::aligned_vector<T>(W::in_stride * W::gate_stride, T(0));
-  simd::aligned_vector<T> weight_hh_t =
-      simd::aligned_vector<T>(W::has_hidden ? W::hidden_stride * W::gate_stride : 0, T(0));
+  simd::aligned_vector<T> weight_ih_t;
+  simd::aligned_vector<T> weight_hh_t;
+  typename W::shape_type shape;
 
-  void prepare(std::size_t batch_size, std::size_t steps) {
-    grow(initial_h, batch_size * W::hidden_stride);
-    grow(gates, batch_size * steps * W::gate_stride);
-    grow(dh, batch_size * W::hidden_stride);
+  /// Buffers for a batch (the layer concept's call: a typed cell knows its shape).
+  void prepare(std::size_t batch_size, std::size_t steps) requires(!W::sized_at_run_time) {
+    prepare(typename W::shape_type{}, batch_size, steps);
+  }
+  /// Buffers for a batch of `batch_size` sequences of `steps` steps of a cell of this shape.
+  void prepare(const typename W::shape_type& of, std::size_t batch_size, std::size_t steps) {
+    shape = of;
+    // The transposes' padding must stay zero: new buffers when the shape changes.
+    if (weight_ih_t.size() != shape.in_stride() * shape.gate_stride())
+      weight_ih_t.assign(shape.in_stride() * shape.gate_stride(), T(0));
+    if (W::has_hidden && weight_hh_t.size() != shape.hidden_stride() * shape.gate_stride())
+      weight_hh_t.assign(shape.hidden_stride() * shape.gate_stride(), T(0));
+    grow(initial_h, batch_size * shape.hidden_stride());
+    grow(gates, batch_size * steps * shape.gate_stride());
+    grow(dh, batch_size * shape.hidden_stride());
   }
   static void grow(simd::aligned_vector<T>& v, std::size_t size) {
     if (v.size() < size) v.resize(size);
@@ -53,9 +63,10 @@ struct recurrence_tape {
 /// Records dL/dh_T of each sequence (h_of(b): its padded values) for the next backward.
 template <class W, class HOf>
 inline void give_final_h_gradient(recurrence_tape<W>& tape, std::size_t batch_size, HOf&& h_of) {
-  tape.grow(tape.final_dh, batch_size * W::hidden_stride);
+  const std::size_t hs = tape.shape.hidden_stride();
+  tape.grow(tape.final_dh, batch_size * hs);
   for (std::size_t b = 0; b < batch_size; ++b)
-    std::copy_n(h_of(b), W::hidden_stride, tape.final_dh.data() + b * W::hidden_stride);
+    std::copy_n(h_of(b), hs, tape.final_dh.data() + b * hs);
   tape.final_dh_given = true;
 }
 
@@ -64,8 +75,8 @@ template <class W>
 inline const typename W::scalar* previous_h(const recurrence_tape<W>& tape,
                                             const typename W::scalar* ys, std::size_t batch_size,
                                             std::size_t t, std::size_t b) noexcept {
-  return t == 0 ? tape.initial_h.data() + b * W::hidden_stride
-                : ys + ((t - 1) * batch_size + b) * W::hidden_stride;
+  const std::size_t hs = tape.shape.hidden_stride();
+  return t == 0 ? tape.initial_h.data() + b * hs : ys + ((t - 1) * batch_size + b) * hs;
 }
 
 /// Stage S's gate sums for K sequences at once: cell(k, slice, hg) for each, hg = W_hh
@@ -77,28 +88,34 @@ inline void stage_sums(const W& w, const std::array<const typename W::scalar*, K
   using T = typename W::scalar;
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
-  constexpr std::size_t blocks = schedule::template block_slices<S, K>;
-  constexpr std::size_t registers = schedule::template block_registers<S, K>;
-  const T* bias = w.bias_hh.raw() + W::template row_offset<S>;
-  const T* weights = w.weight_hh.raw() + W::template weight_offset<S>;
-  for (std::size_t first = 0; first < W::slices; first += blocks) {
-    const std::size_t offset = first * gates * V;
-    std::array<std::array<simd::batch<T>, registers>, K> hg;
-    kernels::unroll<K>([&](auto k) {
-      kernels::unroll<registers>([&](auto r) { hg[k][r] = simd::load(bias + offset + r * V); });
-    });
-    if constexpr (K == 1) {
-      kernels::accumulate_columns<T, registers, W::hidden_size, W::template stage_rows<S>>(
-          weights + offset, operands[0], hg[0]);
-    } else {
-      kernels::accumulate_columns_streams<T, registers, W::hidden_size, W::template stage_rows<S>,
-                                          K>(weights + offset, operands, hg);
-    }
-    kernels::unroll<K>([&](auto k) {
-      kernels::unroll<blocks>(
-          [&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * gates); });
-    });
-  }
+  const auto& shape = w.shape();
+  schedule::template with_block_slices<S, K>(
+      shape, [&](auto block) __attribute__((always_inline)) {
+        constexpr std::size_t blocks = block(), registers = blocks * gates;
+        const T* bias = w.bias_hh.raw() + shape.template row_offset<S>();
+        const T* weights = w.weight_hh.raw() + shape.template weight_offset<S>();
+        for (std::size_t first = 0; first < shape.slices(); first += blocks) {
+          const std::size_t offset = first * gates * V;
+          std::array<std::array<simd::batch<T>, registers>, K> hg;
+          kernels::unroll<K>([&](auto k) {
+            kernels::unroll<registers>(
+                [&](auto r) { hg[k][r] = simd::load(bias + offset + r * V); });
+          });
+          if constexpr (K == 1) {
+            kernels::accumulate_columns_over<T, registers>(weights + offset, operands[0], hg[0],
+                                                           shape.hidden_size(),
+                                                           shape.template stage_rows<S>());
+          } else {
+            kernels::accumulate_columns_streams_over<T, registers, K>(
+                weights + offset, operands, hg, 0, shape.hidden_size(),
+                shape.template stage_rows<S>(), kernels::size_constant<1>{});
+          }
+          kernels::unroll<K>([&](auto k) {
+            kernels::unroll<blocks>(
+                [&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * gates); });
+          });
+        }
+      });
 }
 
 /// The recurrence of training's forward over a batch: for each step, for each group of
@@ -115,25 +132,28 @@ inline void forward_batch(const W& w, const typename W::scalar* xs, std::size_t 
   using T = typename W::scalar;
   using batch = simd::batch<T>;
   const layer_weight_source<W> source(w);
+  const auto& shape = w.shape();
   for (std::size_t t = 0; t < steps; ++t) {
     recurrence_schedule<W>::for_sequence_groups(batch_size, [&](auto group, std::size_t b0) {
       constexpr std::size_t K = decltype(group)::value;
       std::array<std::array<const T*, K>, 2> of{};
       for (std::size_t k = 0; k < K; ++k) {
         const std::size_t row = t * batch_size + b0 + k;
-        source.project_input(w, xs + row * W::in_stride, tape.gates.data() + row * W::gate_stride);
+        source.project_input(w, xs + row * shape.in_stride(),
+                             tape.gates.data() + row * shape.gate_stride());
         of[0][k] = previous_h(tape, ys, batch_size, t, b0 + k);
-        if constexpr (W::two_stage) of[1][k] = operands + row * W::hidden_stride;
+        if constexpr (W::two_stage) of[1][k] = operands + row * shape.hidden_stride();
       }
       const auto slice_of = [&](auto stage, std::size_t k, std::size_t slice, const batch* hg) {
         const std::size_t b = b0 + k, row = t * batch_size + b;
         call_stage<W, decltype(stage)::value>(
-            cell, b, row, slice, tape.gates.data() + row * W::gate_stride + slice * W::gates * W::V,
+            cell, b, row, slice,
+            tape.gates.data() + row * shape.gate_stride() + slice * W::gates * W::V,
             of[0][k] + slice * W::V, hg);
       };
       if constexpr (W::stages == 0) {
         for (std::size_t k = 0; k < K; ++k)
-          for (std::size_t slice = 0; slice < W::slices; ++slice)
+          for (std::size_t slice = 0; slice < shape.slices(); ++slice)
             slice_of(std::integral_constant<std::size_t, 0>{}, k, slice, nullptr);
       } else {
         kernels::unroll<W::stages>([&](auto stage) __attribute__((always_inline)) {
@@ -150,13 +170,16 @@ inline void forward_batch(const W& w, const typename W::scalar* xs, std::size_t 
 /// W_ih^T and each stage's W_hh^T (stage S's from column row_offset<S>) into the tape.
 template <class W>
 inline void transpose_into(const W& w, recurrence_tape<W>& tape) noexcept {
-  kernels::transpose(w.weight_ih.raw(), W::gate_stride, W::in_size, W::gate_stride,
-                     tape.weight_ih_t.data(), W::in_stride);
+  const auto& shape = w.shape();
+  kernels::transpose(w.weight_ih.raw(), shape.gate_stride(), shape.in_size(), shape.gate_stride(),
+                     tape.weight_ih_t.data(), shape.in_stride());
   kernels::unroll<W::stages>([&](auto stage) {
-    constexpr std::size_t S = decltype(stage)::value, rows = W::template stage_rows<S>;
-    kernels::transpose(w.weight_hh.raw() + W::template weight_offset<S>, rows, W::hidden_size, rows,
-                       tape.weight_hh_t.data() + W::hidden_stride * W::template row_offset<S>,
-                       W::hidden_stride);
+    constexpr std::size_t S = decltype(stage)::value;
+    const std::size_t rows = shape.template stage_rows<S>();
+    kernels::transpose(
+        w.weight_hh.raw() + shape.template weight_offset<S>(), rows, shape.hidden_size(), rows,
+        tape.weight_hh_t.data() + shape.hidden_stride() * shape.template row_offset<S>(),
+        shape.hidden_stride());
   });
 }
 
@@ -167,14 +190,17 @@ inline void hidden_gradient(const recurrence_tape<W>& tape,
                             const std::array<const typename W::scalar*, K>& dg,
                             const std::array<typename W::scalar*, K>& dh) noexcept {
   using T = typename W::scalar;
+  const auto& shape = tape.shape;
   if constexpr (W::stages == 0) {
-    for (std::size_t k = 0; k < K; ++k) std::fill_n(dh[k], W::hidden_stride, T(0));
+    for (std::size_t k = 0; k < K; ++k) std::fill_n(dh[k], shape.hidden_stride(), T(0));
   } else if constexpr (K == 1) {
-    kernels::matvec_col_major<T, W::hidden_stride, W::template stage_rows<0>>(
-        tape.weight_hh_t.data(), dg[0], nullptr, dh[0]);
+    kernels::matvec_col_major_over(tape.weight_hh_t.data(), dg[0], nullptr, dh[0],
+                                   shape.hidden_stride(), shape.template stage_rows<0>());
   } else {
-    kernels::matvec_col_major_streams<T, W::hidden_stride, W::template stage_rows<0>, K>(
-        tape.weight_hh_t.data(), dg, nullptr, dh);
+    kernels::matvec_rows_streams_over(tape.weight_hh_t.data(), dg, nullptr, dh,
+                                      shape.hidden_stride(), shape.template stage_rows<0>(),
+                                      kernels::size_constant<1>{}, kernels::size_constant<0>{},
+                                      shape.slices());
   }
 }
 
@@ -182,9 +208,11 @@ inline void hidden_gradient(const recurrence_tape<W>& tape,
 template <class W>
 inline void operand_gradient(const recurrence_tape<W>& tape, const typename W::scalar* dg,
                              typename W::scalar* dv) noexcept {
-  kernels::matvec_col_major<typename W::scalar, W::hidden_stride, W::template stage_rows<1>>(
-      tape.weight_hh_t.data() + W::hidden_stride * W::template row_offset<1>,
-      dg + W::template row_offset<1>, nullptr, dv);
+  const auto& shape = tape.shape;
+  kernels::matvec_col_major_over(
+      tape.weight_hh_t.data() + shape.hidden_stride() * shape.template row_offset<1>(),
+      dg + shape.template row_offset<1>(), nullptr, dv, shape.hidden_stride(),
+      shape.template stage_rows<1>());
 }
 
 /// The recurrence of backward: for each step from the last, for each group of sequences,
@@ -196,11 +224,12 @@ template <class W, class GatesGradient>
 inline void backward_batch(recurrence_tape<W>& tape, std::size_t batch_size, std::size_t steps,
                            GatesGradient&& gates_gradient) {
   using T = typename W::scalar;
+  const std::size_t hs = tape.shape.hidden_stride();
   if (tape.final_dh_given) {
-    std::copy_n(tape.final_dh.data(), batch_size * W::hidden_stride, tape.dh.data());
+    std::copy_n(tape.final_dh.data(), batch_size * hs, tape.dh.data());
     tape.final_dh_given = false;
   } else {
-    std::fill_n(tape.dh.data(), batch_size * W::hidden_stride, T(0));
+    std::fill_n(tape.dh.data(), batch_size * hs, T(0));
   }
   for (std::size_t t = steps; t-- > 0;) {
     recurrence_schedule<W>::for_sequence_groups(batch_size, [&](auto group, std::size_t b0) {
@@ -210,7 +239,7 @@ inline void backward_batch(recurrence_tape<W>& tape, std::size_t batch_size, std
       for (std::size_t k = 0; k < K; ++k) {
         const std::size_t b = b0 + k;
         dg[k] = gates_gradient(t, b, t * batch_size + b);
-        dh[k] = tape.dh.data() + b * W::hidden_stride;
+        dh[k] = tape.dh.data() + b * hs;
       }
       hidden_gradient<K>(tape, dg, dh);
     });
@@ -228,31 +257,34 @@ inline void accumulate_gradients(const recurrence_tape<W>& tape, const typename 
                                  std::size_t steps, W& grad, typename W::scalar* dxs,
                                  const typename W::scalar* operands = nullptr) noexcept {
   using T = typename W::scalar;
-  constexpr std::size_t gate_stride = W::gate_stride, H = W::hidden_size;
-  constexpr std::size_t in_stride = W::in_stride, hidden_stride = W::hidden_stride;
+  const auto& shape = tape.shape;
+  const auto gate_stride = shape.gate_stride();
+  const auto H = shape.hidden_size();
+  const auto in_stride = shape.in_stride();
+  const auto hidden_stride = shape.hidden_stride();
   const std::size_t rows = batch_size * steps;
-  kernels::accumulate_outer_products<T, gate_stride, W::in_size>(dgx, gate_stride, xs, in_stride,
-                                                                 rows, grad.weight_ih.data.data());
+  kernels::accumulate_outer_products_over(dgx, gate_stride, xs, in_stride, rows,
+                                          grad.weight_ih.data.data(), gate_stride, shape.in_size());
   if constexpr (W::has_hidden) {
     // Stage 0 multiplied h_{t-1}: the initial states for step 0, the outputs shifted by one
     // step after that.
-    constexpr std::size_t first_rows = W::template stage_rows<0>;
+    const auto first_rows = shape.template stage_rows<0>();
     T* dw = grad.weight_hh.data.data();
-    kernels::accumulate_outer_products<T, first_rows, H>(dgh, gate_stride, tape.initial_h.data(),
-                                                         hidden_stride, batch_size, dw);
-    kernels::accumulate_outer_products<T, first_rows, H>(
-        dgh + batch_size * gate_stride, gate_stride, ys, hidden_stride, rows - batch_size, dw);
+    kernels::accumulate_outer_products_over(dgh, gate_stride, tape.initial_h.data(), hidden_stride,
+                                            batch_size, dw, first_rows, H);
+    kernels::accumulate_outer_products_over(dgh + batch_size * gate_stride, gate_stride, ys,
+                                            hidden_stride, rows - batch_size, dw, first_rows, H);
     if constexpr (W::two_stage)
-      kernels::accumulate_outer_products<T, W::template stage_rows<1>, H>(
-          dgh + W::template row_offset<1>, gate_stride, operands, hidden_stride, rows,
-          dw + W::template weight_offset<1>);
-    kernels::accumulate_rows<T, gate_stride>(dgh, gate_stride, rows, grad.bias_hh.data.data());
+      kernels::accumulate_outer_products_over(
+          dgh + shape.template row_offset<1>(), gate_stride, operands, hidden_stride, rows,
+          dw + shape.template weight_offset<1>(), shape.template stage_rows<1>(), H);
+    kernels::accumulate_rows_over(dgh, gate_stride, rows, grad.bias_hh.data.data(), gate_stride);
   }
-  kernels::accumulate_rows<T, gate_stride>(dgx, gate_stride, rows, grad.bias_ih.data.data());
+  kernels::accumulate_rows_over(dgx, gate_stride, rows, grad.bias_ih.data.data(), gate_stride);
   if (dxs != nullptr)
     for (std::size_t n = 0; n < rows; ++n)
-      kernels::matvec_col_major<T, in_stride, gate_stride>(
-          tape.weight_ih_t.data(), dgx + n * gate_stride, nullptr, dxs + n * in_stride);
+      kernels::matvec_col_major_over(tape.weight_ih_t.data(), dgx + n * gate_stride, nullptr,
+                                     dxs + n * in_stride, in_stride, gate_stride);
 }
 
 }  // namespace RNNX_NAMESPACE::engine

@@ -6,7 +6,7 @@
 //   project_input(w, x, xg)              xg = W_ih x + b_ih (all gates, interleaved)
 //   project_inputs<K>(w, x, xg)          the same for K vectors, each summed as one
 //   operand<S>(v)                        v as stage S's block passes read it
-//   accumulate_block<S>(operand, first, sums)
+//   accumulate_block<S>(w, operand, first, sums)
 //                                        sums += the rows of stage S's W_hh from `first`
 //                                        (registers of sums: a schedule block) times v
 //   stage_products<K, S>(w, v, sums)     sums[k] = W_hh v[k] + b_hh over stage S's rows,
@@ -37,13 +37,14 @@ struct layer_weight_source {
       : input(w.weight_ih.raw()), hidden(w.weight_hh.raw()) {}
 
   void project_input(const W& w, const T* x, T* xg) const noexcept {
-    kernels::matvec_col_major<T, W::gate_stride, W::in_size>(input, x, w.bias_ih.raw(), xg);
+    kernels::matvec_col_major_over(input, x, w.bias_ih.raw(), xg, w.shape().gate_stride(),
+                                   w.shape().in_size());
   }
   template <std::size_t K>
   [[gnu::always_inline]] void project_inputs(const W& w, const std::array<const T*, K>& x,
                                              const std::array<T*, K>& xg) const noexcept {
-    kernels::matvec_col_major_streams_exact<T, W::gate_stride, W::in_size, K>(input, x,
-                                                                              w.bias_ih.raw(), xg);
+    kernels::matvec_col_major_streams_exact_over(input, x, w.bias_ih.raw(), xg,
+                                                 w.shape().gate_stride(), w.shape().in_size());
   }
 
   template <std::size_t S>
@@ -51,21 +52,23 @@ struct layer_weight_source {
     return v;
   }
   template <std::size_t S, std::size_t Registers>
-  [[gnu::always_inline]] void accumulate_block(const T* v, std::size_t first,
+  [[gnu::always_inline]] void accumulate_block(const W& w, const T* v, std::size_t first,
                                                std::array<batch, Registers>& sums) const noexcept {
-    kernels::accumulate_columns<T, Registers, W::hidden_size, W::template stage_rows<S>>(
-        hidden + W::template weight_offset<S> + first, v, sums);
+    const auto& shape = w.shape();
+    kernels::accumulate_columns_over<T, Registers>(
+        hidden + shape.template weight_offset<S>() + first, v, sums, shape.hidden_size(),
+        shape.template stage_rows<S>());
   }
 
   template <std::size_t K, std::size_t S>
   [[gnu::always_inline]] void stage_products(const W& w, const std::array<const T*, K>& v,
                                              const std::array<T*, K>& sums) const noexcept {
-    using schedule = recurrence_schedule<W>;
-    kernels::matvec_rows_streams<T, W::template stage_rows<S>, W::hidden_size, K,
-                                 schedule::template chains<S>, 0,
-                                 W::slices * W::template stage_gates<S>>(
-        hidden + W::template weight_offset<S>, v, w.bias_hh.raw() + W::template row_offset<S>,
-        sums);
+    const auto& shape = w.shape();
+    kernels::matvec_rows_streams_over(
+        hidden + shape.template weight_offset<S>(), v,
+        w.bias_hh.raw() + shape.template row_offset<S>(), sums, shape.template stage_rows<S>(),
+        shape.hidden_size(), recurrence_schedule<W>::template chains_of<S>(shape),
+        kernels::size_constant<0>{}, shape.template stage_registers<S>());
   }
 };
 

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -20,6 +22,7 @@
 #include "rnnx/engine/training.hpp"
 #include "rnnx/expr/evaluate.hpp"
 #include "rnnx/expr/graph.hpp"
+#include "rnnx/extent.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/hidden_state.hpp"
 #include "rnnx/layers/layer.hpp"
@@ -80,6 +83,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static constexpr std::size_t P = expr::vector_count<Eq>();
 
   static_assert(In > 0 && H > 0, "rnnx::cell<Equations, In, H>: sizes must be positive");
+  /// Whether a size is chosen at run time (rnnx::dyn): then the constructor takes the sizes.
+  static constexpr bool sized_at_run_time = In == dyn || H == dyn;
   static_assert(is_supported_scalar_v<T>, "rnnx::cell: the scalar type must be float or double");
   static_assert(G > 0, "rnnx::cell: Equations::gates must be at least 1");
   static_assert(expr::uses_exactly<graph>(expr::op::input, G),
@@ -118,7 +123,7 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   template <std::size_t N>
   using node = std::integral_constant<std::size_t, N>;
   static constexpr std::size_t V = simd::width<T>;
-  static constexpr std::size_t Hs = simd::padded<T>(H);
+  static constexpr std::size_t Hs = sized_at_run_time ? 0 : simd::padded<T>(H);
   static constexpr bool has_c = graph::has_cell_state;
   static constexpr std::size_t h_in = graph::leaf(expr::op::state, 0);
   static constexpr std::size_t c_in = graph::leaf(expr::op::state, 1);
@@ -150,14 +155,61 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   static constexpr std::size_t out_size = H;
   static constexpr std::string_view type_name = Eq::name;
 
-  using state = std::conditional_t<has_c, hidden_cell_state<T, H>, hidden_state<T, H>>;
-
   /// What one stream's step of a two-stage cell keeps between its stages: v, the second
   /// stage's operand, and the values the first stage hands to the second (per slice).
-  struct stage_scratch {
+  struct fixed_stage_scratch {
     alignas(simd::alignment) std::array<T, Hs> v;
     alignas(simd::alignment) std::array<T, carried * Hs> kept;
   };
+  struct dynamic_stage_scratch {
+    simd::aligned_vector<T> v, kept;
+  };
+  using stage_scratch =
+      std::conditional_t<sized_at_run_time, dynamic_stage_scratch, fixed_stage_scratch>;
+
+  using hidden_type = std::conditional_t<has_c, hidden_cell_state<T, H>, hidden_state<T, H>>;
+  /// The state of a cell with run-time sizes: h (and c), and the buffers its step works in,
+  /// which a typed cell keeps on the stack (each stream's own, so that the model stays const
+  /// and a step allocates nothing).
+  struct dynamic_state : hidden_type {
+    simd::aligned_vector<T> xg, hg;  // gate projections and sums: gate_stride values each
+    stage_scratch stage;
+  };
+  using state = std::conditional_t<sized_at_run_time, dynamic_state, hidden_type>;
+
+  cell() requires(!sized_at_run_time) = default;
+  /// A cell of `in` inputs and `hidden` units, every parameter zero (each size must be the
+  /// constant where the template gives one).
+  cell(std::size_t in, std::size_t hidden) requires(sized_at_run_time) : w_(in, hidden) {
+    if ((In != dyn && in != In) || (H != dyn && hidden != H) || in == 0 || hidden == 0)
+      throw std::invalid_argument(std::string("rnnx::") + std::string(Eq::name) + "<" +
+                                  std::to_string(in) + ", " + std::to_string(hidden) +
+                                  ">: the sizes must be positive and match the type's constants");
+    for (auto& p : vectors_)
+      p = vector_type(hidden, 0, layout::dynamic_gate_rows<T>{1, 1, hidden, 0});
+  }
+
+  /// The sizes (in_size(), hidden_size(), ...), constants for a typed cell.
+  constexpr const auto& shape() const noexcept { return w_.shape(); }
+
+  /// The zero state, with a cell with run-time sizes' buffers allocated.
+  state initial_state() const {
+    state s{};
+    if constexpr (sized_at_run_time) {
+      const std::size_t hs = shape().padded_hidden();
+      if constexpr (H == dyn) {
+        s.h = simd::padded_array<T, dyn>(shape().hidden_size());
+        if constexpr (has_c) s.c = simd::padded_array<T, dyn>(shape().hidden_size());
+      }
+      s.xg.assign(shape().gate_stride(), T(0));
+      s.hg.assign(shape().gate_stride(), T(0));
+      if constexpr (two_stage) {
+        s.stage.v.assign(hs, T(0));
+        s.stage.kept.assign(carried * hs, T(0));
+      }
+    }
+    return s;
+  }
 
   // ---- training (see layers/layer.hpp) -------------------------------------------------
   struct tape : engine::recurrence_tape<weights> {
@@ -170,31 +222,38 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     simd::aligned_vector<T> operand;  // rows: v, the second stage's operand
     simd::aligned_vector<T> handed;   // batch rows: the first stage's values for the second
     simd::aligned_vector<T> dv;       // dL/dv of one row
-    void prepare(std::size_t batch_size, std::size_t steps) {
-      engine::recurrence_tape<weights>::prepare(batch_size, steps);
+    /// Buffers for a batch (the layer concept's call: a typed cell knows its shape).
+    void prepare(std::size_t batch_size, std::size_t steps) requires(!sized_at_run_time) {
+      prepare(typename weights::shape_type{}, batch_size, steps);
+    }
+    void prepare(const typename weights::shape_type& of, std::size_t batch_size,
+                 std::size_t steps) {
+      engine::recurrence_tape<weights>::prepare(of, batch_size, steps);
+      const auto hs = this->shape.padded_hidden();
       const std::size_t rows = batch_size * steps;
       if constexpr (two_stage) {
-        this->grow(operand, rows * Hs);
-        this->grow(handed, batch_size * carried * Hs);
-        this->grow(dv, Hs);
+        this->grow(operand, rows * hs);
+        this->grow(handed, batch_size * carried * hs);
+        this->grow(dv, hs);
       }
-      this->grow(kept, rows * kept_apart * Hs);
-      if constexpr (!shared_gate_gradients) this->grow(dgh, rows * weights::gate_stride);
-      if constexpr (direct_h) this->grow(direct, batch_size * Hs);
+      this->grow(kept, rows * kept_apart * hs);
+      if constexpr (!shared_gate_gradients) this->grow(dgh, rows * this->shape.gate_stride());
+      if constexpr (direct_h) this->grow(direct, batch_size * hs);
       if constexpr (has_c) {
-        this->grow(initial_c, batch_size * Hs);
-        this->grow(c, rows * Hs);
-        this->grow(dc, batch_size * Hs);
+        this->grow(initial_c, batch_size * hs);
+        this->grow(c, rows * hs);
+        this->grow(dc, batch_size * hs);
       }
     }
   };
 
   void forward_train(const T* xs, std::size_t batch_size, std::size_t steps, state* states,
                      tape& tp, T* ys) const {
-    tp.prepare(batch_size, steps);
+    tp.prepare(shape(), batch_size, steps);
+    const auto hs = shape().padded_hidden();
     for (std::size_t b = 0; b < batch_size; ++b) {
-      std::copy_n(states[b].h.data(), Hs, tp.initial_h.data() + b * Hs);
-      if constexpr (has_c) std::copy_n(states[b].c.data(), Hs, tp.initial_c.data() + b * Hs);
+      std::copy_n(states[b].h.data(), hs, tp.initial_h.data() + b * hs);
+      if constexpr (has_c) std::copy_n(states[b].c.data(), hs, tp.initial_c.data() + b * hs);
     }
     // Everything is read before anything is written: a kept value may go where a leaf (W<k>,
     // in the row's gate block) is still to be read from.
@@ -206,8 +265,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
       const std::size_t u = slice * V;
       const batch c_next = v.get(node<c_out>{}), h_next = v.get(node<h_out>{});
       kernels::unroll<kept>([&](auto k) { simd::store(kept_slot(tp, x, row, slice, k), keep[k]); });
-      if constexpr (has_c) simd::store(tp.c.data() + row * Hs + u, c_next);
-      simd::store(ys + row * Hs + u, h_next);
+      if constexpr (has_c) simd::store(tp.c.data() + row * hs + u, c_next);
+      simd::store(ys + row * hs + u, h_next);
     };
     if constexpr (two_stage) {
       engine::forward_batch(
@@ -215,11 +274,11 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           [&](auto stage, std::size_t b, std::size_t row, std::size_t slice, T* x, const T* h,
               const batch* hg) {
             const std::size_t u = slice * V;
-            T* handed = tp.handed.data() + (b * weights::slices + slice) * carried * V;
+            T* handed = tp.handed.data() + (b * shape().slices() + slice) * carried * V;
             const T* c = previous_c(tp, batch_size, row, b) + u;
             if constexpr (decltype(stage)::value == 0) {
               first_stage(leaves<0>{x, hg, h, c, this, u, nullptr}, handed,
-                          tp.operand.data() + row * Hs + u);
+                          tp.operand.data() + row * hs + u);
             } else {
               record(expr::forward<graph, T, expr::stage::second>(
                          leaves<G1>{x, hg, h, c, this, u, handed}),
@@ -240,8 +299,8 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     }
     for (std::size_t b = 0; b < batch_size; ++b) {
       const std::size_t last = (steps - 1) * batch_size + b;
-      std::copy_n(ys + last * Hs, Hs, states[b].h.data());
-      if constexpr (has_c) std::copy_n(tp.c.data() + last * Hs, Hs, states[b].c.data());
+      std::copy_n(ys + last * hs, hs, states[b].h.data());
+      if constexpr (has_c) std::copy_n(tp.c.data() + last * hs, hs, states[b].c.data());
     }
   }
 
@@ -250,20 +309,21 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   /// gradients of the step after) + dL/dh through any path around W_hh.
   void backward(const T* xs, const T* ys, T* dys, std::size_t batch_size, std::size_t steps,
                 tape& tp, cell& grad, T* dxs) const {
+    const auto hs = shape().padded_hidden();
     engine::transpose_into(w_, tp);
     if constexpr (has_c) {
       if (tp.final_dc_given) {
-        std::copy_n(tp.final_dc.data(), batch_size * Hs, tp.dc.data());
+        std::copy_n(tp.final_dc.data(), batch_size * hs, tp.dc.data());
         tp.final_dc_given = false;
       } else {
-        std::fill_n(tp.dc.data(), batch_size * Hs, T(0));
+        std::fill_n(tp.dc.data(), batch_size * hs, T(0));
       }
     }
-    if constexpr (direct_h) std::fill_n(tp.direct.data(), batch_size * Hs, T(0));
+    if constexpr (direct_h) std::fill_n(tp.direct.data(), batch_size * hs, T(0));
     engine::backward_batch(
         tp, batch_size, steps, [&](std::size_t t, std::size_t b, std::size_t row) {
-          T* dgx = tp.gates.data() + row * weights::gate_stride;
-          T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * weights::gate_stride;
+          T* dgx = tp.gates.data() + row * shape().gate_stride();
+          T* dgh = shared_gate_gradients ? dgx : tp.dgh.data() + row * shape().gate_stride();
           const T* h_prev = engine::previous_h(tp, ys, batch_size, t, b);
           const T* c_prev = previous_c(tp, batch_size, row, b);
           const auto slice_backward = [&](auto second_only, std::size_t slice) {
@@ -276,25 +336,25 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
                 },
                 [&](auto n) {
                   if constexpr (n == h_out)
-                    return simd::load(ys + row * Hs + u);
+                    return simd::load(ys + row * hs + u);
                   else
-                    return simd::load(tp.c.data() + row * Hs + u);
+                    return simd::load(tp.c.data() + row * hs + u);
                 });
-            batch dh = simd::load(dys + row * Hs + u) + simd::load(tp.dh.data() + b * Hs + u);
-            if constexpr (direct_h) dh = dh + simd::load(tp.direct.data() + b * Hs + u);
+            batch dh = simd::load(dys + row * hs + u) + simd::load(tp.dh.data() + b * hs + u);
+            if constexpr (direct_h) dh = dh + simd::load(tp.direct.data() + b * hs + u);
             expr::backward<graph, T, decltype(second_only)::value>(v, adj, [&](auto n) {
               if constexpr (n == graph::operand)
                 return simd::load(tp.dv.data() + u);
               else if constexpr (has_c && n == h_out && n == c_out)
-                return dh + simd::load(tp.dc.data() + b * Hs + u);
+                return dh + simd::load(tp.dc.data() + b * hs + u);
               else if constexpr (n == h_out)
                 return dh;
               else
-                return simd::load(tp.dc.data() + b * Hs + u);
+                return simd::load(tp.dc.data() + b * hs + u);
             });
             if constexpr (second_only) {
               kernels::unroll<G - G1>([&](auto j) {
-                simd::store(dgh + weights::hidden_row(G1 + j, slice),
+                simd::store(dgh + shape().hidden_row(G1 + j, slice),
                             adj[graph::leaf(expr::op::hidden, G1 + j)]);
               });
               return;
@@ -302,14 +362,14 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
             kernels::unroll<G>([&](auto k) {
               simd::store(dgx + (slice * G + k) * V, adj[graph::leaf(expr::op::input, k)]);
               if constexpr (!shared_gate_gradients && hidden_matrix && k < G1)
-                simd::store(dgh + weights::hidden_row(k, slice),
+                simd::store(dgh + shape().hidden_row(k, slice),
                             adj[graph::leaf(expr::op::hidden, k)]);
             });
-            if constexpr (direct_h) simd::store(tp.direct.data() + b * Hs + u, adj[h_in]);
+            if constexpr (direct_h) simd::store(tp.direct.data() + b * hs + u, adj[h_in]);
             if constexpr (has_c && c_in != expr::none)
-              simd::store(tp.dc.data() + b * Hs + u, adj[c_in]);
+              simd::store(tp.dc.data() + b * hs + u, adj[c_in]);
             else if constexpr (has_c)
-              simd::store(tp.dc.data() + b * Hs + u, batch(T(0)));
+              simd::store(tp.dc.data() + b * hs + u, batch(T(0)));
             kernels::unroll<P>([&](auto j) {
               T* g = grad.vectors_[j].data.data() + u;
               simd::store(g, simd::load(g) + adj[graph::leaf(expr::op::vector, j)]);
@@ -318,11 +378,11 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
           // A two-stage cell: the second stage's gradients first, then dL/dv = W_hh^T of them
           // (its stage), then the rest.
           if constexpr (two_stage) {
-            for (std::size_t slice = 0; slice < weights::slices; ++slice)
+            for (std::size_t slice = 0; slice < shape().slices(); ++slice)
               slice_backward(std::true_type{}, slice);
             engine::operand_gradient(tp, dgh, tp.dv.data());
           }
-          for (std::size_t slice = 0; slice < weights::slices; ++slice)
+          for (std::size_t slice = 0; slice < shape().slices(); ++slice)
             slice_backward(std::false_type{}, slice);
           return static_cast<const T*>(dgh);
         });
@@ -333,27 +393,35 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
 
   /// dL/d(final state) of each sequence from outside the layer, for the next backward.
   void give_final_state_gradients(tape& tp, const state* d, std::size_t batch_size) const {
+    const auto hs = shape().padded_hidden();
     engine::give_final_h_gradient(tp, batch_size, [&](std::size_t b) { return d[b].h.data(); });
     if constexpr (has_c) {
-      tape::grow(tp.final_dc, batch_size * Hs);
+      tape::grow(tp.final_dc, batch_size * hs);
       for (std::size_t b = 0; b < batch_size; ++b)
-        std::copy_n(d[b].c.data(), Hs, tp.final_dc.data() + b * Hs);
+        std::copy_n(d[b].c.data(), hs, tp.final_dc.data() + b * hs);
       tp.final_dc_given = true;
     }
   }
   /// dL/d(initial state) of each sequence, after backward: through W_hh and around it.
   void initial_state_gradients(const tape& tp, state* d, std::size_t batch_size) const {
+    const auto hs = shape().padded_hidden();
     for (std::size_t b = 0; b < batch_size; ++b) {
-      for (std::size_t u = 0; u < Hs; ++u)
-        d[b].h.data()[u] = direct_h ? tp.dh[b * Hs + u] + tp.direct[b * Hs + u] : tp.dh[b * Hs + u];
-      if constexpr (has_c) std::copy_n(tp.dc.data() + b * Hs, Hs, d[b].c.data());
+      for (std::size_t u = 0; u < hs; ++u)
+        d[b].h.data()[u] = direct_h ? tp.dh[b * hs + u] + tp.direct[b * hs + u] : tp.dh[b * hs + u];
+      if constexpr (has_c) std::copy_n(tp.dc.data() + b * hs, hs, d[b].c.data());
     }
   }
 
   template <class F>
-  static void visit_attributes(F&& f) {
+  static void visit_attributes(F&& f) requires(!sized_at_run_time) {
     f("input_size", In);
     f("hidden_size", H);
+    if constexpr (requires { Eq::visit_attributes(f); }) Eq::visit_attributes(f);
+  }
+  template <class F>
+  void visit_attributes(F&& f) const requires(sized_at_run_time) {
+    f("input_size", shape().in_size());
+    f("hidden_size", shape().hidden_size());
     if constexpr (requires { Eq::visit_attributes(f); }) Eq::visit_attributes(f);
   }
   /// What describe(d) (layers/layer.hpp) tells tools: a cell (bidirectional can wrap it), the
@@ -429,17 +497,18 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
   /// Where kept value `slot` of a slice lives (gates: the slice's block of the row's gates).
   static T* kept_slot(tape& tp, T* gates, std::size_t row, std::size_t slice,
                       std::size_t slot) noexcept {
-    return slot < G
-               ? gates + slot * V
-               : tp.kept.data() + (row * weights::slices + slice) * kept_apart * V + (slot - G) * V;
+    return slot < G ? gates + slot * V
+                    : tp.kept.data() + (row * tp.shape.slices() + slice) * kept_apart * V +
+                          (slot - G) * V;
   }
 
   /// c before the step of row `row` (sequence b) of a training batch.
   static const T* previous_c(const tape& tp, std::size_t batch_size, std::size_t row,
                              std::size_t b) noexcept {
     if constexpr (has_c) {
-      return row < batch_size ? tp.initial_c.data() + b * Hs
-                              : tp.c.data() + (row - batch_size) * Hs;
+      const auto hs = tp.shape.padded_hidden();
+      return row < batch_size ? tp.initial_c.data() + b * hs
+                              : tp.c.data() + (row - batch_size) * hs;
     } else {
       return tp.initial_h.data();  // never read: the equations have no c
     }
@@ -491,8 +560,11 @@ class cell : public recurrent_cell<cell<Eq, In, H, T>, T> {
     simd::store(y, h_next);
   }
 
+  using vector_type =
+      std::conditional_t<sized_at_run_time, dynamic_parameter<T, layout::dynamic_gate_rows<T>>,
+                         vector_parameter<T, H>>;
   weights w_;
-  [[no_unique_address]] std::array<vector_parameter<T, H>, P> vectors_{};
+  [[no_unique_address]] std::array<vector_type, P> vectors_{};
 };
 
 }  // namespace RNNX_NAMESPACE

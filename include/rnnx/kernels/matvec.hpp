@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
 #include "rnnx/isa.hpp"
 #include "rnnx/kernels/schedule.hpp"
@@ -21,69 +22,124 @@ namespace RNNX_NAMESPACE::kernels {
 using simd::batch;
 using simd::width;
 
-/// acc[k] += sum_{j < Cols} W[j * Stride + k * width] * x[j]  for k < Regs, the columns
-/// dealt to accumulation_chains(Regs, Cols) chains (kernels/schedule.hpp).
-/// W is column-major with column stride Stride (a multiple of the SIMD width).
-template <class T, std::size_t Regs, std::size_t Cols, std::size_t Stride>
-inline void accumulate_columns(const T* w, const T* x, std::array<batch<T>, Regs>& acc) noexcept {
+/// acc[k] += sum_{j < cols} W[j * stride + k * width] * x[j]  for k < Regs, the columns
+/// dealt to accumulation_chains(Regs, cols) chains (kernels/schedule.hpp). W is column-major
+/// with column stride `stride` (a multiple of the SIMD width). cols and stride are each a
+/// size_constant or a run-time size; the sums are formed in the same order either way.
+template <class T, std::size_t Regs, class Cols, class Stride>
+[[gnu::always_inline]] inline void accumulate_columns_over(const T* w, const T* x,
+                                                           std::array<batch<T>, Regs>& acc,
+                                                           Cols cols, Stride stride) noexcept;
+
+template <class T, std::size_t Regs, std::size_t Chains, class Cols, class Stride>
+inline void accumulate_column_chains(const T* w, const T* x, std::array<batch<T>, Regs>& acc,
+                                     Cols cols, Stride stride) noexcept {
   constexpr std::size_t V = width<T>;
-  constexpr std::size_t chains = accumulation_chains(Regs, Cols);
-  if constexpr (chains == 1) {
+  if constexpr (Chains == 1) {
     std::array<batch<T>, Regs> sum;  // local: through the reference it could alias x
     assign_registers(sum, acc);
-    for (std::size_t j = 0; j < Cols; ++j) {
+    for (std::size_t j = 0; j < cols; ++j) {
       const batch<T> xj = simd::broadcast(x[j]);
-      const T* col = w + j * Stride;
+      const T* col = w + j * stride;
       unroll<Regs>([&](auto k) { sum[k] = simd::fma(simd::load(col + k * V), xj, sum[k]); });
     }
     assign_registers(acc, sum);
   } else {
-    // Columns dealt round-robin to `chains` partial sums, added up at the end.
-    std::array<std::array<batch<T>, Regs>, chains> part;
+    // Columns dealt round-robin to `Chains` partial sums, added up at the end.
+    std::array<std::array<batch<T>, Regs>, Chains> part;
     fill_registers(part, batch<T>(T(0)));
     assign_registers(part[0], acc);
-    constexpr std::size_t full = Cols / chains * chains;
-    for (std::size_t j = 0; j < full; j += chains) {
-      unroll<chains>([&](auto c) {
+    const std::size_t full = cols / Chains * Chains;
+    for (std::size_t j = 0; j < full; j += Chains) {
+      unroll<Chains>([&](auto c) {
         const batch<T> xj = simd::broadcast(x[j + c]);
-        const T* col = w + (j + c) * Stride;
+        const T* col = w + (j + c) * stride;
         unroll<Regs>(
             [&](auto k) { part[c][k] = simd::fma(simd::load(col + k * V), xj, part[c][k]); });
       });
     }
-    unroll<Cols - full>([&](auto c) {
+    const auto last = [&](auto c) {
       const batch<T> xj = simd::broadcast(x[full + c]);
-      const T* col = w + (full + c) * Stride;
+      const T* col = w + (full + c) * stride;
       unroll<Regs>(
           [&](auto k) { part[c][k] = simd::fma(simd::load(col + k * V), xj, part[c][k]); });
-    });
+    };
+    if constexpr (is_constant<Cols>) {
+      unroll<Cols::value - Cols::value / Chains * Chains>(last);
+    } else {
+      unroll<Chains - 1>([&](auto c) {
+        if (full + c < cols) last(c);
+      });
+    }
     unroll<Regs>([&](auto k) {
       batch<T> sum = part[0][k];
-      unroll<chains - 1>([&](auto c) { sum += part[c + 1][k]; });
+      unroll<Chains - 1>([&](auto c) { sum += part[c + 1][k]; });
       acc[k] = sum;
     });
+  }
+}
+
+template <class T, std::size_t Regs, class Cols, class Stride>
+[[gnu::always_inline]] inline void accumulate_columns_over(const T* w, const T* x,
+                                                           std::array<batch<T>, Regs>& acc,
+                                                           Cols cols, Stride stride) noexcept {
+  if constexpr (is_constant<Cols>) {
+    accumulate_column_chains<T, Regs, accumulation_chains(Regs, Cols::value)>(w, x, acc, cols,
+                                                                              stride);
+  } else {
+    with_constant<accumulation_chains(Regs, dyn_columns)>(
+        accumulation_chains(Regs, cols), [&](auto chains) __attribute__((always_inline)) {
+          accumulate_column_chains<T, Regs, chains()>(w, x, acc, cols, stride);
+        });
+  }
+}
+
+/// accumulate_columns_over for a W of Cols columns with column stride Stride.
+template <class T, std::size_t Regs, std::size_t Cols, std::size_t Stride>
+[[gnu::always_inline]] inline void accumulate_columns(const T* w, const T* x,
+                                                      std::array<batch<T>, Regs>& acc) noexcept {
+  accumulate_columns_over<T, Regs>(w, x, acc, size_constant<Cols>{}, size_constant<Stride>{});
+}
+
+/// y = W x + b for a column-major W of `rows` (padded: a multiple of the width) x `cols`,
+/// each a size_constant or a run-time size. b == nullptr: no bias.
+template <class T, class Rows, class Cols>
+inline void matvec_col_major_over(const T* w, const T* x, std::type_identity_t<const T*> b,
+                                  std::type_identity_t<T*> y, Rows rows, Cols cols) noexcept {
+  constexpr std::size_t V = width<T>;
+  const std::size_t regs = rows / V;
+  const auto run = [&]<std::size_t Regs>(std::size_t first_reg) {
+    std::array<batch<T>, Regs> acc;
+    unroll<Regs>(
+        [&](auto k) { acc[k] = b ? simd::load(b + (first_reg + k) * V) : batch<T>(T(0)); });
+    accumulate_columns_over<T, Regs>(w + first_reg * V, x, acc, cols, rows);
+    unroll<Regs>([&](auto k) { simd::store(y + (first_reg + k) * V, acc[k]); });
+  };
+  if constexpr (is_constant<Rows>) {
+    static_assert(Rows::value % V == 0);
+    constexpr std::size_t block = block_registers(Rows::value / V);
+    constexpr std::size_t blocks = Rows::value / V / block;
+    constexpr std::size_t rest = Rows::value / V - blocks * block;
+    for (std::size_t blk = 0; blk < blocks; ++blk) run.template operator()<block>(blk * block);
+    if constexpr (rest > 0) run.template operator()<rest>(blocks * block);
+  } else {
+    constexpr std::size_t block = budget.sums;
+    std::size_t first = 0;
+    for (; first + block <= regs; first += block) run.template operator()<block>(first);
+    if (first < regs)
+      with_constant<block - 1>(
+          regs - first, [&](auto rest) __attribute__((always_inline)) {
+            run.template operator()<rest()>(first);
+          });
   }
 }
 
 /// y = W x + b for a column-major W of Rows (padded) x Cols. Rows is a multiple of the width.
 /// b == nullptr: no bias.
 template <class T, std::size_t Rows, std::size_t Cols>
-inline void matvec_col_major(const T* w, const T* x, const T* b, T* y) noexcept {
-  constexpr std::size_t V = width<T>;
-  static_assert(Rows % V == 0);
-  constexpr std::size_t regs = Rows / V;
-  constexpr std::size_t block = block_registers(regs);
-  constexpr std::size_t blocks = regs / block;
-  constexpr std::size_t rest = regs - blocks * block;
-  auto run = [&]<std::size_t Regs>(std::size_t first_reg) {
-    std::array<batch<T>, Regs> acc;
-    unroll<Regs>(
-        [&](auto k) { acc[k] = b ? simd::load(b + (first_reg + k) * V) : batch<T>(T(0)); });
-    accumulate_columns<T, Regs, Cols, Rows>(w + first_reg * V, x, acc);
-    unroll<Regs>([&](auto k) { simd::store(y + (first_reg + k) * V, acc[k]); });
-  };
-  for (std::size_t blk = 0; blk < blocks; ++blk) run.template operator()<block>(blk * block);
-  if constexpr (rest > 0) run.template operator()<rest>(blocks * block);
+[[gnu::always_inline]] inline void matvec_col_major(const T* w, const T* x, const T* b,
+                                                    T* y) noexcept {
+  matvec_col_major_over(w, x, b, y, size_constant<Rows>{}, size_constant<Cols>{});
 }
 
 /// y[r] = <W[r, :], x> + b[r] for a row-major W of Rows x padded(Cols); x padded with zeros.
@@ -113,4 +169,4 @@ constexpr bool prefer_row_major(std::size_t rows, std::size_t /*cols*/) noexcept
   return rows * 2 <= width<T>;
 }
 
-}  // namespace rnnx::kernels
+}  // namespace RNNX_NAMESPACE::kernels

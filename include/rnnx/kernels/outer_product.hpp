@@ -13,20 +13,18 @@
 
 namespace RNNX_NAMESPACE::kernels {
 
-/// W[:, j] += sum_{n < count} g_n * x_n[j]  for j < Cols.
-/// W is column-major with Rows rows (a multiple of the SIMD width) and column stride Rows;
-/// g_n is Rows values at g + n * g_stride, x_n is Cols values at x + n * x_stride.
+/// W[:, j] += sum_{n < count} g_n * x_n[j]  for j < cols.
+/// W is column-major with `rows` rows (a multiple of the SIMD width) and column stride rows;
+/// g_n is rows values at g + n * g_stride, x_n is cols values at x + n * x_stride.
 /// Tiles of budget.tile_registers registers x budget.tile_columns columns of sums
 /// (kernels/schedule.hpp) stay in registers across a block of rows n that stays in L1 for
-/// every tile.
-template <class T, std::size_t Rows, std::size_t Cols>
-inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T* x,
-                                      std::size_t x_stride, std::size_t count, T* w) noexcept {
+/// every tile. rows and cols: size_constant or run-time sizes (the tiles do not change the
+/// order of any sum).
+template <class T, class Rows, class Cols>
+inline void accumulate_outer_products_over(const T* g, std::size_t g_stride, const T* x,
+                                           std::size_t x_stride, std::size_t count, T* w, Rows rows,
+                                           Cols cols) noexcept {
   constexpr std::size_t V = simd::width<T>;
-  static_assert(Rows % V == 0);
-  constexpr std::size_t regs = Rows / V;
-  constexpr std::size_t tile_regs = std::min<std::size_t>(regs, budget.tile_registers);
-  constexpr std::size_t tile_cols = std::min<std::size_t>(Cols, budget.tile_columns);
   constexpr std::size_t rows_per_block = 64;
   using B = simd::batch<T>;
 
@@ -45,37 +43,66 @@ inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T*
       });
     }
     unroll<C>([&](auto c) {
-      T* col = w + (col0 + c) * Rows + reg0 * V;
+      T* col = w + (col0 + c) * rows + reg0 * V;
       unroll<R>([&](auto k) { simd::store(col + k * V, simd::load(col + k * V) + acc[c][k]); });
     });
   };
-  auto columns = [&]<std::size_t R>(std::size_t reg0, std::size_t n0, std::size_t n1) {
-    constexpr std::size_t full = Cols / tile_cols * tile_cols;
-    for (std::size_t c = 0; c < full; c += tile_cols)
-      tile.template operator()<R, tile_cols>(reg0, c, n0, n1);
-    if constexpr (Cols % tile_cols != 0)
-      tile.template operator()<R, Cols % tile_cols>(reg0, full, n0, n1);
+  // f(size_constant<tile>, first) over [0, n) in tiles of Most, then the rest: constants
+  // where n is one.
+  const auto tiles = [&]<std::size_t Most, class N>(N n, auto&& f) {
+    if constexpr (is_constant<N>) {
+      constexpr std::size_t tile_size = std::min<std::size_t>(N::value, Most);
+      constexpr std::size_t full = N::value / tile_size * tile_size;
+      for (std::size_t i = 0; i < full; i += tile_size) f(size_constant<tile_size>{}, i);
+      if constexpr (N::value % tile_size != 0) f(size_constant<N::value % tile_size>{}, full);
+    } else {
+      std::size_t i = 0;
+      for (; i + Most <= n; i += Most) f(size_constant<Most>{}, i);
+      if (i < n) with_constant<Most>(n - i, [&](auto rest) { f(rest, i); });
+    }
   };
+  const auto regs = [&] {
+    if constexpr (is_constant<Rows>)
+      return size_constant<Rows::value / V>{};
+    else
+      return rows / V;
+  }();
   for (std::size_t n0 = 0; n0 < count; n0 += rows_per_block) {
     const std::size_t n1 = std::min(count, n0 + rows_per_block);
-    constexpr std::size_t full = regs / tile_regs * tile_regs;
-    for (std::size_t r = 0; r < full; r += tile_regs)
-      columns.template operator()<tile_regs>(r, n0, n1);
-    if constexpr (regs % tile_regs != 0)
-      columns.template operator()<regs % tile_regs>(full, n0, n1);
+    tiles.template operator()<budget.tile_registers>(regs, [&](auto r, std::size_t reg0) {
+      tiles.template operator()<budget.tile_columns>(cols, [&](auto c, std::size_t col0) {
+        tile.template operator()<r(), c()>(reg0, col0, n0, n1);
+      });
+    });
   }
 }
 
-/// b += sum_{n < count} g_n  (Rows values each, a multiple of the SIMD width).
-template <class T, std::size_t Rows>
-inline void accumulate_rows(const T* g, std::size_t g_stride, std::size_t count, T* b) noexcept {
+/// accumulate_outer_products_over for Rows x Cols.
+template <class T, std::size_t Rows, std::size_t Cols>
+inline void accumulate_outer_products(const T* g, std::size_t g_stride, const T* x,
+                                      std::size_t x_stride, std::size_t count, T* w) noexcept {
+  static_assert(Rows % simd::width<T> == 0);
+  accumulate_outer_products_over(g, g_stride, x, x_stride, count, w, size_constant<Rows>{},
+                                 size_constant<Cols>{});
+}
+
+/// b += sum_{n < count} g_n  (rows values each, a multiple of the SIMD width; a size_constant
+/// or a run-time size).
+template <class T, class Rows>
+inline void accumulate_rows_over(const T* g, std::size_t g_stride, std::size_t count, T* b,
+                                 Rows rows) noexcept {
   constexpr std::size_t V = simd::width<T>;
-  static_assert(Rows % V == 0);
-  for (std::size_t k = 0; k < Rows / V; ++k) {
+  for (std::size_t k = 0; k < rows / V; ++k) {
     simd::batch<T> sum = simd::load(b + k * V);
     for (std::size_t n = 0; n < count; ++n) sum += simd::load(g + n * g_stride + k * V);
     simd::store(b + k * V, sum);
   }
+}
+
+template <class T, std::size_t Rows>
+inline void accumulate_rows(const T* g, std::size_t g_stride, std::size_t count, T* b) noexcept {
+  static_assert(Rows % simd::width<T> == 0);
+  accumulate_rows_over(g, g_stride, count, b, size_constant<Rows>{});
 }
 
 /// Transposes a column-major Rows x Cols matrix (column stride `stride`) into a column-major
@@ -87,4 +114,4 @@ inline void transpose(const T* w, std::size_t rows, std::size_t cols, std::size_
     for (std::size_t r = 0; r < rows; ++r) wt[r * t_stride + c] = w[c * stride + r];
 }
 
-}  // namespace rnnx::kernels
+}  // namespace RNNX_NAMESPACE::kernels

@@ -73,6 +73,10 @@ constexpr std::size_t accumulation_chains(std::size_t registers, std::size_t col
   return chains;
 }
 
+/// Columns enough for the most chains: accumulation_chains(registers, dyn_columns) is the most
+/// a product of `registers` rows ever gets, whatever its columns.
+inline constexpr std::size_t dyn_columns = std::size_t{1} << 20;
+
 /// The chains of a product whose column count is known only at run time (rnnx::dynamic):
 /// as for a product of a few chains' worth of columns.
 constexpr std::size_t accumulation_chains(std::size_t registers) noexcept {
@@ -86,15 +90,20 @@ constexpr std::size_t stream_block_registers(std::size_t registers) noexcept {
   return r < registers ? r : registers;
 }
 
+/// The most slices of a cell's `gates` gate sums that share one pass over W_hh for K vectors.
+constexpr std::size_t most_block_slices(std::size_t gates, std::size_t K = 1) noexcept {
+  if (gates == 0) gates = 1;
+  const std::size_t sums = K == 1 ? budget.sums : budget.stream_sums;
+  const std::size_t s = sums / (K * gates);
+  return s < 1 ? 1 : s;
+}
+
 /// Slices (one register of hidden units each) of a cell whose `gates` gate sums share one
 /// pass over W_hh for K vectors, out of `slices`: a divisor of slices, so every pass has the
 /// same shape.
 constexpr std::size_t block_slices(std::size_t slices, std::size_t gates,
                                    std::size_t K = 1) noexcept {
-  if (gates == 0) gates = 1;
-  const std::size_t sums = K == 1 ? budget.sums : budget.stream_sums;
-  std::size_t s = sums / (K * gates);
-  if (s < 1) s = 1;
+  std::size_t s = most_block_slices(gates, K);
   if (s > slices) s = slices;
   while (slices % s != 0) --s;
   return s;

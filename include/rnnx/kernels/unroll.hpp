@@ -3,6 +3,7 @@
 // indexed by it stay in registers.
 
 #include <array>
+#include <cassert>
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -20,6 +21,25 @@ template <std::size_t N, class F>
     (body(std::integral_constant<std::size_t, I>{}), ...);
   }
   (std::make_index_sequence<N>{});
+}
+
+/// A size known at compile time, where a kernel takes either a constant or a run-time size
+/// (rnnx::dyn layers): code written over `std::size_t n` with N = size_constant<8> folds as if
+/// 8 were written in it.
+template <std::size_t N>
+using size_constant = std::integral_constant<std::size_t, N>;
+template <class N>
+inline constexpr bool is_constant = !std::is_same_v<N, std::size_t>;
+
+/// f(size_constant<n>) for a run-time n in [1, Max]: how a run-time size picks one of a few
+/// compiled register blockings.
+template <std::size_t Max, class F>
+[[gnu::always_inline]] inline void with_constant(std::size_t n, F&& f) {
+  assert(0 < n && n <= Max);
+  [&]<std::size_t... I>(std::index_sequence<I...>) __attribute__((always_inline)) {
+    (void)((n == I + 1 ? (f(size_constant<I + 1>{}), true) : false) || ...);
+  }
+  (std::make_index_sequence<Max>{});
 }
 
 /// dst = src for arrays (of arrays) of SIMD registers, one register at a time. g++ 12 with
@@ -50,4 +70,4 @@ inline void fill_registers(std::array<R, N>& regs, const V& value) noexcept {
   });
 }
 
-}  // namespace rnnx::kernels
+}  // namespace RNNX_NAMESPACE::kernels

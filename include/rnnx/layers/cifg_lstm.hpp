@@ -30,6 +30,7 @@ struct cifg_lstm_equations {
 template <std::size_t In, std::size_t H, class T = float>
 class cifg_lstm : public cell<cifg_lstm_equations, In, H, T> {
  public:
+  using cell<cifg_lstm_equations, In, H, T>::cell;
   template <class U>
   using rebind = cifg_lstm<In, H, U>;
 };

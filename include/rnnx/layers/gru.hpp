@@ -28,6 +28,7 @@ struct gru_equations {
 template <std::size_t In, std::size_t H, class T = float>
 class gru : public cell<gru_equations, In, H, T> {
  public:
+  using cell<gru_equations, In, H, T>::cell;
   template <class U>
   using rebind = gru<In, H, U>;
 };

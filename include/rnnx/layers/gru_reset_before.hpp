@@ -32,6 +32,7 @@ struct gru_reset_before_equations {
 template <std::size_t In, std::size_t H, class T = float>
 class gru_reset_before : public cell<gru_reset_before_equations, In, H, T> {
  public:
+  using cell<gru_reset_before_equations, In, H, T>::cell;
   template <class U>
   using rebind = gru_reset_before<In, H, U>;
 };

@@ -28,6 +28,7 @@ struct indrnn_equations {
 template <std::size_t In, std::size_t H, class T = float>
 class indrnn : public cell<indrnn_equations, In, H, T> {
  public:
+  using cell<indrnn_equations, In, H, T>::cell;
   template <class U>
   using rebind = indrnn<In, H, U>;
 };

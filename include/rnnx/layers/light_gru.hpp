@@ -28,6 +28,7 @@ struct light_gru_equations {
 template <std::size_t In, std::size_t H, class T = float>
 class light_gru : public cell<light_gru_equations, In, H, T> {
  public:
+  using cell<light_gru_equations, In, H, T>::cell;
   template <class U>
   using rebind = light_gru<In, H, U>;
 };

@@ -49,6 +49,7 @@ template <std::size_t In, std::size_t H, class T = float, bool Peephole = false>
 class lstm
     : public cell<std::conditional_t<Peephole, peephole_lstm_equations, lstm_equations>, In, H, T> {
  public:
+  using cell<std::conditional_t<Peephole, peephole_lstm_equations, lstm_equations>, In, H, T>::cell;
   template <class U>
   using rebind = lstm<In, H, U, Peephole>;
   static constexpr bool has_peepholes = Peephole;

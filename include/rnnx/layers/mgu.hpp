@@ -29,6 +29,7 @@ struct mgu_equations {
 template <std::size_t In, std::size_t H, class T = float>
 class mgu : public cell<mgu_equations, In, H, T> {
  public:
+  using cell<mgu_equations, In, H, T>::cell;
   template <class U>
   using rebind = mgu<In, H, U>;
 };

@@ -47,6 +47,31 @@ struct staged_gates {
   }
 };
 
+/// The gate rows above with sizes chosen at run time (rnnx::dyn): G gates of H units, the first
+/// G1 in a first stage (G1 == G: gate_interleaved, else staged_gates), Cols columns (0: a
+/// vector). The same index as the compile-time layouts give for the same sizes.
+template <class T>
+struct dynamic_gate_rows {
+  std::size_t gates = 1, first_gates = 1, hidden = 0, cols = 0;
+
+  constexpr std::size_t columns() const noexcept { return cols == 0 ? 1 : cols; }
+  constexpr std::size_t size() const noexcept {
+    return gates * simd::padded<T>(hidden) * columns();
+  }
+  constexpr std::size_t index(std::size_t r, std::size_t c) const noexcept {
+    constexpr std::size_t V = simd::width<T>;
+    const std::size_t Hs = simd::padded<T>(hidden), unit = r % hidden;
+    std::size_t gate = r / hidden, stage_gates = first_gates, offset = 0;
+    if (gate >= first_gates) {
+      offset = first_gates * Hs * columns();
+      gate -= first_gates;
+      stage_gates = gates - first_gates;
+    }
+    return offset + c * stage_gates * Hs + unit / V * stage_gates * V + gate * V + unit % V;
+  }
+  friend constexpr bool operator==(const dynamic_gate_rows&, const dynamic_gate_rows&) = default;
+};
+
 /// Plain column-major with rows padded to whole registers.
 template <class T, std::size_t Rows>
 struct column_major {
@@ -86,6 +111,31 @@ struct parameter {
   constexpr const T* raw() const noexcept { return data.data(); }
 
   friend constexpr bool operator==(const parameter&, const parameter&) = default;
+};
+
+/// A parameter whose sizes are chosen at run time (rnnx::dyn), in a run-time Layout (one with
+/// size() and index(r, c)): the members of parameter, with rows, cols, rank and count values.
+template <class T, class Layout>
+struct dynamic_parameter {
+  using scalar = T;
+  std::size_t rows = 0, cols = 0, rank = 1, count = 0;
+  Layout layout{};
+  simd::aligned_vector<T> data;
+
+  dynamic_parameter() = default;
+  dynamic_parameter(std::size_t r, std::size_t c, const Layout& l)
+      : rows(r),
+        cols(c),
+        rank(c == 0 ? 1 : 2),
+        count(c == 0 ? r : r * c),
+        layout(l),
+        data(l.size(), T(0)) {}
+
+  T& at(std::size_t r, std::size_t c = 0) noexcept { return data[layout.index(r, c)]; }
+  const T& at(std::size_t r, std::size_t c = 0) const noexcept { return data[layout.index(r, c)]; }
+  const T* raw() const noexcept { return data.data(); }
+
+  friend bool operator==(const dynamic_parameter&, const dynamic_parameter&) = default;
 };
 
 /// The weights (G*H x Cols) or biases (Cols == 0) of a gated recurrent cell.

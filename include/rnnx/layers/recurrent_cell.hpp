@@ -34,6 +34,9 @@ class recurrent_cell {
   template <class State>
   static constexpr bool is_state = std::is_same_v<State, typename Cell::state>;
   template <class C>
+  static constexpr bool sized_at_run_time =
+      std::remove_cvref_t<decltype(std::declval<const C&>().w_)>::sized_at_run_time;
+  template <class C>
   static constexpr bool two_stage =
       std::remove_cvref_t<decltype(std::declval<const C&>().w_)>::two_stage;
 
@@ -47,9 +50,14 @@ class recurrent_cell {
   template <class State, class Source>
   requires is_state<State>
   void step(const T* x, State& s, T* y, const Source& source) const noexcept {
-    alignas(simd::alignment) T xg[std::remove_cvref_t<decltype(weights())>::gate_stride];
-    source.project_input(weights(), x, xg);
-    advance(xg, s, y, source);
+    if constexpr (sized_at_run_time<Cell>) {
+      source.project_input(weights(), x, s.xg.data());
+      advance(s.xg.data(), s, y, source);
+    } else {
+      alignas(simd::alignment) T xg[std::remove_cvref_t<decltype(weights())>::gate_stride];
+      source.project_input(weights(), x, xg);
+      advance(xg, s, y, source);
+    }
   }
 
   template <class State>
@@ -73,21 +81,41 @@ class recurrent_cell {
   requires is_state<State>
   void step_streams(const std::array<const T*, N>& x, const std::array<State*, N>& s,
                     const std::array<T*, N>& y, const Source& source) const noexcept {
+    engine::stream_buffers<T, N> buffers;
+    if constexpr (sized_at_run_time<Cell>) {
+      for (std::size_t k = 0; k < N; ++k) {
+        buffers.xg[k] = s[k]->xg.data();
+        buffers.hg[k] = s[k]->hg.data();
+      }
+    }
     if constexpr (two_stage<Cell>) {
-      std::array<typename Cell::stage_scratch, N> scratch;
+      std::conditional_t<sized_at_run_time<Cell>, std::array<typename Cell::stage_scratch*, N>,
+                         std::array<typename Cell::stage_scratch, N>>
+          scratch;
+      const auto scratch_of = [&](std::size_t k) -> auto& {
+        if constexpr (sized_at_run_time<Cell>)
+          return *scratch[k];
+        else
+          return scratch[k];
+      };
       std::array<const T*, N> v;
-      for (std::size_t k = 0; k < N; ++k) v[k] = scratch[k].v.data();
+      for (std::size_t k = 0; k < N; ++k) {
+        if constexpr (sized_at_run_time<Cell>) scratch[k] = &s[k]->stage;
+        v[k] = scratch_of(k).v.data();
+      }
       engine::step_states<N>(
           weights(), source, x, s, y, v,
           [&](auto stage, std::size_t slice, const T* xg, const batch* hg, std::size_t k)
               __attribute__((always_inline)) {
-                cell().update(stage, slice, xg, hg, *s[k], y[k], scratch[k]);
-              });
+                cell().update(stage, slice, xg, hg, *s[k], y[k], scratch_of(k));
+              },
+          buffers);
     } else {
       engine::step_states<N>(
           weights(), source, x, s, y, {},
           [&](std::size_t slice, const T* xg, const batch* hg, std::size_t k)
-              __attribute__((always_inline)) { cell().update(slice, xg, hg, *s[k], y[k]); });
+              __attribute__((always_inline)) { cell().update(slice, xg, hg, *s[k], y[k]); },
+          buffers);
     }
   }
 
@@ -106,18 +134,28 @@ class recurrent_cell {
   void advance(const T* xg, State& s, T* y, const Source& from) const noexcept {
     const Source source = from;  // its matrix pointers in registers, not reloaded per pass
     if constexpr (two_stage<Cell>) {
-      typename Cell::stage_scratch scratch;
-      engine::recur(
-          weights(), source, xg, s.h.data(), scratch.v.data(),
-          [&](auto stage, std::size_t slice, const T* x, const batch* hg) __attribute__((
-              always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); });
+      const auto run = [&](typename Cell::stage_scratch & scratch) __attribute__((always_inline)) {
+        engine::recur(
+            weights(), source, xg, s.h.data(), scratch.v.data(),
+            [&](auto stage, std::size_t slice, const T* x, const batch* hg) __attribute__((
+                always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); });
+      };
+      if constexpr (sized_at_run_time<Cell>) {
+        run(s.stage);
+      } else {
+        typename Cell::stage_scratch scratch;
+        run(scratch);
+      }
     } else {
       engine::recur(
           weights(), source, xg, s.h.data(), nullptr,
           [&](std::size_t slice, const T* x, const batch* hg)
               __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); });
     }
-    simd::copy<std::remove_cvref_t<decltype(s.h)>::padded_size>(y, s.h.data());
+    if constexpr (sized_at_run_time<Cell>)
+      std::copy_n(y, s.h.padded_size, s.h.data());
+    else
+      simd::copy<std::remove_cvref_t<decltype(s.h)>::padded_size>(y, s.h.data());
   }
 };
 

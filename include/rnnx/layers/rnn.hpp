@@ -42,6 +42,7 @@ class rnn : public cell<rnn_equations<Act>, In, H, T> {
                 "(as torch.nn.RNN)");
 
  public:
+  using cell<rnn_equations<Act>, In, H, T>::cell;
   template <class U>
   using rebind = rnn<In, H, Act, U>;
 };

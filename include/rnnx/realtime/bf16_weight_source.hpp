@@ -59,7 +59,8 @@ struct bf16_weight_source {
     return r;
   }
   template <std::size_t S, std::size_t Registers>
-  [[gnu::always_inline]] void accumulate_block(const rounded_operand& v, std::size_t first,
+  [[gnu::always_inline]] void accumulate_block(const W&, const rounded_operand& v,
+                                               std::size_t first,
                                                std::array<batch, Registers>& sums) const noexcept {
     kernels::accumulate_column_pairs<Registers, pairs>(
         hidden + hidden_layout::block_start(W::template row_offset<S> + first), v.words, sums);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <span>
 
 #include "rnnx/isa.hpp"
@@ -36,4 +37,26 @@ struct alignas(alignment) padded_array {
   friend constexpr bool operator==(const padded_array&, const padded_array&) = default;
 };
 
-}  // namespace rnnx::simd
+/// The same storage with its length chosen at run time (N == rnnx::dyn, extent.hpp): on the
+/// heap, allocated once when it is made.
+template <class T>
+struct padded_array<T, std::numeric_limits<std::size_t>::max()> {
+  std::size_t size = 0;
+  std::size_t padded_size = 0;
+  aligned_vector<T> storage;
+
+  padded_array() = default;
+  explicit padded_array(std::size_t n) : size(n), padded_size(padded<T>(n)), storage(padded_size) {}
+
+  T& operator[](std::size_t i) noexcept { return storage[i]; }
+  const T& operator[](std::size_t i) const noexcept { return storage[i]; }
+  T* data() noexcept { return storage.data(); }
+  const T* data() const noexcept { return storage.data(); }
+  std::span<T> values() noexcept { return std::span<T>(storage.data(), size); }
+  std::span<const T> values() const noexcept { return std::span<const T>(storage.data(), size); }
+  void fill_zero() noexcept { std::fill(storage.begin(), storage.end(), T(0)); }
+
+  friend bool operator==(const padded_array&, const padded_array&) = default;
+};
+
+}  // namespace RNNX_NAMESPACE::simd
