@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstring>
@@ -35,7 +36,7 @@ void copy_parameters(const From& from, To& to) {
   from.visit_parameters([&](std::string_view, const auto& p) {
     auto& v = values.emplace_back();
     for (std::size_t r = 0; r < p.rows; ++r)
-      for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) v.push_back(p.at(r, c));
+      for (std::size_t c = 0; c < std::max<std::size_t>(p.cols, 1); ++c) v.push_back(p.at(r, c));
   });
   std::size_t i = 0;
   to.visit_parameters([&](std::string_view name, auto& p) {
@@ -43,7 +44,7 @@ void copy_parameters(const From& from, To& to) {
     ASSERT_EQ(values[i].size(), p.count) << name;
     std::size_t k = 0;
     for (std::size_t r = 0; r < p.rows; ++r)
-      for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+      for (std::size_t c = 0; c < std::max<std::size_t>(p.cols, 1); ++c)
         p.at(r, c) = static_cast<typename To::scalar>(values[i][k++]);
     ++i;
   });
@@ -58,7 +59,7 @@ std::unique_ptr<Typed> random_cell(unsigned seed, double scale) {
   std::uniform_real_distribution<double> dist(-scale, scale);
   typed->visit_parameters([&](std::string_view, auto& p) {
     for (std::size_t r = 0; r < p.rows; ++r)
-      for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)
+      for (std::size_t c = 0; c < std::max<std::size_t>(p.cols, 1); ++c)
         p.at(r, c) = typename Typed::scalar(dist(gen));
   });
   return typed;
@@ -166,7 +167,7 @@ std::vector<typename Cell::scalar> parameter_values(const Cell& cell) {
   std::vector<typename Cell::scalar> v;
   cell.visit_parameters([&](std::string_view, const auto& p) {
     for (std::size_t r = 0; r < p.rows; ++r)
-      for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c) v.push_back(p.at(r, c));
+      for (std::size_t c = 0; c < std::max<std::size_t>(p.cols, 1); ++c) v.push_back(p.at(r, c));
   });
   return v;
 }

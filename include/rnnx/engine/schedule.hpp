@@ -18,7 +18,7 @@ namespace RNNX_NAMESPACE::engine {
 
 /// The schedule of a cell with storage Weights (engine/recurrent_weights.hpp). The numbers are
 /// constants for a typed cell; for one with run-time sizes (rnnx::dyn) the same rules run on
-/// its shape, and with_block_slices picks the compiled blocking they choose.
+/// its shape.
 template <class Weights>
 struct recurrence_schedule {
   using shape_type = typename Weights::shape_type;
@@ -43,17 +43,6 @@ struct recurrence_schedule {
     else
       return chain_count<S>(shape);
   }
-  /// f(size_constant<block_slices_of<S, K>(shape)>): the blocking as a constant.
-  template <std::size_t S, std::size_t K = 1, class F>
-  [[gnu::always_inline]] static void with_block_slices(const shape_type& shape, F&& f) {
-    if constexpr (!Weights::sized_at_run_time) {
-      f(kernels::size_constant<block_slices_of<S, K>(shape_type{})>{});
-    } else {
-      constexpr std::size_t most = kernels::most_block_slices(Weights::template stage_gates<S>, K);
-      kernels::with_constant<most>(block_slices_of<S, K>(shape), f);
-    }
-  }
-
   /// The same numbers as constants, for a cell whose sizes are constants.
   template <std::size_t S, std::size_t K = 1>
   static constexpr std::size_t block_slices = block_slices_of<S, K>(shape_type{});

@@ -37,6 +37,7 @@ struct recurrence_tape {
   // W_ih^T and W_hh^T, column-major, so that W^T d runs on the forward kernel.
   simd::aligned_vector<T> weight_ih_t;
   simd::aligned_vector<T> weight_hh_t;
+  simd::aligned_vector<T> sums;  // a sequence group's gate sums (run-time sizes only)
   typename W::shape_type shape;
 
   /// Buffers for a batch (the layer concept's call: a typed cell knows its shape).
@@ -51,6 +52,8 @@ struct recurrence_tape {
       weight_ih_t.assign(shape.in_stride() * shape.gate_stride(), T(0));
     if (W::has_hidden && weight_hh_t.size() != shape.hidden_stride() * shape.gate_stride())
       weight_hh_t.assign(shape.hidden_stride() * shape.gate_stride(), T(0));
+    if constexpr (W::sized_at_run_time)
+      grow(sums, recurrence_schedule<W>::sequence_group * shape.gate_stride());
     grow(initial_h, batch_size * shape.hidden_stride());
     grow(gates, batch_size * steps * shape.gate_stride());
     grow(dh, batch_size * shape.hidden_stride());
@@ -84,38 +87,52 @@ inline const typename W::scalar* previous_h(const recurrence_tape<W>& tape,
 /// for all K. K = 1 is exactly the single step's arithmetic.
 template <std::size_t K, std::size_t S, class W, class Cell>
 inline void stage_sums(const W& w, const std::array<const typename W::scalar*, K>& operands,
-                       Cell&& cell) noexcept {
+                       Cell&& cell, typename W::scalar* buffer = nullptr) noexcept {
   using T = typename W::scalar;
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
   const auto& shape = w.shape();
-  schedule::template with_block_slices<S, K>(
-      shape, [&](auto block) __attribute__((always_inline)) {
-        constexpr std::size_t blocks = block(), registers = blocks * gates;
-        const T* bias = w.bias_hh.raw() + shape.template row_offset<S>();
-        const T* weights = w.weight_hh.raw() + shape.template weight_offset<S>();
-        for (std::size_t first = 0; first < shape.slices(); first += blocks) {
-          const std::size_t offset = first * gates * V;
-          std::array<std::array<simd::batch<T>, registers>, K> hg;
-          kernels::unroll<K>([&](auto k) {
-            kernels::unroll<registers>(
-                [&](auto r) { hg[k][r] = simd::load(bias + offset + r * V); });
-          });
-          if constexpr (K == 1) {
-            kernels::accumulate_columns_over<T, registers>(weights + offset, operands[0], hg[0],
-                                                           shape.hidden_size(),
-                                                           shape.template stage_rows<S>());
-          } else {
-            kernels::accumulate_columns_streams_over<T, registers, K>(
-                weights + offset, operands, hg, 0, shape.hidden_size(),
-                shape.template stage_rows<S>(), kernels::size_constant<1>{});
-          }
-          kernels::unroll<K>([&](auto k) {
-            kernels::unroll<blocks>(
-                [&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * gates); });
-          });
-        }
+  if constexpr (W::sized_at_run_time) {
+    // Through `buffer` (K gate rows), as recur_stage does for run-time sizes: the same sums,
+    // with one chain for K > 1 as the register pass below forms them.
+    std::array<T*, K> sums;
+    for (std::size_t k = 0; k < K; ++k) sums[k] = buffer + k * shape.gate_stride();
+    kernels::matvec_rows_streams_over(w.weight_hh.raw() + shape.template weight_offset<S>(),
+                                      operands, w.bias_hh.raw() + shape.template row_offset<S>(),
+                                      sums, shape.template stage_rows<S>(), shape.hidden_size(),
+                                      K == 1 ? schedule::template chain_count<S>(shape) : 1,
+                                      std::size_t{0}, shape.template stage_registers<S>());
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t slice = 0; slice < shape.slices(); ++slice) {
+        std::array<simd::batch<T>, gates> hg;
+        kernels::unroll<gates>(
+            [&](auto g) { hg[g] = simd::load(sums[k] + (slice * gates + g) * V); });
+        cell(k, slice, hg.data());
+      }
+  } else {
+    constexpr std::size_t blocks = schedule::template block_slices<S, K>;
+    constexpr std::size_t registers = schedule::template block_registers<S, K>;
+    const T* bias = w.bias_hh.raw() + W::template row_offset<S>;
+    const T* weights = w.weight_hh.raw() + W::template weight_offset<S>;
+    for (std::size_t first = 0; first < W::slices; first += blocks) {
+      const std::size_t offset = first * gates * V;
+      std::array<std::array<simd::batch<T>, registers>, K> hg;
+      kernels::unroll<K>([&](auto k) {
+        kernels::unroll<registers>([&](auto r) { hg[k][r] = simd::load(bias + offset + r * V); });
       });
+      if constexpr (K == 1) {
+        kernels::accumulate_columns<T, registers, W::hidden_size, W::template stage_rows<S>>(
+            weights + offset, operands[0], hg[0]);
+      } else {
+        kernels::accumulate_columns_streams<T, registers, W::hidden_size, W::template stage_rows<S>,
+                                            K>(weights + offset, operands, hg);
+      }
+      kernels::unroll<K>([&](auto k) {
+        kernels::unroll<blocks>(
+            [&](auto s) { cell(std::size_t{k}, first + s, hg[k].data() + s * gates); });
+      });
+    }
+  }
 }
 
 /// The recurrence of training's forward over a batch: for each step, for each group of
@@ -158,9 +175,11 @@ inline void forward_batch(const W& w, const typename W::scalar* xs, std::size_t 
       } else {
         kernels::unroll<W::stages>([&](auto stage) __attribute__((always_inline)) {
           stage_sums<K, decltype(stage)::value>(
-              w, of[stage], [&](std::size_t k, std::size_t slice, const batch* hg) {
+              w, of[stage],
+              [&](std::size_t k, std::size_t slice, const batch* hg) {
                 slice_of(stage, k, slice, hg);
-              });
+              },
+              tape.sums.data());
         });
       }
     });

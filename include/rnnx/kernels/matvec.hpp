@@ -31,6 +31,7 @@ template <class T, std::size_t Regs, class Cols, class Stride>
                                                            std::array<batch<T>, Regs>& acc,
                                                            Cols cols, Stride stride) noexcept;
 
+/// accumulate_columns_over for a constant column count, its chains side by side in registers.
 template <class T, std::size_t Regs, std::size_t Chains, class Cols, class Stride>
 inline void accumulate_column_chains(const T* w, const T* x, std::array<batch<T>, Regs>& acc,
                                      Cols cols, Stride stride) noexcept {
@@ -64,13 +65,7 @@ inline void accumulate_column_chains(const T* w, const T* x, std::array<batch<T>
       unroll<Regs>(
           [&](auto k) { part[c][k] = simd::fma(simd::load(col + k * V), xj, part[c][k]); });
     };
-    if constexpr (is_constant<Cols>) {
-      unroll<Cols::value - Cols::value / Chains * Chains>(last);
-    } else {
-      unroll<Chains - 1>([&](auto c) {
-        if (full + c < cols) last(c);
-      });
-    }
+    unroll<Cols::value - Cols::value / Chains * Chains>(last);
     unroll<Regs>([&](auto k) {
       batch<T> sum = part[0][k];
       unroll<Chains - 1>([&](auto c) { sum += part[c + 1][k]; });
@@ -87,10 +82,29 @@ template <class T, std::size_t Regs, class Cols, class Stride>
     accumulate_column_chains<T, Regs, accumulation_chains(Regs, Cols::value)>(w, x, acc, cols,
                                                                               stride);
   } else {
-    with_constant<accumulation_chains(Regs, dyn_columns)>(
-        accumulation_chains(Regs, cols), [&](auto chains) __attribute__((always_inline)) {
-          accumulate_column_chains<T, Regs, chains()>(w, x, acc, cols, stride);
-        });
+    // A run-time column count: the same chains, one after the other (their partial sums
+    // added in the same order), so that one body serves every chain count a size may pick.
+    constexpr std::size_t V = width<T>;
+    const std::size_t chains = accumulation_chains(Regs, cols);
+    std::array<batch<T>, Regs> total;
+    assign_registers(total, acc);
+    for (std::size_t c = 0; c < chains; ++c) {
+      std::array<batch<T>, Regs> part;
+      if (c == 0)
+        assign_registers(part, total);
+      else
+        fill_registers(part, batch<T>(T(0)));
+      for (std::size_t j = c; j < cols; j += chains) {
+        const batch<T> xj = simd::broadcast(x[j]);
+        const T* col = w + j * stride;
+        unroll<Regs>([&](auto k) { part[k] = simd::fma(simd::load(col + k * V), xj, part[k]); });
+      }
+      if (c == 0)
+        assign_registers(total, part);
+      else
+        unroll<Regs>([&](auto k) { total[k] += part[k]; });
+    }
+    assign_registers(acc, total);
   }
 }
 
@@ -142,24 +156,51 @@ template <class T, std::size_t Rows, std::size_t Cols>
   matvec_col_major_over(w, x, b, y, size_constant<Rows>{}, size_constant<Cols>{});
 }
 
-/// y[r] = <W[r, :], x> + b[r] for a row-major W of Rows x padded(Cols); x padded with zeros.
-/// b == nullptr: no bias.
-template <class T, std::size_t Rows, std::size_t Cols>
-inline void matvec_row_major(const T* w, const T* x, const T* b, T* y) noexcept {
+/// y[r] = <W[r, :], x> + b[r] for a row-major W of `rows` x padded(cols); x padded with
+/// zeros. b == nullptr: no bias. Each row's registers dealt round-robin to up to 4 chains.
+/// rows and cols: size_constant or run-time sizes.
+template <class T, class Rows, class Cols>
+inline void matvec_row_major_over(const T* w, const T* x, std::type_identity_t<const T*> b,
+                                  std::type_identity_t<T*> y, Rows rows, Cols cols) noexcept {
   constexpr std::size_t V = width<T>;
-  constexpr std::size_t regs = simd::registers<T>(Cols);
-  constexpr std::size_t stride = regs * V;
-  constexpr std::size_t chains = regs < 4 ? regs : 4;
-  for (std::size_t r = 0; r < Rows; ++r) {
-    const T* row = w + r * stride;
-    std::array<batch<T>, chains> acc;
-    fill_registers(acc, batch<T>(T(0)));
-    unroll<regs>([&](auto k) {
-      acc[k % chains] = simd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[k % chains]);
-    });
-    unroll<chains - 1>([&](auto c) { acc[0] += acc[c + 1]; });
-    y[r] = simd::reduce_add(acc[0]) + (b ? b[r] : T(0));
+  const std::size_t regs = simd::registers<T>(cols);
+  const std::size_t stride = regs * V;
+  const auto run = [&]<std::size_t Chains>() {
+    for (std::size_t r = 0; r < rows; ++r) {
+      const T* row = w + r * stride;
+      std::array<batch<T>, Chains> acc;
+      fill_registers(acc, batch<T>(T(0)));
+      const auto add = [&](auto c, std::size_t k) {
+        acc[c] = simd::fma(simd::load(row + k * V), simd::load(x + k * V), acc[c]);
+      };
+      if constexpr (is_constant<Cols>) {
+        unroll<simd::registers<T>(Cols::value)>(
+            [&](auto k) { add(size_constant<k % Chains>{}, k); });
+      } else {
+        std::size_t k = 0;
+        for (; k + Chains <= regs; k += Chains) unroll<Chains>([&](auto c) { add(c, k + c); });
+        unroll<Chains - 1>([&](auto c) {
+          if (k + c < regs) add(c, k + c);
+        });
+      }
+      unroll<Chains - 1>([&](auto c) { acc[0] += acc[c + 1]; });
+      y[r] = simd::reduce_add(acc[0]) + (b ? b[r] : T(0));
+    }
+  };
+  if constexpr (is_constant<Cols>) {
+    constexpr std::size_t regs_constant = simd::registers<T>(Cols::value);
+    run.template operator() < regs_constant<4 ? regs_constant : 4>();
+  } else {
+    with_constant<4>(regs < 4 ? regs : 4,
+                     [&](auto chains) { run.template operator()<chains()>(); });
   }
+}
+
+/// matvec_row_major_over for Rows x Cols.
+template <class T, std::size_t Rows, std::size_t Cols>
+[[gnu::always_inline]] inline void matvec_row_major(const T* w, const T* x, const T* b,
+                                                    T* y) noexcept {
+  matvec_row_major_over(w, x, b, y, size_constant<Rows>{}, size_constant<Cols>{});
 }
 
 /// Whether a Rows x Cols product is faster as row dot products: when the output would fill

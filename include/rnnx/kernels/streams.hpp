@@ -100,14 +100,18 @@ inline void matvec_rows_streams_over(const T* w, const std::array<const T*, K>& 
     if constexpr (full < Count::value)
       run.template operator()<Count::value - full>(first_reg + full);
   } else {
+    // Blocks of the most registers, then halves of it down to one: a row's sum does not
+    // depend on its block, and a handful of compiled blocks serve every size.
     constexpr std::size_t block = stream_block_registers<K>(budget.stream_sums);
     std::size_t r = 0;
     for (; r + block <= count; r += block) run.template operator()<block>(first_reg + r);
-    if (r < count)
-      with_constant<block - 1>(
-          count - r, [&](auto rest) __attribute__((always_inline)) {
-            run.template operator()<rest()>(first_reg + r);
-          });
+    const auto smaller = [&](auto self, auto size) {
+      if constexpr (size() > 0) {
+        for (; r + size() <= count; r += size()) run.template operator()<size()>(first_reg + r);
+        self(self, size_constant<size() / 2>{});
+      }
+    };
+    smaller(smaller, size_constant<block / 2>{});
   }
 }
 

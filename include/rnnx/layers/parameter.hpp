@@ -114,22 +114,27 @@ struct parameter {
 };
 
 /// A parameter whose sizes are chosen at run time (rnnx::dyn), in a run-time Layout (one with
-/// size() and index(r, c)): the members of parameter, with rows, cols, rank and count values.
+/// size() and index(r, c)): the members of parameter, with rows, cols and count values and
+/// rank() (as rnnx::dynamic's parameter views).
 template <class T, class Layout>
 struct dynamic_parameter {
   using scalar = T;
-  std::size_t rows = 0, cols = 0, rank = 1, count = 0;
+  std::size_t rows = 0, cols = 0, count = 0;
   Layout layout{};
   simd::aligned_vector<T> data;
 
   dynamic_parameter() = default;
   dynamic_parameter(std::size_t r, std::size_t c, const Layout& l)
-      : rows(r),
-        cols(c),
-        rank(c == 0 ? 1 : 2),
-        count(c == 0 ? r : r * c),
-        layout(l),
-        data(l.size(), T(0)) {}
+      : rows(r), cols(c), count(c == 0 ? r : r * c), layout(l), data(l.size(), T(0)) {}
+  // Explicit: a visitor that takes the parameter by value (auto p, right for the views
+  // rnnx::dynamic's dense layers pass) would fill a copy and leave the layer as it was; this
+  // way it does not compile. Layers holding parameters still copy and move as usual.
+  explicit dynamic_parameter(const dynamic_parameter&) = default;
+  dynamic_parameter(dynamic_parameter&&) noexcept = default;
+  dynamic_parameter& operator=(const dynamic_parameter&) = default;
+  dynamic_parameter& operator=(dynamic_parameter&&) noexcept = default;
+
+  std::size_t rank() const noexcept { return cols == 0 ? 1 : 2; }
 
   T& at(std::size_t r, std::size_t c = 0) noexcept { return data[layout.index(r, c)]; }
   const T& at(std::size_t r, std::size_t c = 0) const noexcept { return data[layout.index(r, c)]; }
