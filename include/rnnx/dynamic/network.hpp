@@ -8,11 +8,9 @@
 //   for (float x : signal) out.push_back(model.step(x, state)[0]);   // no allocation
 //   xt::xtensor<float, 2> ys = model.forward(xs);
 //
-// A network is a std::vector of layers (a std::variant over dense, activation and every
-// recurrent cell, rnnx/dynamic/layers.hpp): one dispatch per layer and step, the typed
-// engine's kernels inside. A recurrent cell is the typed cell with run-time sizes, so its
-// outputs are the typed model's bits; dense layers equal the typed ones' to float rounding
-// (tests/dynamic_test.cpp).
+// A network is a std::vector of layers (a std::variant over dense, activation, rnn, lstm,
+// gru): one dispatch per layer and step, SIMD kernels inside (rnnx/dynamic/layers.hpp).
+// Outputs equal the typed model's to float rounding (tests/dynamic_test.cpp).
 // Loading, saving and conversion from a typed model: rnnx/dynamic/weights.hpp; both come with
 // #include <rnnx/dynamic/dynamic.hpp>.
 
@@ -59,34 +57,16 @@ class basic_network {
 
  public:
   using scalar = T;
-
- private:
-  template <class... Cells>
-  struct layer_set {
-    using layer = std::variant<dense<T>, activation<T>, Cells...>;
-    using state = std::variant<std::monostate, typename Cells::state...>;
-  };
-  using layers_of = layer_set<lstm<T>, peephole_lstm<T>, gru<T>, gru_reset_before<T>, rnn_tanh<T>,
-                              rnn_relu<T>, mgu<T>, cifg_lstm<T>, light_gru<T>, indrnn<T>>;
-
- public:
-  using layer = typename layers_of::layer;
-  /// A layer's state: none, or its cell's state.
-  using layer_state = typename layers_of::state;
+  using layer = std::variant<dense<T>, activation<T>, rnn<T>, lstm<T>, gru<T>>;
 
   /// Everything that changes while a model runs: one per stream; the model stays const.
   struct state {
-    std::vector<layer_state> layers;  // each layer's own
+    std::vector<simd::aligned_vector<T>> layers;  // each layer's recurrent state (may be empty)
     simd::aligned_vector<T> ping, pong, scratch, output;
     std::size_t shape_id = 0;  // the sizes of the model that made it
 
     void reset() noexcept {
-      for (auto& s : layers)
-        std::visit(
-            [](auto& of) {
-              if constexpr (requires { of.reset(); }) of.reset();
-            },
-            s);
+      for (auto& s : layers) std::fill(s.begin(), s.end(), T(0));
       std::fill(output.begin(), output.end(), T(0));
     }
     friend bool operator==(const state& a, const state& b) noexcept {
@@ -109,15 +89,8 @@ class basic_network {
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       widest_ =
           std::max({widest_, simd::padded<T>(in_size_of(i)), simd::padded<T>(out_size_of(i))});
-      scratch_ =
-          std::max(scratch_, std::visit(
-                                 [](const auto& l) -> std::size_t {
-                                   if constexpr (cell_layer<std::remove_cvref_t<decltype(l)>>)
-                                     return 0;
-                                   else
-                                     return l.scratch_size();
-                                 },
-                                 layers_[i]));
+      scratch_ = std::max(scratch_,
+                          std::visit([](const auto& l) { return l.scratch_size(); }, layers_[i]));
       // FNV-1a over every layer's kind and sizes: states of models shaped alike are exchangeable.
       for (std::size_t v : {layers_[i].index(), in_size_of(i), out_size_of(i)})
         shape_id_ = (shape_id_ ^ v) * 1099511628211ull;
@@ -146,16 +119,7 @@ class basic_network {
     state s;
     s.layers.reserve(layers_.size());
     for (const auto& l : layers_)
-      s.layers.push_back(std::visit(
-          [](const auto& x) -> layer_state {
-            if constexpr (cell_layer<std::remove_cvref_t<decltype(x)>>)
-              return layer_state(
-                  std::in_place_type<typename std::remove_cvref_t<decltype(x)>::state>,
-                  x.initial_state());
-            else
-              return std::monostate{};
-          },
-          l));
+      s.layers.emplace_back(std::visit([](const auto& x) { return x.state_size(); }, l), T(0));
     s.ping.assign(widest_, T(0));
     s.pong.assign(widest_, T(0));
     s.scratch.assign(std::max<std::size_t>(scratch_, simd::width<T>), T(0));
@@ -180,15 +144,9 @@ class basic_network {
     const std::size_t n = layers_.size();
     for (std::size_t i = 0; i < n; ++i) {
       T* out = i + 1 == n ? s.output.data() : other;
-      std::visit(
-          [&](const auto& l) {
-            using L = std::remove_cvref_t<decltype(l)>;
-            if constexpr (cell_layer<L>)
-              l.step(in, std::get<typename L::state>(s.layers[i]), out);
-            else
-              l.step(in, nullptr, s.scratch.data(), out);
-          },
-          layers_[i]);
+      T* layer_state = s.layers[i].data();
+      std::visit([&](const auto& l) { l.step(in, layer_state, s.scratch.data(), out); },
+                 layers_[i]);
       other = in;
       in = out;
     }
@@ -213,15 +171,9 @@ class basic_network {
     T* in = a.data();
     T* out = b.data();
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      std::visit(
-          [&](const auto& l) {
-            using L = std::remove_cvref_t<decltype(l)>;
-            if constexpr (cell_layer<L>)
-              l.forward_sequence(in, steps, std::get<typename L::state>(s.layers[i]), out);
-            else
-              l.forward_sequence(in, steps, nullptr, out);
-          },
-          layers_[i]);
+      T* layer_state = s.layers[i].data();
+      std::visit([&](const auto& l) { l.forward_sequence(in, steps, layer_state, out); },
+                 layers_[i]);
       std::swap(in, out);
     }
     const std::size_t out_stride = simd::padded<T>(out_size());
@@ -263,10 +215,10 @@ class basic_network {
 
  private:
   std::size_t in_size_of(std::size_t i) const {
-    return std::visit([](const auto& l) { return dynamic::in_size_of(l); }, layers_[i]);
+    return std::visit([](const auto& l) { return l.in_size(); }, layers_[i]);
   }
   std::size_t out_size_of(std::size_t i) const {
-    return std::visit([](const auto& l) { return dynamic::out_size_of(l); }, layers_[i]);
+    return std::visit([](const auto& l) { return l.out_size(); }, layers_[i]);
   }
   std::string layer_description(std::size_t i) const {
     return std::visit([](const auto& l) { return layer_name(l); }, layers_[i]);
@@ -297,4 +249,4 @@ class basic_network {
 /// The float model, the common case.
 using network = basic_network<float>;
 
-}  // namespace RNNX_NAMESPACE::dynamic
+}  // namespace rnnx::dynamic
