@@ -73,10 +73,6 @@ constexpr std::size_t accumulation_chains(std::size_t registers, std::size_t col
   return chains;
 }
 
-/// Columns enough for the most chains: accumulation_chains(registers, dyn_columns) is the most
-/// a product of `registers` rows ever gets, whatever its columns.
-inline constexpr std::size_t dyn_columns = std::size_t{1} << 20;
-
 /// The chains of a product whose column count is known only at run time (rnnx::dynamic):
 /// as for a product of a few chains' worth of columns.
 constexpr std::size_t accumulation_chains(std::size_t registers) noexcept {
