@@ -13,9 +13,11 @@
 // engine/streams.hpp and engine/training.hpp; where the matrices are read from (the layer, or
 // bf16 copies), engine/weight_source.hpp and realtime/bf16_weight_source.hpp.
 
+#include <array>
 #include <cstddef>
 #include <type_traits>
 
+#include "rnnx/engine/schedule.hpp"
 #include "rnnx/extent.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/kernels/unroll.hpp"
@@ -80,6 +82,14 @@ struct gate_block_shape {
   constexpr std::size_t hidden_row(std::size_t k, std::size_t slice) const noexcept {
     return k < G1 ? (slice * G1 + k) * V : row_offset<1>() + (slice * (G - G1) + (k - G1)) * V;
   }
+  /// For a run-time hidden size: each stage's accumulation chains, which the schedule
+  /// (engine/schedule.hpp) works out once, when the cell is sized, rather than at every step.
+  struct no_chains {
+    friend constexpr bool operator==(no_chains, no_chains) noexcept = default;
+  };
+  [[no_unique_address]] std::conditional_t<H == dyn, std::array<std::size_t, 2>, no_chains>
+      stage_chains{};
+
   friend constexpr bool operator==(const gate_block_shape&, const gate_block_shape&) = default;
 
  private:
@@ -187,6 +197,13 @@ struct recurrent_weights
       weight_hh = {G * hidden, hidden, layout::dynamic_gate_rows<T>{G, G1, hidden, hidden}};
       bias_hh = {G * hidden, 0, layout::dynamic_gate_rows<T>{G, G1, hidden, 0}};
     }
+    if constexpr (H == dyn)
+      if (hidden > 0)  // else the cell refuses the size
+        kernels::unroll<stages>([&](auto stage) {
+          shape_.stage_chains[stage] =
+              engine::recurrence_schedule<recurrent_weights>::template derive_chain_count<stage>(
+                  shape_);
+        });
   }
 
  private:

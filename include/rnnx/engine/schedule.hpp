@@ -31,9 +31,17 @@ struct recurrence_schedule {
   }
   /// Accumulation chains of a pass over stage S of W_hh (kernels::accumulation_chains).
   template <std::size_t S>
-  static constexpr std::size_t chain_count(const shape_type& shape) noexcept {
+  static constexpr std::size_t derive_chain_count(const shape_type& shape) noexcept {
     return kernels::accumulation_chains(
         block_slices_of<S>(shape) * Weights::template stage_gates<S>, shape.hidden_size());
+  }
+  /// derive_chain_count, as the shape keeps it when its hidden size is chosen at run time.
+  template <std::size_t S>
+  static constexpr std::size_t chain_count(const shape_type& shape) noexcept {
+    if constexpr (requires { shape.stage_chains[S]; })
+      return shape.stage_chains[S];
+    else
+      return derive_chain_count<S>(shape);
   }
   /// chain_count, a size_constant for a typed cell.
   template <std::size_t S>

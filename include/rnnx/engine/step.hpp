@@ -44,12 +44,30 @@ RNNX_INLINE_PASS inline void recur_stage(const W& w, const Source& source,
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
   if constexpr (W::sized_at_run_time) {
-    source.template stage_products<1, S>(w, {operand}, {sums});
-    for (std::size_t slice = 0; slice < w.shape().slices(); ++slice) {
-      std::array<simd::batch<T>, gates> hg;
-      kernels::unroll<gates>([&](auto g) { hg[g] = simd::load(sums + (slice * gates + g) * V); });
-      call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data());
-    }
+    // Blocks of the most slices a pass holds, then one block of the rest: a row's sum does
+    // not depend on its block, only on the chains, which are the typed pass's (schedule).
+    constexpr std::size_t most = kernels::most_block_slices(gates);
+    const auto& shape = w.shape();
+    const std::size_t slices = shape.slices(), chains = schedule::template chain_count<S>(shape);
+    const auto v = source.template operand<S>(operand);
+    const T* bias = w.bias_hh.raw() + shape.template row_offset<S>();
+    const auto block = [&](std::size_t first, auto count) __attribute__((always_inline)) {
+      constexpr std::size_t registers = count() * gates;
+      const std::size_t offset = first * gates * V;
+      std::array<simd::batch<T>, registers> hg;
+      kernels::unroll<registers>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
+      source.template accumulate_block<S>(w, v, offset, hg, chains);
+      kernels::unroll<count()>([&](auto s) {
+        const std::size_t slice = first + s;
+        call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data() + s * gates);
+      });
+    };
+    std::size_t first = 0;
+    for (; first + most <= slices; first += most) block(first, kernels::size_constant<most>{});
+    if constexpr (most > 1)
+      if (first < slices)
+        kernels::with_constant<most - 1>(slices - first, [&](auto count) { block(first, count); });
+    (void)sums;
   } else {
     constexpr std::size_t blocks = schedule::template block_slices<S>;
     constexpr std::size_t registers = schedule::template block_registers<S>;

@@ -62,6 +62,16 @@ struct layer_weight_source {
         hidden + shape.template weight_offset<S>() + first, v, sums, shape.hidden_size(),
         shape.template stage_rows<S>());
   }
+  /// accumulate_block for run-time sizes, in `chains` chains (the schedule's for the shape).
+  template <std::size_t S, std::size_t Registers>
+  [[gnu::always_inline]] void accumulate_block(const W& w, const T* v, std::size_t first,
+                                               std::array<batch, Registers>& sums,
+                                               std::size_t chains) const noexcept {
+    const auto& shape = w.shape();
+    kernels::accumulate_column_chain_groups<T, Registers>(
+        hidden + shape.template weight_offset<S>() + first, v, sums, shape.hidden_size(),
+        shape.template stage_rows<S>(), chains);
+  }
 
   template <std::size_t K, std::size_t S>
   [[gnu::always_inline]] void stage_products(const W& w, const std::array<const T*, K>& v,

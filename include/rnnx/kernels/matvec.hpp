@@ -74,6 +74,56 @@ inline void accumulate_column_chains(const T* w, const T* x, std::array<batch<T>
   }
 }
 
+/// Chains of Regs registers side by side in one group of chain_group_size(Regs) at most.
+constexpr std::size_t chain_group_size(std::size_t registers) noexcept {
+  const std::size_t g = budget.accumulators / registers;
+  return g < 1 ? 1 : g > 8 ? 8 : g;
+}
+
+/// accumulate_column_chains for a chain count known only at run time (a shape of rnnx::dyn
+/// sizes): the same partial sums added in the same order, bit for bit, from a few compiled
+/// bodies. The chains run side by side in groups of up to chain_group_size(Regs), as a
+/// latency-bound single product needs; the groups one after the other, each chain's partial
+/// sum added to the total in chain order.
+template <class T, std::size_t Regs, class Cols, class Stride>
+inline void accumulate_column_chain_groups(const T* w, const T* x, std::array<batch<T>, Regs>& acc,
+                                           Cols cols, Stride stride, std::size_t chains) noexcept {
+  constexpr std::size_t V = width<T>, most = chain_group_size(Regs);
+  std::array<batch<T>, Regs> total;
+  assign_registers(total, acc);
+  for (std::size_t c0 = 0; c0 < chains; c0 += most) {
+    with_constant<most>(
+        chains - c0 < most ? chains - c0 : most, [&](auto group) __attribute__((always_inline)) {
+          constexpr std::size_t G = group();
+          std::array<std::array<batch<T>, Regs>, G> part;
+          fill_registers(part, batch<T>(T(0)));
+          if (c0 == 0) assign_registers(part[0], total);
+          const auto column = [&](std::size_t j, auto g) __attribute__((always_inline)) {
+            const batch<T> xj = simd::broadcast(x[j]);
+            const T* col = w + j * stride;
+            unroll<Regs>([&](auto k) __attribute__((always_inline)) {
+              part[g][k] = simd::fma(simd::load(col + k * V), xj, part[g][k]);
+            });
+          };
+          // Chain c takes columns c, c + chains, c + 2 chains, ...
+          std::size_t j = c0;
+          for (; j + G <= cols; j += chains)
+            unroll<G>([&](auto g) __attribute__((always_inline)) { column(j + g, g); });
+          if (j < cols)
+            unroll<G>([&](auto g) __attribute__((always_inline)) {
+              if (j + g < cols) column(j + g, g);
+            });
+          unroll<G>([&](auto g) __attribute__((always_inline)) {
+            if (g == 0 && c0 == 0)
+              assign_registers(total, part[0]);
+            else
+              unroll<Regs>([&](auto k) __attribute__((always_inline)) { total[k] += part[g][k]; });
+          });
+        });
+  }
+  assign_registers(acc, total);
+}
+
 template <class T, std::size_t Regs, class Cols, class Stride>
 [[gnu::always_inline]] inline void accumulate_columns_over(const T* w, const T* x,
                                                            std::array<batch<T>, Regs>& acc,
@@ -82,29 +132,8 @@ template <class T, std::size_t Regs, class Cols, class Stride>
     accumulate_column_chains<T, Regs, accumulation_chains(Regs, Cols::value)>(w, x, acc, cols,
                                                                               stride);
   } else {
-    // A run-time column count: the same chains, one after the other (their partial sums
-    // added in the same order), so that one body serves every chain count a size may pick.
-    constexpr std::size_t V = width<T>;
-    const std::size_t chains = accumulation_chains(Regs, cols);
-    std::array<batch<T>, Regs> total;
-    assign_registers(total, acc);
-    for (std::size_t c = 0; c < chains; ++c) {
-      std::array<batch<T>, Regs> part;
-      if (c == 0)
-        assign_registers(part, total);
-      else
-        fill_registers(part, batch<T>(T(0)));
-      for (std::size_t j = c; j < cols; j += chains) {
-        const batch<T> xj = simd::broadcast(x[j]);
-        const T* col = w + j * stride;
-        unroll<Regs>([&](auto k) { part[k] = simd::fma(simd::load(col + k * V), xj, part[k]); });
-      }
-      if (c == 0)
-        assign_registers(total, part);
-      else
-        unroll<Regs>([&](auto k) { total[k] += part[k]; });
-    }
-    assign_registers(acc, total);
+    accumulate_column_chain_groups<T, Regs>(w, x, acc, cols, stride,
+                                            accumulation_chains(Regs, cols));
   }
 }
 

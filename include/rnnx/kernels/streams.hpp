@@ -73,6 +73,15 @@ inline void matvec_rows_streams_over(const T* w, const std::array<const T*, K>& 
                                      Count count) noexcept {
   constexpr std::size_t V = simd::width<T>;
   const auto run = [&]<std::size_t R>(std::size_t first) {
+    if constexpr (K == 1 && !is_constant<Chains>) {
+      // One vector: nothing hides the FMA latency but the chains, so they run side by side.
+      std::array<simd::batch<T>, R> acc;
+      unroll<R>(
+          [&](auto r) { acc[r] = b ? simd::load(b + (first + r) * V) : simd::batch<T>(T(0)); });
+      accumulate_column_chain_groups<T, R>(w + first * V, x[0], acc, cols, rows, chains);
+      unroll<R>([&](auto r) { simd::store(y[0] + (first + r) * V, acc[r]); });
+      return;
+    }
     const auto chain = [&](auto c) {
       std::array<std::array<simd::batch<T>, R>, K> acc;
       unroll<K>([&](auto k) {
