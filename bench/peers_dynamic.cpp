@@ -1,9 +1,8 @@
 // rnnx::dynamic in the peer comparison (bench/peers_common.hpp): dynamic/<mode>/<cell>/H:<H>,
 // the same model as typed/..., read from the same weight document with its sizes at run time.
 // The extra models of bench/peers_batch.hpp (dynamic/<mode>/lstm/H:<H>/In:16/Out:16, .../L:2)
-// at batch 1 too, and its batch cases (dynamic/<mode>/<cell>/H:<H>/B:<B>): rnnx::dynamic has no
-// multi-stream step, so
-//   stream: B states, one model.step per stream, one stream after the other, per call
+// at batch 1 too, and its batch cases (dynamic/<mode>/<cell>/H:<H>/B:<B>):
+//   stream: B states, one model.step over all B streams per call (engine/streams.hpp)
 //   seq:    one model.forward per sequence, B sequences one after the other (each sequence's
 //           T x 1 inputs gathered from the T x B batch and its outputs scattered back, O(T)
 //           copies next to the O(T * H^2) work)
@@ -48,10 +47,8 @@ void batch_stream(benchmark::State& state, const peers::stack& s, std::size_t ba
   std::vector<decltype(model.initial_state())> states;
   for (std::size_t k = 0; k < batch; ++k) states.push_back(model.initial_state());
   auto step = [&](const float* x, float* y) {
-    for (std::size_t k = 0; k < batch; ++k) {
-      const auto out = model.step(std::span<const float>(x + k * s.in(), s.in()), states[k]);
-      std::copy(out.begin(), out.end(), y + k * s.out);
-    }
+    model.step(std::span<const float>(x, batch * s.in()), std::span(states),
+               std::span<float>(y, batch * s.out));
   };
   peers::run_batch_stream(state, s, batch, step, [&] {
     for (auto& one : states) one.reset();

@@ -13,6 +13,7 @@
 #include <random>
 #include <rnnx/dynamic/dynamic.hpp>
 #include <rnnx/rnnx.hpp>
+#include <set>
 #include <string>
 #include <vector>
 #include <xtensor/xview.hpp>
@@ -192,14 +193,14 @@ TEST(DynamicFixtures, EveryFixtureWithOutputs) {
     const nlohmann::json fixture = rnnx_test::read_fixture(name);
     if (!fixture.contains("model")) continue;
     const nlohmann::json& model = fixture.at("model");
-    // rnnx::dynamic implements these five layer types only (README, known limits); the
-    // others must be refused with a message naming the type.
-    const bool supported = std::all_of(model.at("layers").begin(), model.at("layers").end(),
-                                       [](const nlohmann::json& layer) {
-                                         const std::string type = layer.at("type");
-                                         return type == "dense" || type == "activation" ||
-                                                type == "rnn" || type == "lstm" || type == "gru";
-                                       });
+    // rnnx::dynamic implements dense, activation and every recurrent cell (README, known
+    // limits); the others must be refused with a message naming the type.
+    const std::set<std::string> implemented{
+        "dense", "activation",       "rnn",       "lstm",      "peephole_lstm", "gru",
+        "mgu",   "gru_reset_before", "cifg_lstm", "light_gru", "indrnn"};
+    const bool supported = std::all_of(
+        model.at("layers").begin(), model.at("layers").end(),
+        [&](const nlohmann::json& layer) { return implemented.count(layer.at("type")) > 0; });
     if (!supported) {
       ++beyond_dynamic;
       try {
@@ -262,6 +263,59 @@ TEST(DynamicNetwork, StreamingAllocatesNothing) {
   EXPECT_EQ(allocations, 0);
 }
 
+/// n streams stepped together equal, bit for bit, each stream stepped alone, and allocate
+/// nothing; 11 streams: a shared-load group of 8 (4 on 16 registers) and single steps.
+template <class Net>
+void check_streams(unsigned seed) {
+  const auto model = dynamic::from_typed(*random_typed<Net>(seed, 0.3));
+  constexpr std::size_t n = 11, steps = 6, in = Net::in_size, out = Net::out_size;
+  std::vector<dynamic::network::state> together, alone;
+  for (std::size_t k = 0; k < n; ++k) {
+    together.push_back(model.initial_state());
+    alone.push_back(model.initial_state());
+  }
+  const xt::xtensor<float, 2> xs = random_inputs<float>(steps * n, in, seed + 1);
+  std::vector<float> y(n * out);
+  for (std::size_t t = 0; t < steps; ++t) {
+    const std::span<const float> x(xs.data() + t * n * in, n * in);
+    allocations = 0;
+    counting = true;
+    model.step(x, std::span(together), std::span(y));
+    counting = false;
+    EXPECT_EQ(allocations, 0);
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto expected = model.step(x.subspan(k * in, in), alone[k]);
+      for (std::size_t j = 0; j < out; ++j)
+        ASSERT_EQ(y[k * out + j], expected[j])
+            << model.description() << ": stream " << k << ", step " << t << ", output " << j;
+      EXPECT_TRUE(together[k] == alone[k]);
+    }
+  }
+}
+
+TEST(DynamicNetwork, StreamsGiveEachStreamsBits) {
+  check_streams<network<lstm<3, 40>, gru<40, 20>, dense<20, 3, softmax>>>(3);
+  check_streams<lstm_head<160>>(4);
+  check_streams<network<mgu<2, 70>, dense<70, 2>>>(5);
+  check_streams<network<rnn<1, 8>, dense<8, 1>>>(6);
+}
+
+TEST(DynamicNetwork, StreamsMisuse) {
+  const auto model = dynamic::from_typed(*random_typed<network<gru<2, 5>, dense<5, 1>>>(2, 0.4));
+  const auto other = dynamic::from_typed(*random_typed<lstm_head<4>>(2, 0.4));
+  std::vector<dynamic::network::state> states{model.initial_state(), model.initial_state()};
+  std::vector<float> x(4), y(2);
+  model.step(std::span<const float>(x), std::span(states), std::span(y));
+  std::vector<float> short_x(3), long_y(3);
+  EXPECT_THROW(model.step(std::span<const float>(short_x), std::span(states), std::span(y)),
+               std::invalid_argument);
+  EXPECT_THROW(model.step(std::span<const float>(x), std::span(states), std::span(long_y)),
+               std::invalid_argument);
+  states[1] = other.initial_state();
+  EXPECT_THROW(model.step(std::span<const float>(x), std::span(states), std::span(y)),
+               std::invalid_argument);
+}
+
 TEST(DynamicNetwork, StatesAreIndependentAndReset) {
   const auto model = dynamic::from_typed(*random_typed<lstm_head<12>>(5, 0.4));
   auto a = model.initial_state();
@@ -307,8 +361,7 @@ TEST(DynamicNetwork, Misuse) {
   EXPECT_THROW(dynamic::network(std::move(mismatched)), std::invalid_argument);
   EXPECT_THROW(dynamic::network(std::vector<layer>{}), std::invalid_argument);
   EXPECT_THROW(dynamic::lstm<float>(0, 4), std::invalid_argument);
-  EXPECT_THROW(dynamic::rnn<float>(1, 4, dynamic::activation_function::sigmoid),
-               std::invalid_argument);
+  EXPECT_THROW(dynamic::gru<float>(3, 0), std::invalid_argument);
 }
 
 TEST(DynamicNetwork, BuiltByHand) {
@@ -328,7 +381,7 @@ TEST(DynamicNetwork, BuiltByHand) {
   });
   std::size_t k = 0;
   model.for_each_layer([&](std::size_t, auto& l) {
-    l.visit_parameters([&](std::string_view, auto p) {
+    l.visit_parameters([&](std::string_view, auto&& p) {
       for (std::size_t r = 0; r < p.rows; ++r)
         for (std::size_t c = 0; c < (p.rank() == 1 ? 1 : p.cols); ++c) p.at(r, c) = values[k++];
     });

@@ -1,16 +1,12 @@
 #pragma once
-// The layers of rnnx::dynamic: the same equations as the typed layers (exactly torch.nn.Linear,
-// RNN, LSTM, GRU), with every size a run-time value. Storage is heap-allocated once, aligned,
-// padded to whole SIMD registers and packed like the typed layers' (gates interleaved per
-// register-wide slice of hidden units, so each cell's equations run on the gate sums while
-// they are in registers); activations are rnnx::simd's.
-//
-// Each layer provides, with every buffer padded to whole registers and aligned:
-//   in_size(), out_size(), state_size(), scratch_size()   values, the last two padded
-//   step(x, state, scratch, y)               one time step; state: state_size() values
-//   forward_sequence(xs, steps, state, ys)   rows padded like step's x and y
-//   visit_attributes(f)                      f(name, size or option), the weight format's fields
-//   visit_parameters(f)                      f(name, parameter_ref) in file order
+// The layers of rnnx::dynamic, every size a run-time value:
+//  - dense and activation (torch.nn.Linear and an activation), written here. Each provides
+//      in_size(), out_size(), state_size(), scratch_size()   (the last two 0: stateless)
+//      step(x, state, scratch, y), forward_sequence(xs, steps, state, ys)
+//      visit_attributes(f), visit_parameters(f(name, parameter_ref))   the weight format's
+//  - every recurrent cell: the typed cell itself with rnnx::dyn sizes (rnnx::lstm<dyn, dyn>),
+//    its state its own (initial_state()), its sizes shape()'s.
+// Buffers are padded to whole SIMD registers and aligned, like the typed layers'.
 
 #include <algorithm>
 #include <array>
@@ -23,9 +19,18 @@
 #include <type_traits>
 #include <utility>
 
-#include "rnnx/dynamic/kernels.hpp"
+#include "rnnx/extent.hpp"
 #include "rnnx/isa.hpp"
+#include "rnnx/kernels/matvec.hpp"
 #include "rnnx/layers/activation_functions.hpp"
+#include "rnnx/layers/cifg_lstm.hpp"
+#include "rnnx/layers/gru.hpp"
+#include "rnnx/layers/gru_reset_before.hpp"
+#include "rnnx/layers/indrnn.hpp"
+#include "rnnx/layers/light_gru.hpp"
+#include "rnnx/layers/lstm.hpp"
+#include "rnnx/layers/mgu.hpp"
+#include "rnnx/layers/rnn.hpp"
 #include "rnnx/simd/batch.hpp"
 #include "rnnx/simd/math.hpp"
 
@@ -204,10 +209,11 @@ class dense {
 
   void step(const T* x, T*, T*, T* y) const noexcept {
     if (row_major_) {
-      kernels::matvec_row_major(weight_.data(), out_, detail::padded<T>(in_), x, bias_.data(), y);
+      rnnx::kernels::matvec_row_major_over(weight_.data(), x, bias_.data(), y, out_, in_);
       std::fill(y + out_, y + detail::padded<T>(out_), T(0));
     } else {
-      kernels::matvec_col_major(weight_.data(), detail::padded<T>(out_), in_, x, bias_.data(), y);
+      rnnx::kernels::matvec_col_major_over(weight_.data(), x, bias_.data(), y,
+                                           detail::padded<T>(out_), in_);
     }
     detail::apply_activation(act_, y, out_);
   }
@@ -298,243 +304,50 @@ class activation {
 
 // ---- recurrent cells -----------------------------------------------------------------------
 
-/// PyTorch's four parameters of a cell with G gates, packed gate-interleaved (each
-/// register-wide slice of hidden units holds all its gates side by side), the input
-/// projection and the fused recurrent pass.
-template <class T, std::size_t G>
-class recurrent_base {
- public:
-  std::size_t in_size() const noexcept { return in_; }
-  std::size_t out_size() const noexcept { return hidden_; }
-  std::size_t scratch_size() const noexcept { return gate_stride_; }
-
-  template <class F>
-  void visit_attributes(F&& f) const {
-    f("input_size", in_);
-    f("hidden_size", hidden_);
-  }
-  template <class F>
-  void visit_parameters(F&& f) {
-    visit(*this, f);
-  }
-  template <class F>
-  void visit_parameters(F&& f) const {
-    visit(*this, f);
-  }
-  friend bool operator==(const recurrent_base&, const recurrent_base&) = default;
-
- protected:
-  using batch = simd::batch<T>;
-  static constexpr std::size_t V = simd::width<T>;
-
-  recurrent_base(std::string_view type, std::size_t in, std::size_t hidden)
-      : in_(in),
-        hidden_(hidden),
-        hs_(detail::padded<T>(hidden)),
-        gate_stride_(G * detail::padded<T>(hidden)),
-        weight_ih_(gate_stride_ * in, T(0)),
-        weight_hh_(gate_stride_ * hidden, T(0)),
-        bias_ih_(gate_stride_, T(0)),
-        bias_hh_(gate_stride_, T(0)) {
-    detail::require_positive(type, in, hidden);
-  }
-
-  /// xg = W_ih x + b_ih, every gate, interleaved.
-  void project_input(const T* x, T* xg) const noexcept {
-    kernels::matvec_col_major(weight_ih_.data(), gate_stride_, in_, x, bias_ih_.data(), xg);
-  }
-
-  /// For each slice of hidden units: hg = W_hh h + b_hh for its G gates, in registers, then
-  /// cell(slice, xg of the slice, hg). Reads all of h before any cell writes.
-  template <class Cell>
-  void recur(const T* xg, const T* h, Cell&& cell) const noexcept {
-    constexpr std::size_t max_slices = std::max<std::size_t>(1, kernels::max_block_registers / G);
-    const std::size_t slices = hs_ / V;
-    auto block = [&](std::size_t first, auto count) {
-      constexpr std::size_t S = decltype(count)::value;
-      constexpr std::size_t R = S * G;
-      const std::size_t offset = first * G * V;
-      std::array<batch, R> hg;
-      kernels::unroll<R>([&](auto k) { hg[k] = simd::load(bias_hh_.data() + offset + k * V); });
-      kernels::accumulate_columns<T, R>(weight_hh_.data() + offset, gate_stride_, h, hidden_,
-                                        hg.data());
-      kernels::unroll<S>([&](auto s) {
-        const std::size_t slice = first + s;
-        cell(slice, xg + slice * G * V, hg.data() + s * G);
-      });
-    };
-    std::size_t first = 0;
-    for (; first + max_slices <= slices; first += max_slices)
-      block(first, std::integral_constant<std::size_t, max_slices>{});
-    if (first < slices)
-      kernels::with_constant<max_slices - 1>(slices - first,
-                                             [&](auto count) { block(first, count); });
-  }
-
-  /// advance(xg_t, y_t) over a sequence, input projections computed ahead in chunks.
-  template <class Advance>
-  void run_sequence(const T* xs, std::size_t steps, T* ys, Advance&& advance) const {
-    constexpr std::size_t chunk = 32;
-    const std::size_t is = detail::padded<T>(in_);
-    detail::aligned_vector<T> xg(chunk * gate_stride_);
-    for (std::size_t t0 = 0; t0 < steps; t0 += chunk) {
-      const std::size_t n = std::min(chunk, steps - t0);
-      for (std::size_t i = 0; i < n; ++i)
-        project_input(xs + (t0 + i) * is, xg.data() + i * gate_stride_);
-      for (std::size_t i = 0; i < n; ++i)
-        advance(xg.data() + i * gate_stride_, ys + (t0 + i) * hs_);
-    }
-  }
-
-  std::size_t in_, hidden_, hs_, gate_stride_;
-
- private:
-  template <class Self, class F>
-  static void visit(Self& self, F& f) {
-    using U = std::conditional_t<std::is_const_v<Self>, const T, T>;
-    using ref = parameter_ref<U>;
-    const auto gl = ref::layout::gate_interleaved;
-    const std::size_t rows = G * self.hidden_, s = self.gate_stride_;
-    f("weight_ih", ref(self.weight_ih_.data(), rows, self.in_, gl, s, G, self.hidden_));
-    f("weight_hh", ref(self.weight_hh_.data(), rows, self.hidden_, gl, s, G, self.hidden_));
-    f("bias_ih", ref(self.bias_ih_.data(), rows, 0, gl, s, G, self.hidden_));
-    f("bias_hh", ref(self.bias_hh_.data(), rows, 0, gl, s, G, self.hidden_));
-  }
-
-  detail::aligned_vector<T> weight_ih_, weight_hh_, bias_ih_, bias_hh_;
-};
-
-/// Elman RNN, torch.nn.RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act = tanh or relu.
+// The typed cells with run-time sizes (rnnx::dyn, expr/cell.hpp): the same engine, schedule and
+// kernels as rnnx::network's, so a dynamic model gives the typed model's bits. Constructed as
+// lstm<T>(in, hidden); step(x, state, y) with a state from initial_state().
 template <class T>
-class rnn : public recurrent_base<T, 1> {
-  using base = recurrent_base<T, 1>;
-  using base::V;
-  using typename base::batch;
-
- public:
-  static constexpr std::string_view type_name = "rnn";
-
-  rnn(std::size_t in, std::size_t hidden, activation_function act = activation_function::tanh)
-      : base(type_name, in, hidden), act_(act) {
-    if (act != activation_function::tanh && act != activation_function::relu)
-      throw std::invalid_argument("rnnx::dynamic::rnn: the nonlinearity must be tanh or relu");
-  }
-
-  activation_function nonlinearity() const noexcept { return act_; }
-  std::size_t state_size() const noexcept { return this->hs_; }
-
-  void step(const T* x, T* state, T* scratch, T* y) const noexcept {
-    this->project_input(x, scratch);
-    advance(scratch, state, y);
-  }
-  void forward_sequence(const T* xs, std::size_t steps, T* state, T* ys) const {
-    this->run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, state, y); });
-  }
-
-  template <class F>
-  void visit_attributes(F&& f) const {
-    base::visit_attributes(f);
-    f("nonlinearity", name_of(act_));
-  }
-
-  friend bool operator==(const rnn&, const rnn&) = default;
-
- private:
-  template <class Act>
-  void advance_with(const T* xg, T* h, T* y) const noexcept {
-    this->recur(xg, h, [&](std::size_t slice, const T* x, const batch* hg) {
-      simd::store(y + slice * V, Act::apply(simd::load(x) + hg[0]));
-    });
-    std::copy_n(y, this->hs_, h);
-  }
-  void advance(const T* xg, T* h, T* y) const noexcept {
-    if (act_ == activation_function::relu) {
-      advance_with<rnnx::relu>(xg, h, y);
-    } else {
-      advance_with<rnnx::tanh>(xg, h, y);
-    }
-  }
-
-  activation_function act_;
-};
-
-/// LSTM, torch.nn.LSTM (gate rows i, f, g, o). State: h then c.
+using lstm = rnnx::lstm<dyn, dyn, T>;
 template <class T>
-class lstm : public recurrent_base<T, 4> {
-  using base = recurrent_base<T, 4>;
-  using base::V;
-  using typename base::batch;
-
- public:
-  static constexpr std::string_view type_name = "lstm";
-
-  lstm(std::size_t in, std::size_t hidden) : base(type_name, in, hidden) {}
-
-  std::size_t state_size() const noexcept { return 2 * this->hs_; }
-
-  void step(const T* x, T* state, T* scratch, T* y) const noexcept {
-    this->project_input(x, scratch);
-    advance(scratch, state, y);
-  }
-  void forward_sequence(const T* xs, std::size_t steps, T* state, T* ys) const {
-    this->run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, state, y); });
-  }
-
-  friend bool operator==(const lstm&, const lstm&) = default;
-
- private:
-  void advance(const T* xg, T* state, T* y) const noexcept {
-    T* h = state;
-    T* c = state + this->hs_;
-    this->recur(xg, h, [&](std::size_t slice, const T* x, const batch* hg) {
-      const batch i = simd::sigmoid(simd::load(x) + hg[0]);
-      const batch f = simd::sigmoid(simd::load(x + V) + hg[1]);
-      const batch g = simd::tanh(simd::load(x + 2 * V) + hg[2]);
-      const batch o = simd::sigmoid(simd::load(x + 3 * V) + hg[3]);
-      T* cs = c + slice * V;
-      const batch c_next = simd::fma(f, simd::load(cs), i * g);
-      simd::store(cs, c_next);
-      simd::store(y + slice * V, o * simd::tanh(c_next));
-    });
-    std::copy_n(y, this->hs_, h);
-  }
-};
-
-/// GRU, torch.nn.GRU (gate rows r, z, n; reset applied after the hidden product).
+using peephole_lstm = rnnx::peephole_lstm<dyn, dyn, T>;
 template <class T>
-class gru : public recurrent_base<T, 3> {
-  using base = recurrent_base<T, 3>;
-  using base::V;
-  using typename base::batch;
+using gru = rnnx::gru<dyn, dyn, T>;
+template <class T>
+using gru_reset_before = rnnx::gru_reset_before<dyn, dyn, T>;
+template <class T>
+using rnn_tanh = rnnx::rnn<dyn, dyn, rnnx::tanh, T>;
+template <class T>
+using rnn_relu = rnnx::rnn<dyn, dyn, rnnx::relu, T>;
+template <class T>
+using mgu = rnnx::mgu<dyn, dyn, T>;
+template <class T>
+using cifg_lstm = rnnx::cifg_lstm<dyn, dyn, T>;
+template <class T>
+using light_gru = rnnx::light_gru<dyn, dyn, T>;
+template <class T>
+using indrnn = rnnx::indrnn<dyn, dyn, T>;
 
- public:
-  static constexpr std::string_view type_name = "gru";
-
-  gru(std::size_t in, std::size_t hidden) : base(type_name, in, hidden) {}
-
-  std::size_t state_size() const noexcept { return this->hs_; }
-
-  void step(const T* x, T* state, T* scratch, T* y) const noexcept {
-    this->project_input(x, scratch);
-    advance(scratch, state, y);
-  }
-  void forward_sequence(const T* xs, std::size_t steps, T* state, T* ys) const {
-    this->run_sequence(xs, steps, ys, [&](const T* xg, T* y) { advance(xg, state, y); });
-  }
-
-  friend bool operator==(const gru&, const gru&) = default;
-
- private:
-  void advance(const T* xg, T* h, T* y) const noexcept {
-    this->recur(xg, h, [&](std::size_t slice, const T* x, const batch* hg) {
-      const batch r = simd::sigmoid(simd::load(x) + hg[0]);
-      const batch z = simd::sigmoid(simd::load(x + V) + hg[1]);
-      const batch n = simd::tanh(simd::fma(r, hg[2], simd::load(x + 2 * V)));
-      const batch hp = simd::load(h + slice * V);
-      simd::store(y + slice * V, simd::fma(z, hp - n, n));
-    });
-    std::copy_n(y, this->hs_, h);
-  }
+/// Whether L is one of the cells above (its sizes come from shape(), its state is its own).
+template <class L>
+concept cell_layer = requires(const L& l) {
+  l.shape();
 };
+
+/// A layer's input and output sizes, whichever kind it is.
+template <class L>
+std::size_t in_size_of(const L& l) noexcept {
+  if constexpr (cell_layer<L>)
+    return l.shape().in_size();
+  else
+    return l.in_size();
+}
+template <class L>
+std::size_t out_size_of(const L& l) noexcept {
+  if constexpr (cell_layer<L>)
+    return l.shape().hidden_size();
+  else
+    return l.out_size();
+}
 
 }  // namespace RNNX_NAMESPACE::dynamic

@@ -8,13 +8,16 @@
 //   for (float x : signal) out.push_back(model.step(x, state)[0]);   // no allocation
 //   xt::xtensor<float, 2> ys = model.forward(xs);
 //
-// A network is a std::vector of layers (a std::variant over dense, activation, rnn, lstm,
-// gru): one dispatch per layer and step, SIMD kernels inside (rnnx/dynamic/layers.hpp).
-// Outputs equal the typed model's to float rounding (tests/dynamic_test.cpp).
+// A network is a std::vector of layers (a std::variant over dense, activation and every
+// recurrent cell, rnnx/dynamic/layers.hpp): one dispatch per layer and step, the typed
+// engine's kernels inside. A recurrent cell is the typed cell with run-time sizes, so its
+// outputs are the typed model's bits; dense layers equal the typed ones' to float rounding
+// (tests/dynamic_test.cpp).
 // Loading, saving and conversion from a typed model: rnnx/dynamic/weights.hpp; both come with
 // #include <rnnx/dynamic/dynamic.hpp>.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <span>
@@ -27,6 +30,7 @@
 
 #include "rnnx/dynamic/layers.hpp"
 #include "rnnx/isa.hpp"
+#include "rnnx/kernels/schedule.hpp"
 #include "rnnx/simd/batch.hpp"
 
 namespace RNNX_NAMESPACE::dynamic {
@@ -57,16 +61,34 @@ class basic_network {
 
  public:
   using scalar = T;
-  using layer = std::variant<dense<T>, activation<T>, rnn<T>, lstm<T>, gru<T>>;
+
+ private:
+  template <class... Cells>
+  struct layer_set {
+    using layer = std::variant<dense<T>, activation<T>, Cells...>;
+    using state = std::variant<std::monostate, typename Cells::state...>;
+  };
+  using layers_of = layer_set<lstm<T>, peephole_lstm<T>, gru<T>, gru_reset_before<T>, rnn_tanh<T>,
+                              rnn_relu<T>, mgu<T>, cifg_lstm<T>, light_gru<T>, indrnn<T>>;
+
+ public:
+  using layer = typename layers_of::layer;
+  /// A layer's state: none, or its cell's state.
+  using layer_state = typename layers_of::state;
 
   /// Everything that changes while a model runs: one per stream; the model stays const.
   struct state {
-    std::vector<simd::aligned_vector<T>> layers;  // each layer's recurrent state (may be empty)
+    std::vector<layer_state> layers;  // each layer's own
     simd::aligned_vector<T> ping, pong, scratch, output;
     std::size_t shape_id = 0;  // the sizes of the model that made it
 
     void reset() noexcept {
-      for (auto& s : layers) std::fill(s.begin(), s.end(), T(0));
+      for (auto& s : layers)
+        std::visit(
+            [](auto& of) {
+              if constexpr (requires { of.reset(); }) of.reset();
+            },
+            s);
       std::fill(output.begin(), output.end(), T(0));
     }
     friend bool operator==(const state& a, const state& b) noexcept {
@@ -89,8 +111,15 @@ class basic_network {
     for (std::size_t i = 0; i < layers_.size(); ++i) {
       widest_ =
           std::max({widest_, simd::padded<T>(in_size_of(i)), simd::padded<T>(out_size_of(i))});
-      scratch_ = std::max(scratch_,
-                          std::visit([](const auto& l) { return l.scratch_size(); }, layers_[i]));
+      scratch_ =
+          std::max(scratch_, std::visit(
+                                 [](const auto& l) -> std::size_t {
+                                   if constexpr (cell_layer<std::remove_cvref_t<decltype(l)>>)
+                                     return 0;
+                                   else
+                                     return l.scratch_size();
+                                 },
+                                 layers_[i]));
       // FNV-1a over every layer's kind and sizes: states of models shaped alike are exchangeable.
       for (std::size_t v : {layers_[i].index(), in_size_of(i), out_size_of(i)})
         shape_id_ = (shape_id_ ^ v) * 1099511628211ull;
@@ -119,7 +148,16 @@ class basic_network {
     state s;
     s.layers.reserve(layers_.size());
     for (const auto& l : layers_)
-      s.layers.emplace_back(std::visit([](const auto& x) { return x.state_size(); }, l), T(0));
+      s.layers.push_back(std::visit(
+          [](const auto& x) -> layer_state {
+            if constexpr (cell_layer<std::remove_cvref_t<decltype(x)>>)
+              return layer_state(
+                  std::in_place_type<typename std::remove_cvref_t<decltype(x)>::state>,
+                  x.initial_state());
+            else
+              return std::monostate{};
+          },
+          l));
     s.ping.assign(widest_, T(0));
     s.pong.assign(widest_, T(0));
     s.scratch.assign(std::max<std::size_t>(scratch_, simd::width<T>), T(0));
@@ -144,13 +182,82 @@ class basic_network {
     const std::size_t n = layers_.size();
     for (std::size_t i = 0; i < n; ++i) {
       T* out = i + 1 == n ? s.output.data() : other;
-      T* layer_state = s.layers[i].data();
-      std::visit([&](const auto& l) { l.step(in, layer_state, s.scratch.data(), out); },
-                 layers_[i]);
+      std::visit(
+          [&](const auto& l) {
+            using L = std::remove_cvref_t<decltype(l)>;
+            if constexpr (cell_layer<L>)
+              l.step(in, std::get<typename L::state>(s.layers[i]), out);
+            else
+              l.step(in, nullptr, s.scratch.data(), out);
+          },
+          layers_[i]);
       other = in;
       in = out;
     }
     return std::span<const T>(s.output.data(), out_size());
+  }
+
+  /// One step of states.size() independent streams (channels), each state from
+  /// initial_state(): x holds each stream's inputs one row after the other, y receives each
+  /// one's outputs the same way. The bits of one step per stream; where the weights do not sit
+  /// in L1, each recurrent layer's weights are read once per group of streams
+  /// (engine/streams.hpp). Throws std::invalid_argument if x, y or a state do not fit.
+  void step(std::span<const T> x, std::span<state> states, std::span<T> y) const {
+    const std::size_t n = states.size(), in = in_size(), out = out_size();
+    if (x.size() != n * in || y.size() != n * out)
+      throw std::invalid_argument("rnnx::dynamic::network::step: " + std::to_string(n) +
+                                  " streams take " + std::to_string(n * in) + " inputs and " +
+                                  std::to_string(n * out) + " outputs, got " +
+                                  std::to_string(x.size()) + " and " + std::to_string(y.size()));
+    for (const state& s : states)
+      if (s.shape_id != shape_id_)
+        throw std::invalid_argument(
+            "rnnx::dynamic::network::step: a state was not made by this model's "
+            "initial_state()");
+    for (std::size_t k = 0; k < n; ++k) {
+      T* first = states[k].ping.data();
+      std::copy_n(x.data() + k * in, in, first);
+      std::fill(first + in, first + simd::padded<T>(in), T(0));
+    }
+    // Layer i reads ping (i even) or pong and writes the other, the last one output, as step.
+    const std::size_t layers = layers_.size();
+    const auto input_of = [&](state& s, std::size_t i) {
+      return i % 2 == 0 ? s.ping.data() : s.pong.data();
+    };
+    const auto output_of = [&](state& s, std::size_t i) {
+      return i + 1 == layers ? s.output.data() : i % 2 == 0 ? s.pong.data() : s.ping.data();
+    };
+    for (std::size_t i = 0; i < layers; ++i)
+      std::visit(
+          [&](const auto& l) {
+            using L = std::remove_cvref_t<decltype(l)>;
+            if constexpr (cell_layer<L>) {
+              using cell_state = typename L::state;
+              constexpr std::size_t group = kernels::budget.step_group;
+              std::size_t k = 0;
+              for (; k + group <= n; k += group) {
+                std::array<const T*, group> xs;
+                std::array<cell_state*, group> ss;
+                std::array<T*, group> ys;
+                for (std::size_t j = 0; j < group; ++j) {
+                  state& s = states[k + j];
+                  xs[j] = input_of(s, i);
+                  ss[j] = &std::get<cell_state>(s.layers[i]);
+                  ys[j] = output_of(s, i);
+                }
+                l.template step_streams<group>(xs, ss, ys);
+              }
+              for (; k < n; ++k)
+                l.step(input_of(states[k], i), std::get<cell_state>(states[k].layers[i]),
+                       output_of(states[k], i));
+            } else {
+              for (state& s : states)
+                l.step(input_of(s, i), nullptr, s.scratch.data(), output_of(s, i));
+            }
+          },
+          layers_[i]);
+    for (std::size_t k = 0; k < n; ++k)
+      std::copy_n(states[k].output.data(), out, y.data() + k * out);
   }
 
   /// Streaming a single-input model: model.step(sample, state)[0].
@@ -171,9 +278,15 @@ class basic_network {
     T* in = a.data();
     T* out = b.data();
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-      T* layer_state = s.layers[i].data();
-      std::visit([&](const auto& l) { l.forward_sequence(in, steps, layer_state, out); },
-                 layers_[i]);
+      std::visit(
+          [&](const auto& l) {
+            using L = std::remove_cvref_t<decltype(l)>;
+            if constexpr (cell_layer<L>)
+              l.forward_sequence(in, steps, std::get<typename L::state>(s.layers[i]), out);
+            else
+              l.forward_sequence(in, steps, nullptr, out);
+          },
+          layers_[i]);
       std::swap(in, out);
     }
     const std::size_t out_stride = simd::padded<T>(out_size());
@@ -215,10 +328,10 @@ class basic_network {
 
  private:
   std::size_t in_size_of(std::size_t i) const {
-    return std::visit([](const auto& l) { return l.in_size(); }, layers_[i]);
+    return std::visit([](const auto& l) { return dynamic::in_size_of(l); }, layers_[i]);
   }
   std::size_t out_size_of(std::size_t i) const {
-    return std::visit([](const auto& l) { return l.out_size(); }, layers_[i]);
+    return std::visit([](const auto& l) { return dynamic::out_size_of(l); }, layers_[i]);
   }
   std::string layer_description(std::size_t i) const {
     return std::visit([](const auto& l) { return layer_name(l); }, layers_[i]);
@@ -249,4 +362,4 @@ class basic_network {
 /// The float model, the common case.
 using network = basic_network<float>;
 
-}  // namespace rnnx::dynamic
+}  // namespace RNNX_NAMESPACE::dynamic

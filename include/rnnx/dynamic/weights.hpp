@@ -29,9 +29,6 @@
 #include "rnnx/io/weights.hpp"
 #include "rnnx/isa.hpp"
 #include "rnnx/layers/dense.hpp"
-#include "rnnx/layers/gru.hpp"
-#include "rnnx/layers/lstm.hpp"
-#include "rnnx/layers/rnn.hpp"
 
 namespace RNNX_NAMESPACE::dynamic {
 
@@ -178,20 +175,32 @@ typename basic_network<T>::layer make_layer(std::string_view type, const Fields&
                  [&](auto in, auto hidden, auto opt, auto& s) {
                    const activation_function act = opt("nonlinearity");
                    check(std::span<const parameter_shape>(s));
-                   return layer(std::in_place_type<rnn<T>>, in, hidden, act);
+                   if (act == activation_function::relu)
+                     return layer(std::in_place_type<rnn_relu<T>>, in, hidden);
+                   return layer(std::in_place_type<rnn_tanh<T>>, in, hidden);
                  });
-  if (type == "lstm")
-    return build(std::type_identity<rnnx::lstm<1, 1>>{}, [&](auto in, auto hidden, auto, auto& s) {
+  // Every other cell: built by its name, from its typed declaration's description.
+  std::optional<layer> made;
+  const auto cell = [&]<template <std::size_t, std::size_t, class> class Cell>() {
+    using typed = Cell<1, 1, T>;
+    if (made || type != typed::type_name) return;
+    made = build(std::type_identity<typed>{}, [&](auto in, auto hidden, auto, auto& s) {
       check(std::span<const parameter_shape>(s));
-      return layer(std::in_place_type<lstm<T>>, in, hidden);
+      return layer(std::in_place_type<Cell<dyn, dyn, T>>, in, hidden);
     });
-  if (type == "gru")
-    return build(std::type_identity<rnnx::gru<1, 1>>{}, [&](auto in, auto hidden, auto, auto& s) {
-      check(std::span<const parameter_shape>(s));
-      return layer(std::in_place_type<gru<T>>, in, hidden);
-    });
+  };
+  cell.template operator()<rnnx::lstm>();
+  cell.template operator()<rnnx::peephole_lstm>();
+  cell.template operator()<rnnx::gru>();
+  cell.template operator()<rnnx::gru_reset_before>();
+  cell.template operator()<rnnx::mgu>();
+  cell.template operator()<rnnx::cifg_lstm>();
+  cell.template operator()<rnnx::light_gru>();
+  cell.template operator()<rnnx::indrnn>();
+  if (made) return std::move(*made);
   throw weights_error(where + ": unknown layer type '" + rnnx::detail::brief(type) +
-                      "' (expected dense, activation, rnn, lstm or gru)");
+                      "' (expected dense, activation, rnn, lstm, peephole_lstm, gru, "
+                      "gru_reset_before, mgu, cifg_lstm, light_gru or indrnn)");
 }
 
 inline std::string shape_text(const parameter_shape& s) {
@@ -268,7 +277,7 @@ typename basic_network<T>::layer read_layer(const nlohmann::json& j, const std::
   };
   std::visit(
       [&](auto& l) {
-        l.visit_parameters([&](std::string_view name, auto p) {
+        l.visit_parameters([&](std::string_view name, auto&& p) {
           const nlohmann::json& v = params.at(std::string(name));
           const std::string what = where + ": parameter '" + std::string(name) + "'";
           for (std::size_t r = 0; r < p.rows; ++r) {
@@ -356,7 +365,7 @@ std::string weights_to_string(const basic_network<T>& model) {
     });
     out += ",\n     \"parameters\": {";
     bool first_param = true;
-    layer.visit_parameters([&](std::string_view name, auto p) {
+    layer.visit_parameters([&](std::string_view name, auto&& p) {
       rnnx::detail::append_parameter(
           out, first_param, name, p.rows, p.rank() == 1 ? 0 : p.cols,
           [&](std::size_t r, std::size_t c) { return p.rank() == 1 ? p.at(r) : p.at(r, c); }, index,
@@ -391,7 +400,7 @@ basic_network<typename Net::scalar> from_typed(const Net& model) {
     std::visit(
         [&](auto& dyn) {
           typed.visit_parameters([&](std::string_view name, const auto& p) {
-            dyn.visit_parameters([&](std::string_view dyn_name, auto q) {
+            dyn.visit_parameters([&](std::string_view dyn_name, auto&& q) {
               if (dyn_name != name) return;
               for (std::size_t r = 0; r < p.rows; ++r)
                 for (std::size_t c = 0; c < (p.rank == 1 ? 1 : p.cols); ++c)

@@ -32,67 +32,55 @@ template <class W, std::size_t S, class Cell, class... A>
 
 /// One pass of recur: stage S's gate sums over `operand` (h or v), block by block.
 /// Inlined where the schedule says (RNNX_INLINE_PASS, kernels/schedule.hpp), as is recur.
-/// A cell with run-time sizes forms the sums as N streams do, into `sums` (gate_stride
-/// values): the same bits, from kernels compiled once for every size, where the blocks of a
-/// register-resident pass would be compiled for every blocking a size may pick.
 template <std::size_t S, class W, class Source, class Cell>
 RNNX_INLINE_PASS inline void recur_stage(const W& w, const Source& source,
                                          const typename W::scalar* xg,
-                                         const typename W::scalar* operand, Cell& cell,
-                                         typename W::scalar* sums) noexcept {
+                                         const typename W::scalar* operand, Cell& cell) noexcept {
   using T = typename W::scalar;
   using schedule = recurrence_schedule<W>;
   constexpr std::size_t V = W::V, gates = W::template stage_gates<S>;
+  const auto& shape = w.shape();
+  const auto v = source.template operand<S>(operand);
+  const T* bias = w.bias_hh.raw() + shape.template row_offset<S>();
+  // The gate sums of `count` slices from `first` in registers, then the cell on each slice.
+  const auto block = [&](std::size_t first, auto count, auto... chains)
+      __attribute__((always_inline)) {
+    constexpr std::size_t registers = count() * gates;
+    const std::size_t offset = first * gates * V;
+    std::array<simd::batch<T>, registers> hg;
+    kernels::unroll<registers>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
+    source.template accumulate_block<S>(w, v, offset, hg, chains...);
+    kernels::unroll<count()>([&](auto s) {
+      const std::size_t slice = first + s;
+      call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data() + s * gates);
+    });
+  };
   if constexpr (W::sized_at_run_time) {
     // Blocks of the most slices a pass holds, then one block of the rest: a row's sum does
     // not depend on its block, only on the chains, which are the typed pass's (schedule).
     constexpr std::size_t most = kernels::most_block_slices(gates);
-    const auto& shape = w.shape();
     const std::size_t slices = shape.slices(), chains = schedule::template chain_count<S>(shape);
-    const auto v = source.template operand<S>(operand);
-    const T* bias = w.bias_hh.raw() + shape.template row_offset<S>();
-    const auto block = [&](std::size_t first, auto count) __attribute__((always_inline)) {
-      constexpr std::size_t registers = count() * gates;
-      const std::size_t offset = first * gates * V;
-      std::array<simd::batch<T>, registers> hg;
-      kernels::unroll<registers>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
-      source.template accumulate_block<S>(w, v, offset, hg, chains);
-      kernels::unroll<count()>([&](auto s) {
-        const std::size_t slice = first + s;
-        call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data() + s * gates);
-      });
-    };
     std::size_t first = 0;
-    for (; first + most <= slices; first += most) block(first, kernels::size_constant<most>{});
+    for (; first + most <= slices; first += most)
+      block(first, kernels::size_constant<most>{}, chains);
     if constexpr (most > 1)
       if (first < slices)
-        kernels::with_constant<most - 1>(slices - first, [&](auto count) { block(first, count); });
-    (void)sums;
+        kernels::with_constant<most - 1>(slices - first,
+                                         [&](auto count) { block(first, count, chains); });
   } else {
     constexpr std::size_t blocks = schedule::template block_slices<S>;
-    constexpr std::size_t registers = schedule::template block_registers<S>;
-    const auto v = source.template operand<S>(operand);
-    const T* bias = w.bias_hh.raw() + W::template row_offset<S>;
-    for (std::size_t first = 0; first < W::slices; first += blocks) {
-      const std::size_t offset = first * gates * V;
-      std::array<simd::batch<T>, registers> hg;
-      kernels::unroll<registers>([&](auto k) { hg[k] = simd::load(bias + offset + k * V); });
-      source.template accumulate_block<S>(w, v, offset, hg);
-      kernels::unroll<blocks>([&](auto s) {
-        const std::size_t slice = first + s;
-        call_stage<W, S>(cell, slice, xg + slice * W::gates * V, hg.data() + s * gates);
-      });
-    }
+    for (std::size_t first = 0; first < W::slices; first += blocks)
+      block(first, kernels::size_constant<blocks>{});
   }
 }
 
 /// For each slice of hidden units, stage by stage: hg = W_hh h + b_hh (over v for a second
 /// stage) for the stage's gates, kept in registers, then cell(slice, xg of the slice, hg).
-/// Reads all of h before any cell writes. sums: recur_stage's buffer (run-time sizes only).
+/// Reads all of h before any cell writes.
 template <class W, class Source, class Cell>
 RNNX_INLINE_PASS inline void recur(const W& w, const Source& source, const typename W::scalar* xg,
                                    const typename W::scalar* h, const typename W::scalar* v,
-                                   Cell&& cell, typename W::scalar* sums = nullptr) noexcept {
+                                   Cell&& cell) noexcept {
   using batch = simd::batch<typename W::scalar>;
   if constexpr (W::stages == 0) {
     for (std::size_t slice = 0; slice < w.shape().slices(); ++slice)
@@ -100,7 +88,7 @@ RNNX_INLINE_PASS inline void recur(const W& w, const Source& source, const typen
   } else {
     const std::array<const typename W::scalar*, 2> operands{h, v};
     kernels::unroll<W::stages>([&](auto s) __attribute__((always_inline)) {
-      recur_stage<decltype(s)::value>(w, source, xg, operands[s], cell, sums);
+      recur_stage<decltype(s)::value>(w, source, xg, operands[s], cell);
     });
   }
 }

@@ -73,7 +73,7 @@ inline void step_streams(const W& w, const Source& source,
     for (std::size_t k = 0; k < N; ++k) {
       source.project_input(w, x[k], xg(k));
       const auto one = [&](auto... a) __attribute__((always_inline)) { cell(a..., k); };
-      recur(w, source, xg(k), h[k], v[k], one, hg(k, 0));
+      recur(w, source, xg(k), h[k], v[k], one);
     }
     return;
   }

@@ -37,11 +37,8 @@ struct layer_weight_source {
       : input(w.weight_ih.raw()), hidden(w.weight_hh.raw()) {}
 
   void project_input(const W& w, const T* x, T* xg) const noexcept {
-    if constexpr (W::sized_at_run_time)  // the same sums, one kernel for every size
-      project_inputs<1>(w, {x}, {xg});
-    else
-      kernels::matvec_col_major_over(input, x, w.bias_ih.raw(), xg, w.shape().gate_stride(),
-                                     w.shape().in_size());
+    kernels::matvec_col_major_over(input, x, w.bias_ih.raw(), xg, w.shape().gate_stride(),
+                                   w.shape().in_size());
   }
   template <std::size_t K>
   [[gnu::always_inline]] void project_inputs(const W& w, const std::array<const T*, K>& x,

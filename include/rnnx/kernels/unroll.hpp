@@ -47,7 +47,8 @@ template <std::size_t Max, class F>
 /// the stack; reloading a 512-bit register from two half stores waits for a failed store
 /// forward (measured: 3% of an LSTM(1->32) step).
 template <class R, std::size_t N>
-inline void assign_registers(std::array<R, N>& dst, const std::array<R, N>& src) noexcept {
+[[gnu::always_inline]] inline void assign_registers(std::array<R, N>& dst,
+                                                    const std::array<R, N>& src) noexcept {
   unroll<N>([&](auto k) {
     if constexpr (requires { std::tuple_size<R>::value; }) {
       assign_registers(dst[k], src[k]);
@@ -60,7 +61,7 @@ inline void assign_registers(std::array<R, N>& dst, const std::array<R, N>& src)
 /// Every register of regs (an array, or array of arrays) set to value, one at a time (see
 /// assign_registers).
 template <class R, std::size_t N, class V>
-inline void fill_registers(std::array<R, N>& regs, const V& value) noexcept {
+[[gnu::always_inline]] inline void fill_registers(std::array<R, N>& regs, const V& value) noexcept {
   unroll<N>([&](auto k) {
     if constexpr (requires { std::tuple_size<R>::value; }) {
       fill_registers(regs[k], value);

@@ -133,15 +133,12 @@ class recurrent_cell {
   template <class State, class Source>
   void advance(const T* xg, State& s, T* y, const Source& from) const noexcept {
     const Source source = from;  // its matrix pointers in registers, not reloaded per pass
-    T* sums = nullptr;           // where a cell with run-time sizes forms its gate sums
-    if constexpr (sized_at_run_time<Cell>) sums = s.hg.data();
     if constexpr (two_stage<Cell>) {
       const auto run = [&](typename Cell::stage_scratch & scratch) __attribute__((always_inline)) {
         engine::recur(
             weights(), source, xg, s.h.data(), scratch.v.data(),
             [&](auto stage, std::size_t slice, const T* x, const batch* hg) __attribute__((
-                always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); },
-            sums);
+                always_inline)) { cell().update(stage, slice, x, hg, s, y, scratch); });
       };
       if constexpr (sized_at_run_time<Cell>) {
         run(s.stage);
@@ -153,8 +150,7 @@ class recurrent_cell {
       engine::recur(
           weights(), source, xg, s.h.data(), nullptr,
           [&](std::size_t slice, const T* x, const batch* hg)
-              __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); },
-          sums);
+              __attribute__((always_inline)) { cell().update(slice, x, hg, s, y); });
     }
     if constexpr (sized_at_run_time<Cell>)
       std::copy_n(y, s.h.padded_size, s.h.data());

@@ -20,9 +20,13 @@
 
 namespace RNNX_NAMESPACE::simd {
 
+// Every function here is forced inline: a call leaves every vector register of the caller's
+// gate sums spilled around it (all are caller-saved), and g++ did leave tanh and sigmoid
+// calls in a translation unit of many cells (rnnx::dynamic's ten: LSTM(1->8) steps 2x slower).
+
 namespace detail {
 
-inline batch<float> exp_float(const batch<float>& x) noexcept {
+[[gnu::always_inline]] inline batch<float> exp_float(const batch<float>& x) noexcept {
   using B = batch<float>;
   using I = batch<std::int32_t>;
   const B max_arg(88.72283935546875f);    // above: exp overflows
@@ -78,7 +82,7 @@ struct tanh_rational {
   /// x^2 below which tanh(x / Halve) = x / Halve to float precision.
   static constexpr float tiny_square = 1.6e-7f * h2;
   using B = batch<float>;
-  static B numerator(const B& x, const B& x2) noexcept {
+  [[gnu::always_inline]] static B numerator(const B& x, const B& x2) noexcept {
     B p = simd::fma(x2, B(-2.76076847742355e-16f / (h * h2 * h2 * h2 * h2 * h2 * h2)),
                     B(2.00018790482477e-13f / (h * h2 * h2 * h2 * h2 * h2)));
     p = simd::fma(x2, p, B(-8.60467152213735e-11f / (h * h2 * h2 * h2 * h2)));
@@ -88,7 +92,7 @@ struct tanh_rational {
     p = simd::fma(x2, p, B(4.89352455891786e-03f / h));
     return x * p;
   }
-  static B denominator(const B& x2) noexcept {
+  [[gnu::always_inline]] static B denominator(const B& x2) noexcept {
     B q = simd::fma(x2, B(1.19825839466702e-06f / (h2 * h2 * h2)),
                     B(1.18534705686654e-04f / (h2 * h2)));
     q = simd::fma(x2, q, B(2.26843463243900e-03f / h2));
@@ -106,7 +110,7 @@ struct tanh_rational {
 /// Measured in a standalone step loop: LSTM(1->16) steps 11% faster, same error bounds; bf16
 /// LSTM(1->128) steps ~10% slower (not analysed).
 template <int Halve>
-inline batch<float> tanh_float(const batch<float>& a) noexcept {
+[[gnu::always_inline]] inline batch<float> tanh_float(const batch<float>& a) noexcept {
   using B = batch<float>;
   using rational = tanh_rational<Halve>;
   const B scaled_a = Halve == 1 ? a : a * B(1.0f / rational::h);
@@ -137,30 +141,38 @@ inline batch<float> tanh_float(const batch<float>& a) noexcept {
 
 }  // namespace detail
 
-inline batch<float> exp(const batch<float>& x) noexcept { return detail::exp_float(x); }
-inline batch<double> exp(const batch<double>& x) noexcept { return xsimd::exp(x); }
+[[gnu::always_inline]] inline batch<float> exp(const batch<float>& x) noexcept {
+  return detail::exp_float(x);
+}
+[[gnu::always_inline]] inline batch<double> exp(const batch<double>& x) noexcept {
+  return xsimd::exp(x);
+}
 
-inline batch<float> tanh(const batch<float>& x) noexcept { return detail::tanh_float<1>(x); }
-inline batch<double> tanh(const batch<double>& x) noexcept { return xsimd::tanh(x); }
+[[gnu::always_inline]] inline batch<float> tanh(const batch<float>& x) noexcept {
+  return detail::tanh_float<1>(x);
+}
+[[gnu::always_inline]] inline batch<double> tanh(const batch<double>& x) noexcept {
+  return xsimd::tanh(x);
+}
 
 /// 1 / (1 + exp(-x)) = (1 + tanh(x / 2)) / 2: for float through the rational tanh, so the
 /// error is absolute (1.5e-7): sigmoid(-inf) = 1.2e-7, not 0.
-inline batch<float> sigmoid(const batch<float>& x) noexcept {
+[[gnu::always_inline]] inline batch<float> sigmoid(const batch<float>& x) noexcept {
   return simd::fma(batch<float>(0.5f), detail::tanh_float<2>(x), batch<float>(0.5f));
 }
-inline batch<double> sigmoid(const batch<double>& x) noexcept {
+[[gnu::always_inline]] inline batch<double> sigmoid(const batch<double>& x) noexcept {
   return batch<double>(1.0) / (batch<double>(1.0) + exp(-x));
 }
 
 /// exp(x) - 1 without the cancellation near 0 (xsimd's expm1, ~1 ulp): ELU's negative side.
 template <class T>
-inline batch<T> expm1(const batch<T>& x) noexcept {
+[[gnu::always_inline]] inline batch<T> expm1(const batch<T>& x) noexcept {
   return xsimd::expm1(x);
 }
 
 /// x for x > 0, exp(x) - 1 otherwise (torch.nn.ELU, alpha = 1); NaN stays NaN.
 template <class T>
-inline batch<T> elu(const batch<T>& x) noexcept {
+[[gnu::always_inline]] inline batch<T> elu(const batch<T>& x) noexcept {
   // expm1 of x itself (inf in the lanes x > 0 discards): clamping to min(x, 0) would turn
   // NaN into 0 on x86, whose min returns its second operand for NaN.
   return xsimd::select(x > batch<T>(T(0)), x, expm1(x));
@@ -168,7 +180,7 @@ inline batch<T> elu(const batch<T>& x) noexcept {
 
 /// max(x, 0) that keeps NaN (a hardware max would return 0 for a NaN lane).
 template <class T>
-inline batch<T> relu(const batch<T>& x) noexcept {
+[[gnu::always_inline]] inline batch<T> relu(const batch<T>& x) noexcept {
   return xsimd::select(x < batch<T>(T(0)), batch<T>(T(0)), x);
 }
 
