@@ -181,22 +181,23 @@ typename basic_network<T>::layer make_layer(std::string_view type, const Fields&
                  });
   // Every other cell: built by its name, from its typed declaration's description.
   std::optional<layer> made;
-  const auto cell = [&]<template <std::size_t, std::size_t, class> class Cell>() {
-    using typed = Cell<1, 1, T>;
-    if (made || type != typed::type_name) return;
-    made = build(std::type_identity<typed>{}, [&](auto in, auto hidden, auto, auto& s) {
+  // Typed and dynamic types in pairs: clang does not take rnnx::lstm (four parameters) for a
+  // template template parameter of three.
+  const auto cell = [&]<class Typed, class Dynamic>() {
+    if (made || type != Typed::type_name) return;
+    made = build(std::type_identity<Typed>{}, [&](auto in, auto hidden, auto, auto& s) {
       check(std::span<const parameter_shape>(s));
-      return layer(std::in_place_type<Cell<dyn, dyn, T>>, in, hidden);
+      return layer(std::in_place_type<Dynamic>, in, hidden);
     });
   };
-  cell.template operator()<rnnx::lstm>();
-  cell.template operator()<rnnx::peephole_lstm>();
-  cell.template operator()<rnnx::gru>();
-  cell.template operator()<rnnx::gru_reset_before>();
-  cell.template operator()<rnnx::mgu>();
-  cell.template operator()<rnnx::cifg_lstm>();
-  cell.template operator()<rnnx::light_gru>();
-  cell.template operator()<rnnx::indrnn>();
+  cell.template operator()<rnnx::lstm<1, 1, T>, lstm<T>>();
+  cell.template operator()<rnnx::peephole_lstm<1, 1, T>, peephole_lstm<T>>();
+  cell.template operator()<rnnx::gru<1, 1, T>, gru<T>>();
+  cell.template operator()<rnnx::gru_reset_before<1, 1, T>, gru_reset_before<T>>();
+  cell.template operator()<rnnx::mgu<1, 1, T>, mgu<T>>();
+  cell.template operator()<rnnx::cifg_lstm<1, 1, T>, cifg_lstm<T>>();
+  cell.template operator()<rnnx::light_gru<1, 1, T>, light_gru<T>>();
+  cell.template operator()<rnnx::indrnn<1, 1, T>, indrnn<T>>();
   if (made) return std::move(*made);
   throw weights_error(where + ": unknown layer type '" + rnnx::detail::brief(type) +
                       "' (expected dense, activation, rnn, lstm, peephole_lstm, gru, "

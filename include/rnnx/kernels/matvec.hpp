@@ -74,12 +74,6 @@ inline void accumulate_column_chains(const T* w, const T* x, std::array<batch<T>
   }
 }
 
-/// Chains of Regs registers side by side in one group of chain_group_size(Regs) at most.
-constexpr std::size_t chain_group_size(std::size_t registers) noexcept {
-  const std::size_t g = budget.accumulators / registers;
-  return g < 1 ? 1 : g > 8 ? 8 : g;
-}
-
 /// accumulate_column_chains for a chain count known only at run time (a shape of rnnx::dyn
 /// sizes): the same partial sums added in the same order, bit for bit, from a few compiled
 /// bodies. The chains run side by side in groups of up to chain_group_size(Regs), as a

@@ -79,6 +79,14 @@ constexpr std::size_t accumulation_chains(std::size_t registers) noexcept {
   return accumulation_chains(registers, 4 * budget.min_chain_columns);
 }
 
+/// Chains that run side by side when a chain count known only at run time (rnnx::dyn
+/// sizes) is split into groups of compiled size: up to budget.accumulators partial sums, and
+/// at most 8 chains, so that a one-register pass compiles 8 bodies rather than 24.
+constexpr std::size_t chain_group_size(std::size_t registers) noexcept {
+  const std::size_t g = budget.accumulators / registers;
+  return g < 1 ? 1 : g > 8 ? 8 : g;
+}
+
 /// Registers of rows per pass when K vectors share it: K of them stay within stream_sums.
 template <std::size_t K>
 constexpr std::size_t stream_block_registers(std::size_t registers) noexcept {
