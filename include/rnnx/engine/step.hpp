@@ -56,17 +56,17 @@ RNNX_INLINE_PASS inline void recur_stage(const W& w, const Source& source,
     });
   };
   if constexpr (W::sized_at_run_time) {
-    // Blocks of the most slices a pass holds, then one block of the rest: a row's sum does
-    // not depend on its block, only on the chains, which are the typed pass's (schedule).
+    // Blocks of the most slices a pass holds, then the rest in power-of-two blocks: a row's
+    // sum does not depend on its block, only on the chains, which are the typed pass's
+    // (schedule).
     constexpr std::size_t most = kernels::most_block_slices(gates);
     const std::size_t slices = shape.slices(), chains = schedule::template chain_count<S>(shape);
     std::size_t first = 0;
     for (; first + most <= slices; first += most)
       block(first, kernels::size_constant<most>{}, chains);
     if constexpr (most > 1)
-      if (first < slices)
-        kernels::with_constant<most - 1>(slices - first,
-                                         [&](auto count) { block(first, count, chains); });
+      kernels::with_power_of_two_parts<most - 1>(
+          slices - first, [&](auto count, std::size_t at) { block(first + at, count, chains); });
   } else {
     constexpr std::size_t blocks = schedule::template block_slices<S>;
     for (std::size_t first = 0; first < W::slices; first += blocks)

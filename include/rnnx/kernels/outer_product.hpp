@@ -58,7 +58,7 @@ inline void accumulate_outer_products_over(const T* g, std::size_t g_stride, con
     } else {
       std::size_t i = 0;
       for (; i + Most <= n; i += Most) f(size_constant<Most>{}, i);
-      if (i < n) with_constant<Most>(n - i, [&](auto rest) { f(rest, i); });
+      with_power_of_two_parts<Most - 1>(n - i, [&](auto part, std::size_t at) { f(part, i + at); });
     }
   };
   const auto regs = [&] {

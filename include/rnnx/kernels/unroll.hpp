@@ -3,6 +3,7 @@
 // indexed by it stay in registers.
 
 #include <array>
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <type_traits>
@@ -40,6 +41,22 @@ template <std::size_t Max, class F>
     (void)((n == I + 1 ? (f(size_constant<I + 1>{}), true) : false) || ...);
   }
   (std::make_index_sequence<Max>{});
+}
+
+/// f(size_constant<p>{}, offset) for each power of two p of n's binary expansion (n <= Max),
+/// largest first, offset the sum of the parts before it: a run-time count of registers or
+/// slices served by log2(Max) + 1 compiled blockings instead of Max (compile time of every
+/// rnnx::dyn model; a sum that does not depend on its block keeps its bits).
+template <std::size_t Max, class F>
+[[gnu::always_inline]] inline void with_power_of_two_parts(std::size_t n, F&& f) {
+  assert(n <= Max);
+  constexpr std::size_t top = std::bit_floor(Max);
+  std::size_t offset = 0;
+  [&]<std::size_t... I>(std::index_sequence<I...>) __attribute__((always_inline)) {
+    (((n & (top >> I)) != 0 ? (f(size_constant<(top >> I)>{}, offset), offset += top >> I) : 0),
+     ...);
+  }
+  (std::make_index_sequence<std::bit_width(top)>{});
 }
 
 /// dst = src for arrays (of arrays) of SIMD registers, one register at a time. g++ 12 with
